@@ -1,0 +1,28 @@
+"""Helpers shared by the command modules."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+
+console = Console(stderr=False)
+err_console = Console(stderr=True)
+
+DB_OPTION = typer.Option("evalkit.duckdb", "--db", help="DuckDB file (created if missing).",
+                         envvar="EVALKIT_DB")
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print a one-line error and exit (2 = bad input or configuration)."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def open_store(db: str | Path):
+    from ..store import Store
+
+    return Store(db, on_busy=lambda msg: err_console.print(f"[yellow]{msg}[/]", highlight=False))

@@ -1,0 +1,121 @@
+"""Note templates: YAML files in ``rubrics/templates/`` that a clinician can read and edit."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import InputError, pydantic_to_input_error
+from .paths import rubrics_dir
+
+#: categories of clinical content; the rules scribe and the generator sort facts into these
+CATEGORIES = (
+    "chief_complaint", "hpi", "ros", "pmh", "medications", "allergies", "social", "family",
+    "vitals", "exam", "results", "assessment", "plan",
+)
+
+RULES = ("min_sentences", "medications_have_dose", "states_action", "mentions_any")
+
+
+class SectionRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rule: str
+    value: Any = None
+    why: str = ""
+
+    def model_post_init(self, _ctx: Any) -> None:
+        if self.rule not in RULES:
+            raise ValueError(f"unknown rule {self.rule!r}; known rules: {', '.join(RULES)}")
+
+
+class TemplateSection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: str
+    title: str
+    aliases: list[str] = Field(default_factory=list)
+    required: bool = True
+    sources: list[str] = Field(default_factory=list)
+    rules: list[SectionRule] = Field(default_factory=list)
+
+    def model_post_init(self, _ctx: Any) -> None:
+        bad = [s for s in self.sources if s not in CATEGORIES]
+        if bad:
+            raise ValueError(f"unknown source categories {bad}; known: {', '.join(CATEGORIES)}")
+
+    def matches(self, heading: str) -> bool:
+        h = normalize_heading(heading)
+        return h == normalize_heading(self.title) or h in {normalize_heading(a) for a in self.aliases}
+
+
+class Template(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    description: str = ""
+    sections: list[TemplateSection]
+
+    def section(self, key: str) -> TemplateSection:
+        for s in self.sections:
+            if s.key == key:
+                return s
+        raise KeyError(key)
+
+    def section_for_category(self, category: str) -> TemplateSection | None:
+        for s in self.sections:
+            if category in s.sources:
+                return s
+        return None
+
+    def match_heading(self, heading: str) -> TemplateSection | None:
+        for s in self.sections:
+            if s.matches(heading):
+                return s
+        return None
+
+
+def normalize_heading(h: str) -> str:
+    return re.sub(r"[^A-Z0-9]+", " ", h.upper()).strip()
+
+
+def templates_dir() -> Path:
+    return rubrics_dir() / "templates"
+
+
+def list_templates(directory: Path | None = None) -> list[str]:
+    d = directory or templates_dir()
+    return sorted(p.stem for p in d.glob("*.yaml"))
+
+
+def load_template_file(path: Path) -> Template:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        line = getattr(getattr(e, "problem_mark", None), "line", None)
+        where = f"line {line + 1}" if line is not None else None
+        raise InputError(str(path), where, "is not valid YAML", "check indentation and quoting") from None
+    if not isinstance(raw, dict):
+        raise InputError(str(path), None, "must be a YAML mapping with 'name' and 'sections'")
+    try:
+        return Template.model_validate(raw)
+    except ValidationError as e:
+        raise pydantic_to_input_error(str(path), e, "see rubrics/templates/SOAP.yaml for the format") from None
+
+
+@lru_cache(maxsize=64)
+def _load_cached(name: str, directory: str) -> Template:
+    d = Path(directory)
+    path = d / f"{name}.yaml"
+    if not path.exists():
+        known = ", ".join(list_templates(d))
+        raise InputError("template", "name", f"unknown template {name!r}", f"use one of: {known}")
+    return load_template_file(path)
+
+
+def load_template(name: str, directory: Path | None = None) -> Template:
+    """Load a template by name (``SOAP``, ``HISTORY_AND_PHYSICAL``...), case-insensitive."""
+    key = re.sub(r"[^A-Z0-9_]+", "_", name.strip().upper())
+    return _load_cached(key, str(directory or templates_dir()))

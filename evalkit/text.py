@@ -1,0 +1,153 @@
+"""Parsing of transcripts and notes in the plain formats evalkit reads and writes.
+
+- Transcripts: ACI-Bench style (``[doctor] ...`` one turn a line) or a list of
+  ``{"speaker", "text"}``.
+- Notes: plain text with upper-case section headings (``CHIEF COMPLAINT``, ``PLAN``...).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable
+
+from .errors import InputError
+from .schema import Note, NoteSection, NoteSentence, SpeakerRole, Turn
+
+_ROLE_WORDS = {
+    "doctor": SpeakerRole.CLINICIAN, "clinician": SpeakerRole.CLINICIAN, "dr": SpeakerRole.CLINICIAN,
+    "physician": SpeakerRole.CLINICIAN, "nurse": SpeakerRole.CLINICIAN, "provider": SpeakerRole.CLINICIAN,
+    "patient": SpeakerRole.PATIENT, "pt": SpeakerRole.PATIENT, "client": SpeakerRole.PATIENT,
+}
+
+
+def speaker_role(label: str) -> SpeakerRole:
+    """Map a speaker label (``doctor``, ``PATIENT_0``, ``patient_guest``...) to a role."""
+    s = label.strip().lower().strip("[]:")
+    if s in _ROLE_WORDS:
+        return _ROLE_WORDS[s]
+    if s.startswith(("clinician", "doctor")):
+        return SpeakerRole.CLINICIAN
+    if s == "patient" or re.fullmatch(r"patient_?\d+", s):
+        return SpeakerRole.PATIENT
+    if s.upper() in SpeakerRole.__members__:
+        return SpeakerRole[s.upper()]
+    return SpeakerRole.OTHER
+
+
+_TURN_LINE = re.compile(r"^\s*\[([^\]]+)\]\s*(.*)$")
+
+
+def parse_transcript(value: Any, source: str = "transcript") -> list[Turn]:
+    """Parse a transcript given as ACI-Bench text or as a list of ``{speaker, text}``."""
+    turns: list[Turn] = []
+    if isinstance(value, str):
+        for line in value.splitlines():
+            if not line.strip():
+                continue
+            m = _TURN_LINE.match(line)
+            if m:
+                turns.append(Turn(id=len(turns), speaker=speaker_role(m.group(1)), text=m.group(2).strip()))
+            elif turns:  # continuation of the previous turn
+                prev = turns[-1]
+                turns[-1] = prev.model_copy(update={"text": (prev.text + " " + line.strip()).strip()})
+            else:
+                raise InputError(source, "transcript", "first line has no [speaker] tag",
+                                 "start each turn with [doctor] or [patient]")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            if not isinstance(item, dict) or "text" not in item:
+                raise InputError(source, f"transcript[{i}]", "each turn needs 'speaker' and 'text'",
+                                 'use {"speaker": "doctor", "text": "..."}')
+            turns.append(Turn(id=len(turns), speaker=speaker_role(str(item.get("speaker", "other"))),
+                              text=str(item["text"]).strip(),
+                              start=item.get("start"), end=item.get("end")))
+    else:
+        raise InputError(source, "transcript", f"expected text or a list of turns, got {type(value).__name__}",
+                         "give ACI-Bench text ('[doctor] ...' lines) or a list of {speaker, text}")
+    if not turns or not any(t.text for t in turns):
+        raise InputError(source, "transcript", "is empty", "give at least one turn with text")
+    return turns
+
+
+_HEADING = re.compile(r"^\s*([A-Z][A-Z0-9 &/,()\-]{1,60}?)\s*:?\s*$")
+_ABBREV = r"(?:Dr|Mr|Mrs|Ms|St|vs|approx|e\.g|i\.e|etc|No|Fig|mg|mcg|ml|q\.d|b\.i\.d|t\.i\.d)"
+_SENT_SPLIT = re.compile(r"(?<!\b" + r")(?<!\b".join(["Dr", "Mr", "Ms", "St", "vs"]) + r")(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split note text into sentences; bullet lines and list items are sentences of their own."""
+    out: list[str] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        line = re.sub(r"^([-*•]|\d+[.)])\s+", "", line)
+        for part in _SENT_SPLIT.split(line):
+            part = part.strip()
+            if part:
+                out.append(part)
+    return out
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "section"
+
+
+def is_heading(line: str) -> bool:
+    s = line.strip()
+    if not s or len(s) > 60 or not _HEADING.match(s):
+        return False
+    letters = [c for c in s if c.isalpha()]
+    return len(letters) >= 2 and all(c.isupper() for c in letters)
+
+
+def parse_note(text: str, template: str | None = None, source: str = "note") -> Note:
+    """Parse plain note text with upper-case headings into sections of sentences.
+
+    Headings are mapped to the template's section keys when a template is given (by title or
+    alias); otherwise the key is the slug of the heading. Text before the first heading goes in
+    a section ``preamble``.
+    """
+    if not isinstance(text, str):
+        raise InputError(source, "note", f"expected text, got {type(text).__name__}", "give the note as plain text")
+    tpl = None
+    if template:
+        from .templates import load_template
+
+        tpl = load_template(template)
+    sections: list[tuple[str, str, list[str]]] = []
+    current: tuple[str, str, list[str]] | None = None
+    for line in text.splitlines():
+        if is_heading(line):
+            title = line.strip().rstrip(":").strip()
+            key = slug(title)
+            if tpl is not None:
+                ts = tpl.match_heading(title)
+                if ts is not None:
+                    key = ts.key
+            current = (key, title, [])
+            sections.append(current)
+        else:
+            if current is None:
+                current = ("preamble", "", [])
+                sections.append(current)
+            current[2].append(line)
+    note_sections: list[NoteSection] = []
+    used: dict[str, int] = {}
+    for key, title, lines in sections:
+        sents = split_sentences("\n".join(lines))
+        if not sents and key == "preamble":
+            continue
+        n = used.get(key, 0)
+        used[key] = n + 1
+        k = key if n == 0 else f"{key}_{n + 1}"
+        note_sections.append(NoteSection(
+            key=k, title=title,
+            sentences=[NoteSentence(id=f"{k}.{i}", text=s) for i, s in enumerate(sents)]))
+    if not any(s.sentences for s in note_sections):
+        raise InputError(source, "note", "is empty", "give the note text with section headings")
+    return Note(template=template, sections=note_sections)
+
+
+def turns_text(turns: Iterable[Turn]) -> str:
+    return "\n".join(f"[{t.speaker.value.lower()}] {t.text}" for t in turns)
