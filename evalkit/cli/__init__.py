@@ -25,8 +25,8 @@ app = typer.Typer(
 )
 
 _COMMAND_MODULES = (
-    "demo", "generate", "run", "score", "data", "judge_llm", "calibrate", "compare", "app_cmd",
-    "users", "sweep", "export",
+    "demo", "generate", "run", "wer", "judge", "data", "export", "calibrate", "compare", "app_cmd",
+    "users", "sweep",
 )
 
 for _mod in _COMMAND_MODULES:

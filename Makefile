@@ -1,0 +1,42 @@
+# evalkit — every target installs what it needs first (into .venv).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+DEMO_DIR ?= demo
+
+.PHONY: install demo test test-fast app bench system-deps clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip wheel
+	$(BIN)/pip install -q -e ".[dev,llm,aws,ray,voices]"
+	@rm -f $(VENV)/.installed-*; touch $@
+
+install: $(STAMP)
+
+## make demo: install, then generate 16 consultations with audio, run whisper+rules and reference, score, flag
+demo: install
+	$(BIN)/evalkit demo --dir $(DEMO_DIR)
+
+## make test: install (plus Chromium for the browser test when root), then run every test
+test: install system-deps
+	$(BIN)/pytest -q -p no:cacheprovider
+
+## make test-fast: skip tests marked slow or browser
+test-fast: install
+	$(BIN)/pytest -q -m "not slow and not browser"
+
+## make app: open the review app on the demo database
+app: install
+	$(BIN)/evalkit app --db $(DEMO_DIR)/evalkit.duckdb
+
+## make bench: every benchmark in bench/, figures in bench/results/
+bench: install
+	$(BIN)/python bench/run_all.py
+
+system-deps:
+	@bash scripts/install-system-deps.sh
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache test-artifacts

@@ -1,0 +1,92 @@
+"""``evalkit run`` and ``evalkit runs``."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from . import app
+from ._common import DB_OPTION, console, open_store
+
+#: columns of the runs table: (metric, header, format)
+SUMMARY_COLUMNS = [
+    ("wer", "WER", "{:.1%}"), ("medical_wer", "med WER", "{:.1%}"), ("adherence", "adherence", "{:.2f}"),
+    ("hallucination_rate", "halluc.", "{:.1%}"), ("major_hallucinations", "major/note", "{:.2f}"),
+    ("omission_rate", "omission", "{:.1%}"), ("flagged", "flagged", "{:.0f}"),
+]
+
+
+def _fmt(v, fmt: str) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    return fmt.format(v)
+
+
+def runs_table(store, run_ids: list[str] | None = None) -> tuple[Table, list[dict]]:
+    """A rich table and plain records of runs with their mean metrics."""
+    runs = store.list_runs()
+    if run_ids:
+        runs = runs[runs.run_id.isin(run_ids)]
+    means = store.run_means(list(runs.run_id)) if len(runs) else None
+    table = Table(title="runs", header_style="bold")
+    for h in ("run", "label", "scribe", "sessions", "failed"):
+        table.add_column(h)
+    for _, h, _ in SUMMARY_COLUMNS:
+        table.add_column(h, justify="right")
+    records = []
+    for r in runs.itertuples():
+        m = means.loc[r.run_id].to_dict() if means is not None and r.run_id in means.index else {}
+        rec = {"run_id": r.run_id, "label": r.label, "suite": r.suite_name, "dataset": r.dataset,
+               "scribe": r.scribe, "status": r.status, "sessions": int(r.sessions), "failed": int(r.failed),
+               "created_at": str(r.created_at)}
+        rec.update({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in m.items()})
+        records.append(rec)
+        table.add_row(r.run_id, r.label or "", r.scribe, str(r.sessions), str(r.failed),
+                      *[_fmt(m.get(k), f) for k, _, f in SUMMARY_COLUMNS])
+    return table, records
+
+
+@app.command("run")
+def run_cmd(
+    suite_path: str = typer.Argument(..., metavar="SUITE.yaml", help="Suite YAML (dataset × scribes × metrics)."),
+    db: str = DB_OPTION,
+    label: Optional[str] = typer.Option(None, help="Label for the runs (e.g. baseline, candidate)."),
+    executor: str = typer.Option("local", help="local (threads) or ray."),
+    address: Optional[str] = typer.Option(None, help="Ray cluster address (with --executor ray)."),
+    limit: Optional[int] = typer.Option(None, help="Only the first N consultations."),
+    fresh: bool = typer.Option(False, help="Start new runs instead of continuing (caches still apply)."),
+    json_out: Optional[str] = typer.Option(None, "--json", help="Write the run summaries as JSON here."),
+) -> None:
+    """Run a suite. Kill it and run it again: it continues where it stopped."""
+    from ..runner import run_suite
+    from ..suite import load_suite
+
+    suite = load_suite(suite_path)
+    store = open_store(db)
+    opts = {"address": address} if address else {}
+    run_ids = run_suite(suite, store, label=label, executor=executor, limit=limit, fresh=fresh,
+                        executor_options=opts)
+    table, records = runs_table(store, run_ids)
+    console.print(table)
+    if json_out:
+        with open(json_out, "w") as f:
+            json.dump(records, f, indent=2, default=str)
+    failed = sum(r["failed"] for r in records)
+    if failed:
+        console.print(f"[yellow]{failed} case(s) failed; their errors are stored with the sessions "
+                      f"(see `evalkit runs --db {db} --json`).[/]")
+
+
+@app.command("runs")
+def runs_cmd(db: str = DB_OPTION, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List runs with their scribe and mean metrics."""
+    store = open_store(db)
+    table, records = runs_table(store)
+    if as_json:
+        typer.echo(json.dumps(records, indent=2, default=str))
+    else:
+        console.print(table)

@@ -1,0 +1,283 @@
+"""Run a suite: dataset × scribes × metrics, resumable, cached, concurrent, with progress.
+
+Each scribe in the suite becomes one run. A run's id is derived from the suite, the scribe and
+the label, so running the same suite again continues the same run: sessions already stored are
+skipped (a killed run resumes with no duplicates; a finished one makes no new calls). Scribe
+outputs are also cached by content hash, so a fresh run of unchanged inputs reuses them.
+A case that fails is stored with its error and the run goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Protocol
+
+from . import __version__
+from .errors import InputError
+from .schema import Audio, Consultation, Provenance, ScribeOutput, content_hash
+from .scoring import apply_flag_rules, score_output
+from .scribes.base import Scribe, ScribeInput, get_scribe
+from .store import SessionResult, Store
+from .suite import Suite
+
+log = logging.getLogger("evalkit.runner")
+
+
+# ---------------------------------------------------------------------------- executors
+
+
+class Executor(Protocol):
+    """Runs ``fn`` over ``items`` and yields results as they complete (any order)."""
+
+    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+        ...
+
+
+class LocalExecutor:
+    """A thread pool. Scribes that call native code (CTranslate2, espeak) release the GIL."""
+
+    def __init__(self, concurrency: int = 2):
+        self.concurrency = concurrency
+
+    def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            futures = [pool.submit(fn, it) for it in items]
+            for f in as_completed(futures):
+                yield f.result()
+
+
+def make_executor(name: str, concurrency: int, **options: Any) -> Executor:
+    if name == "local":
+        return LocalExecutor(concurrency)
+    if name == "ray":
+        from .executors.ray_executor import RayExecutor
+
+        return RayExecutor(concurrency=concurrency, **options)
+    raise InputError("executor", "name", f"unknown executor {name!r}", "use local or ray")
+
+
+# ---------------------------------------------------------------------------- judges
+
+
+class _GroundingJudge:
+    name = "grounding"
+    prompt_hash = None
+
+    def __init__(self) -> None:
+        from .metrics import hallucination
+
+        self._impl = hallucination.GroundingJudge()
+        self.version = str(getattr(self._impl, "version", "1"))
+
+    def judge(self, transcript, note, case=None):
+        return self._impl.judge(transcript, note, case)
+
+
+def make_judge(spec: Any) -> Any:
+    """``grounding`` → the offline judge; anything else → an LLM judge via litellm."""
+    if spec in (None, "", "none"):
+        return None
+    if spec == "grounding":
+        return _GroundingJudge()
+    from .judge import make_llm_judge
+
+    return make_llm_judge(spec)
+
+
+# ---------------------------------------------------------------------------- one case
+
+_SCRIBES: dict[tuple[str, str], Scribe] = {}
+
+
+def _scribe(spec: str, options: dict) -> Scribe:
+    key = (spec, content_hash(options))
+    if key not in _SCRIBES:
+        _SCRIBES[key] = get_scribe(spec, options)
+    return _SCRIBES[key]
+
+
+def _file_hash(path: Path | None) -> str:
+    if path is None or not path.exists():
+        return ""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
+
+
+def input_hash(consultation: Consultation, audio_path: Path | None, scribe: Scribe, suite: Suite) -> str:
+    """Content hash of everything that determines a scribe's output."""
+    return content_hash({
+        "turns": [t.model_dump(mode="json") for t in consultation.turns],
+        "case": consultation.case.model_dump(mode="json"),
+        "audio": _file_hash(audio_path) if scribe.needs_audio else "",
+        "scribe": scribe.name, "version": scribe.version,
+        "options": suite.scribe_options, "template": suite.template or consultation.template,
+    }, 24)
+
+
+def _error_text(e: BaseException) -> str:
+    if isinstance(e, InputError):
+        return str(e)
+    return f"{type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}"
+
+
+def process_case(consultation: Consultation, audio: Audio | None, scribe_spec: str, suite: Suite,
+                 root: str, run_id: str, cached_output: dict | None = None) -> SessionResult:
+    """Run one scribe on one consultation and score it. Never raises: errors are recorded.
+
+    Args:
+        consultation: the case to run.
+        audio: its audio record (paths relative to ``root``), or None.
+        scribe_spec: e.g. ``whisper+rules``.
+        suite: the suite (metrics, template, judge, flag rules).
+        root: folder the audio paths are relative to (the database's folder).
+        run_id: the run being written.
+        cached_output: a ScribeOutput (as JSON) from the cache; the scribe is then not called.
+    """
+    session_id = f"{run_id}:{consultation.id}"
+    scribe = None
+    try:
+        scribe = _scribe(scribe_spec, suite.scribe_options)
+        audio_path = (Path(root) / audio.path) if audio else None
+        ihash = input_hash(consultation, audio_path, scribe, suite)
+        if cached_output is not None:
+            output = ScribeOutput.model_validate(cached_output)
+        else:
+            if scribe.needs_audio and audio is None:
+                raise InputError(consultation.id, "audio", "this scribe needs audio and the case has none",
+                                 "generate audio (evalkit generate --audio) or use a text scribe such as reference")
+            item = ScribeInput(consultation=consultation, template=suite.template or consultation.template,
+                               audio=audio, audio_path=audio_path)
+            t0 = time.perf_counter()
+            output = scribe.run(item)
+            if not isinstance(output, ScribeOutput):
+                raise InputError(scribe_spec, "output", f"backend returned {type(output).__name__}, not a ScribeOutput",
+                                 "fix the backend's run() to return evalkit.schema.ScribeOutput")
+            if not output.latency_s:
+                output.latency_s = time.perf_counter() - t0
+        judge = _judge_for(suite)
+        prov = Provenance(run_id=run_id, backend=output.backend, backend_version=output.backend_version,
+                          judge=getattr(judge, "name", None), judge_prompt_hash=getattr(judge, "prompt_hash", None))
+        scores, findings, jres = score_output(consultation, output, suite, judge, session_id, prov)
+        flags = apply_flag_rules(scores, suite, session_id, prov)
+        return SessionResult(session_id, consultation.id, scribe_spec, output=output, scores=scores,
+                             findings=findings, flags=flags, input_hash=ihash,
+                             judge=getattr(judge, "name", None), judge_version=getattr(judge, "version", None),
+                             prompt_hash=getattr(judge, "prompt_hash", None))
+    except Exception as e:  # recorded, never fatal for the run
+        log.warning("case %s failed in %s: %s", consultation.id, scribe_spec, type(e).__name__)
+        return SessionResult(session_id, consultation.id, scribe_spec, error=_error_text(e))
+
+
+_JUDGES: dict[str, Any] = {}
+
+
+def _judge_for(suite: Suite) -> Any:
+    if "hallucination" not in suite.metrics:
+        return None
+    key = content_hash(suite.judge if not isinstance(suite.judge, str) else {"s": suite.judge})
+    if key not in _JUDGES:
+        _JUDGES[key] = make_judge(suite.judge)
+    return _JUDGES[key]
+
+
+# ---------------------------------------------------------------------------- runs
+
+
+def run_id_for(suite: Suite, scribe_spec: str, label: str | None) -> str:
+    return content_hash({"suite": suite.hash(), "scribe": scribe_spec, "label": label or suite.label}, 12)
+
+
+def run_suite(suite: Suite, store: Store, *, label: str | None = None, run_id: str | None = None,
+              executor: str | Executor = "local", limit: int | None = None, fresh: bool = False,
+              progress: bool = True, executor_options: dict | None = None,
+              on_result: Callable[[SessionResult], None] | None = None) -> list[str]:
+    """Run every scribe of a suite over its dataset; returns the run ids (one per scribe).
+
+    Args:
+        suite: the suite.
+        store: where consultations come from and results go.
+        label: a human label for the runs (``baseline``, ``candidate``); part of the run id.
+        run_id: continue this run id (only with a single-scribe suite).
+        executor: ``local`` (threads), ``ray``, or an Executor object.
+        limit: only the first N consultations.
+        fresh: start new runs (new ids) instead of continuing; cached scribe outputs still apply.
+        progress: show a rich progress bar.
+        on_result: called after each session is computed (tests use it to interrupt runs).
+    """
+    import uuid
+
+    consultations = store.list_consultations(suite.dataset)
+    if not consultations:
+        raise InputError(f"dataset {suite.dataset!r}", "dataset", "has no consultations in the store",
+                         "run `evalkit generate` or `evalkit import` first, or fix the suite's dataset name")
+    n = limit or suite.limit
+    if n:
+        consultations = consultations[:n]
+    if run_id and len(suite.scribes) > 1:
+        raise InputError("suite", "scribes", "--run-id needs a suite with one scribe", "drop --run-id")
+    ex = executor if not isinstance(executor, str) else make_executor(executor, suite.concurrency,
+                                                                      **(executor_options or {}))
+    root = str(store.root)
+    run_ids = []
+    for spec in suite.scribes:
+        rid = run_id or (uuid.uuid4().hex[:12] if fresh else run_id_for(suite, spec, label))
+        store.create_run(run_id=rid, label=label or suite.label, suite_name=suite.name,
+                         suite=suite.model_dump(mode="json"), suite_hash=suite.hash(), dataset=suite.dataset,
+                         scribe=spec, judge=str(suite.judge), evalkit_version=__version__)
+        done = store.done_sessions(rid)
+        todo = [c for c in consultations if c.id not in done]
+        log.info("run %s (%s): %d cases, %d already done", rid, spec, len(consultations), len(done))
+        if todo:
+            _run_cases(store, suite, spec, rid, todo, ex, root, progress, on_result)
+        store.finish_run(rid, "finished", summary={"cases": len(consultations)})
+        run_ids.append(rid)
+    return run_ids
+
+
+def _run_cases(store: Store, suite: Suite, spec: str, rid: str, todo: list[Consultation], ex: Executor,
+               root: str, progress: bool, on_result: Callable[[SessionResult], None] | None) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    scribe = _scribe(spec, suite.scribe_options)
+    audio = {c.id: store.get_audio(c.id) for c in todo} if scribe.needs_audio else {}
+    hashes = {c.id: input_hash(c, (Path(root) / audio[c.id].path) if audio.get(c.id) else None, scribe, suite)
+              for c in todo}
+    cached = store.cache_get_many([f"scribe:{h}" for h in hashes.values()])
+
+    def work(c: Consultation) -> SessionResult:
+        return process_case(c, audio.get(c.id), spec, suite, root, rid, cached.get(f"scribe:{hashes[c.id]}"))
+
+    pending: list[SessionResult] = []
+    last_flush = time.monotonic()
+
+    def flush() -> None:
+        nonlocal pending, last_flush
+        if pending:
+            store.write_results(rid, pending)
+            new_cache = {f"scribe:{r.input_hash}": r.output.model_dump(mode="json") for r in pending
+                         if r.output is not None and r.input_hash and f"scribe:{r.input_hash}" not in cached}
+            store.cache_put_many("scribe", new_cache)
+            pending = []
+        last_flush = time.monotonic()
+
+    cols = [TextColumn(f"[bold]{spec}[/] {{task.description}}"), BarColumn(), MofNCompleteColumn(),
+            TimeRemainingColumn()]
+    with Progress(*cols, disable=not progress, transient=False) as bar:
+        task = bar.add_task(f"run {rid}", total=len(todo))
+        failed = 0
+        for res in ex.map_unordered(work, todo):
+            pending.append(res)
+            failed += res.error is not None
+            bar.update(task, advance=1, description=f"run {rid}" + (f" ({failed} failed)" if failed else ""))
+            if on_result:
+                on_result(res)
+            if len(pending) >= 8 or time.monotonic() - last_flush > 2.0:
+                flush()
+        flush()

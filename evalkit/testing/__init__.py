@@ -1,0 +1,1 @@
+"""Helpers for testing evalkit and code built on it (no network, no models)."""

@@ -1,0 +1,110 @@
+"""The runner: resumable without duplicates, cached, failures recorded and the run goes on."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from evalkit.errors import InputError
+from evalkit.runner import run_suite
+from evalkit.schema import Note, NoteSection, NoteSentence
+from evalkit.scribes import register
+from evalkit.suite import FlagRule, Suite, load_suite
+from tests.conftest import make_consultation
+
+CALLS: dict[str, int] = {}
+_lock = threading.Lock()
+
+
+class CountingWriter:
+    """A note writer that copies the first turn and counts its calls; fails on ids containing 'bad'."""
+
+    name = "counting"
+    version = "1"
+
+    def write(self, turns, item):
+        with _lock:
+            CALLS[item.consultation.id] = CALLS.get(item.consultation.id, 0) + 1
+        if "bad" in item.consultation.id:
+            raise InputError(item.consultation.id, "transcript", "garbage from backend", "fix the backend")
+        return Note(sections=[NoteSection(key="plan", title="PLAN", sentences=[
+            NoteSentence(id="plan.0", text="Review in four weeks.", evidence=[9])])])
+
+
+register("counting")(CountingWriter)
+
+
+@pytest.fixture
+def loaded(store):
+    CALLS.clear()
+    store.put_consultations([make_consultation(f"case-{i:02d}") for i in range(12)]
+                            + [make_consultation("case-bad")])
+    return store
+
+
+def _suite(**kw) -> Suite:
+    return Suite(name="t", dataset="unit", scribes=["counting"], metrics=[], concurrency=2,
+                 flag_rules=[FlagRule(name="slow", metric="latency_s", op=">", value=100)], **kw)
+
+
+def test_failed_case_recorded_and_run_goes_on(loaded):
+    (rid,) = run_suite(_suite(), loaded, progress=False)
+    sessions = loaded.run_sessions(rid)
+    assert len(sessions) == 13
+    bad = sessions[sessions.consultation_id == "case-bad"].iloc[0]
+    assert bad.status == "failed"
+    assert "garbage from backend" in bad.error and "fix:" in bad.error
+    assert (sessions[sessions.consultation_id != "case-bad"].status == "ok").all()
+
+
+def test_killed_run_resumes_without_duplicates(loaded):
+    seen = []
+
+    def interrupt(res):
+        seen.append(res)
+        if len(seen) == 9:
+            raise KeyboardInterrupt  # as if the process were killed mid-run
+
+    with pytest.raises(KeyboardInterrupt):
+        run_suite(_suite(), loaded, progress=False, on_result=interrupt)
+    rid = loaded.list_runs().run_id.iloc[0]
+    assert 0 < len(loaded.done_sessions(rid)) < 13
+    (rid2,) = run_suite(_suite(), loaded, progress=False)
+    assert rid2 == rid
+    sessions = loaded.run_sessions(rid)
+    assert len(sessions) == 13 and sessions.session_id.is_unique
+    scores = loaded.scores_frame([rid])
+    assert scores.groupby(["session_id", "metric"]).size().max() == 1  # no duplicated score
+
+
+def test_rerunning_finished_suite_makes_no_new_calls(loaded):
+    run_suite(_suite(), loaded, progress=False)
+    before = dict(CALLS)
+    run_suite(_suite(), loaded, progress=False)  # same run: nothing to do
+    assert CALLS == before
+    run_suite(_suite(), loaded, progress=False, fresh=True)  # new run, outputs from the cache
+    # every successful case came from the cache; only the failed one (never cached) is retried
+    assert {k: v for k, v in CALLS.items() if k != "case-bad"} == {k: v for k, v in before.items() if k != "case-bad"}
+    assert CALLS["case-bad"] == before["case-bad"] + 1
+    assert len(loaded.list_runs()) == 2
+
+
+def test_unknown_dataset_is_a_clear_error(store):
+    with pytest.raises(InputError, match="no consultations"):
+        run_suite(_suite(), store, progress=False)
+
+
+def test_suite_errors_name_file_and_field(tmp_path):
+    p = tmp_path / "s.yaml"
+    p.write_text("name: x\nscribes: [reference]\nmetrics: [wer, bleu]\n")
+    with pytest.raises(InputError) as e:
+        load_suite(p)
+    msg = str(e.value)
+    assert str(p) in msg and "metrics" in msg and "bleu" in msg and "\n" not in msg
+    p.write_text("name: x\ntemplate: NOPE\n")
+    with pytest.raises(InputError, match="unknown template 'NOPE'"):
+        load_suite(p)
+    p.write_text("name: [unclosed\n")
+    with pytest.raises(InputError, match="line"):
+        load_suite(p)

@@ -1,0 +1,82 @@
+"""The DuckDB store: schema, round trips, append-only annotations, locking between processes."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+
+import pytest
+
+from evalkit.schema import Annotation, Finding, Flag, Score, ScribeOutput
+from evalkit.store import SCHEMA_VERSION, SessionResult, Store
+from tests.conftest import make_consultation
+
+
+def test_schema_created_and_versioned(store):
+    assert store.schema_version() == SCHEMA_VERSION
+
+
+def test_consultation_round_trip(store):
+    c = make_consultation("rt-1")
+    store.put_consultations([c])
+    assert store.get_consultation("rt-1") == c
+    store.put_consultations([c])  # replace, not duplicate
+    assert [x.id for x in store.list_consultations("unit")] == ["rt-1"]
+
+
+def test_write_results_is_idempotent_per_session(store):
+    c = make_consultation("w-1")
+    store.put_consultations([c])
+    rid = store.create_run(run_id="r1", scribe="x", dataset="unit")
+    out = ScribeOutput(consultation_id="w-1", transcript=c.turns, note=c.reference_note, backend="x")
+    res = SessionResult("r1:w-1", "w-1", "x", output=out,
+                        scores=[Score(session_id="r1:w-1", metric="wer", value=0.1)],
+                        findings=[Finding(kind="claim", id="a#0", text="t", verdict="unsupported")],
+                        flags=[Flag(session_id="r1:w-1", rule="high_wer", reason="wer 0.1 > 0")])
+    store.write_results(rid, [res])
+    store.write_results(rid, [res])
+    assert store.done_sessions("r1") == {"w-1"}
+    assert len(store.scores_frame(["r1"])) == 1
+    detail = store.session_detail("r1:w-1")
+    assert detail["scores"]["wer"]["value"] == pytest.approx(0.1)
+    assert detail["findings"][0].verdict == "unsupported"
+    assert detail["flags"][0]["rule"] == "high_wer"
+
+
+def test_annotations_are_appended_never_overwritten(store):
+    a1 = Annotation(session_id="s", reviewer="ana", kind="comment", payload={"text": "first"})
+    a2 = Annotation(session_id="s", reviewer="ana", kind="comment", payload={"text": "second"})
+    store.add_annotation(a1)
+    store.add_annotation(a2)
+    got = store.annotations("s")
+    assert [a.payload["text"] for a in got] == ["first", "second"]
+
+
+def test_resolve_run_by_label_and_latest(store):
+    store.create_run(run_id="aaa", label="baseline")
+    store.create_run(run_id="bbb", label="candidate")
+    assert store.resolve_run("baseline") == "aaa"
+    assert store.resolve_run("latest") == "bbb"
+    with pytest.raises(KeyError):
+        store.resolve_run("nope")
+
+
+def _annotate_many(path: str, who: str, n: int) -> None:
+    s = Store(path, busy_timeout=60)
+    for i in range(n):
+        s.add_annotation(Annotation(session_id="shared", reviewer=who, kind="comment", payload={"i": i}))
+
+
+def test_two_writer_processes_lose_no_annotation(tmp_path):
+    path = str(tmp_path / "conc.duckdb")
+    Store(path).schema_version()
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_annotate_many, args=(path, who, 25)) for who in ("ana", "ben")]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    got = Store(path).annotations("shared")
+    assert len(got) == 50
+    for who in ("ana", "ben"):
+        assert sorted(a.payload["i"] for a in got if a.reviewer == who) == list(range(25))
