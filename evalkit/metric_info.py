@@ -65,8 +65,10 @@ class MetricInfo:
             return f"{v:{sign}.4f}"
         if self.kind in ("rate", "binary"):
             return f"{v:{sign}.3f}"
-        if self.kind == "seconds":
+        if self.kind in ("seconds", "score"):
             return f"{v:{sign}.2f}"
+        if self.kind == "count":
+            return f"{v:{sign}.3f}" if abs(v) < 100 else f"{v:{sign},.1f}"
         return f"{v:{sign}.3g}" if abs(v) < 1000 else f"{v:{sign},.0f}"
 
 

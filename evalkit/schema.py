@@ -281,6 +281,7 @@ class JudgeResult(_Model):
     prompt_hash: str | None = None
     cost_usd: float | None = None
     error: str | None = None
+    salient_facts: int | None = None  # how many salient transcript facts were looked for (omission_rate denominator)
 
 
 class Provenance(_Model):

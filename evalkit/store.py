@@ -397,6 +397,7 @@ class Store:
             finds = con.execute("SELECT * FROM findings WHERE session_id=? ORDER BY kind, finding_id",
                                 [session_id]).df()
             flags = con.execute("SELECT rule, reason FROM flags WHERE session_id=?", [session_id]).df()
+        finds = finds.astype(object).where(finds.notna(), None)  # SQL NULL → None, not NaN
         return {
             "session": s,
             "consultation": Consultation.model_validate_json(crow[0]) if crow else None,
@@ -465,6 +466,514 @@ class Store:
 
     def cache_put(self, kind: str, key: str, value: Any) -> None:
         self.cache_put_many(kind, {key: value})
+
+    # ------------------------------------------------------------------ compare / gate / baselines (issue 7)
+
+    def runs_for_ref(self, ref: str) -> list[str]:
+        """Run ids a reference names: a run id, ``latest``, a baseline label, or a run label.
+
+        A run label shared by several runs (one per scribe, as ``run_suite`` writes them)
+        gives the latest run of each scribe with that label. Raises KeyError when nothing matches.
+        """
+        with self.connect() as con:
+            if ref == "latest":
+                rows = con.execute("SELECT run_id FROM runs ORDER BY created_at DESC LIMIT 1").fetchall()
+            else:
+                rows = (con.execute("SELECT run_id FROM runs WHERE run_id=?", [ref]).fetchall()
+                        or con.execute("SELECT run_id FROM baselines WHERE label=?", [ref]).fetchall()
+                        or con.execute("""
+                            SELECT run_id FROM (
+                                SELECT run_id, scribe, row_number() OVER (
+                                    PARTITION BY scribe ORDER BY created_at DESC, run_id) AS k
+                                FROM runs WHERE label=?) WHERE k = 1 ORDER BY scribe""", [ref]).fetchall())
+        if not rows:
+            raise KeyError(f"no run with id or label {ref!r}")
+        return [r[0] for r in rows]
+
+    def compare_frames(self, run_ids: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """What comparison and gates need about some runs, read in one connection.
+
+        Returns:
+            ``(sessions, scores, sections)``: one row per session (run_id, session_id,
+            consultation_id, scribe, status, latency_s, cost_usd, specialty, template — the suite's
+            template, else the consultation's —, flagged); the long score table (session_id,
+            metric, value); judge claims per session and note section (session_id, section,
+            claims, unsupported — unsupported or contradicted). No patient text.
+        """
+        runs = pd.DataFrame({"run_id": pd.Series(list(run_ids), dtype="object")})
+        with self.connect() as con:
+            con.register("_runs", runs)
+            sessions = con.execute("""
+                SELECT s.run_id, s.session_id, s.consultation_id, s.scribe, s.status, s.latency_s,
+                       s.cost_usd, c.specialty,
+                       coalesce(json_extract_string(r.suite, '$.template'), c.template) AS template,
+                       s.session_id IN (SELECT session_id FROM flags f JOIN _runs USING (run_id)) AS flagged
+                FROM sessions s JOIN _runs USING (run_id)
+                LEFT JOIN runs r ON r.run_id = s.run_id
+                LEFT JOIN consultations c ON c.id = s.consultation_id
+                ORDER BY s.run_id, s.consultation_id""").df()
+            scores = con.execute(
+                "SELECT sc.session_id, sc.metric, sc.value FROM scores sc JOIN _runs USING (run_id)").df()
+            sections = con.execute("""
+                SELECT f.session_id, coalesce(f.section, '(none)') AS section, count(*) AS claims,
+                       count(*) FILTER (WHERE f.verdict IN ('unsupported', 'contradicted')) AS unsupported
+                FROM findings f JOIN _runs USING (run_id)
+                WHERE f.kind = 'claim' GROUP BY ALL""").df()
+            con.unregister("_runs")
+        return sessions, scores, sections
+
+    def set_baseline(self, label: str, run_id: str) -> None:
+        """Point baseline ``label`` at ``run_id`` (replacing what it pointed at)."""
+        with self.connect() as con:
+            con.execute("DELETE FROM baselines WHERE label=?", [label])
+            con.execute("INSERT INTO baselines VALUES (?,?,?)", [label, run_id, utcnow()])
+
+    def delete_baseline(self, label: str) -> bool:
+        """Remove a baseline label; True when it existed."""
+        with self.connect() as con:
+            found = con.execute("SELECT 1 FROM baselines WHERE label=?", [label]).fetchone() is not None
+            con.execute("DELETE FROM baselines WHERE label=?", [label])
+        return found
+
+    def list_baselines(self) -> pd.DataFrame:
+        """Baselines with their run: label, run_id, set_at, run_label, scribe, dataset, sessions."""
+        with self.connect() as con:
+            return con.execute("""
+                SELECT b.label, b.run_id, b.created_at AS set_at, r.label AS run_label, r.scribe, r.dataset,
+                       (SELECT count(*) FROM sessions s WHERE s.run_id = b.run_id) AS sessions
+                FROM baselines b LEFT JOIN runs r USING (run_id) ORDER BY b.label""").df()
+
+
+    # ------------------------------------------------------------------ review app (issue 6):
+    # users, login sessions, assignments, review queue, audit, dashboards, run pairs
+
+    def count_users(self) -> int:
+        with self.connect() as con:
+            return int(con.execute("SELECT count(*) FROM users").fetchone()[0])
+
+    def add_user(self, name: str, role: str, password_hash: str) -> bool:
+        """Insert a user; False when the name is taken."""
+        with self.connect() as con:
+            if con.execute("SELECT 1 FROM users WHERE name=?", [name]).fetchone():
+                return False
+            con.execute("INSERT INTO users VALUES (?,?,?,FALSE,?)", [name, role, password_hash, utcnow()])
+        return True
+
+    def add_first_user(self, name: str, role: str, password_hash: str) -> bool:
+        """Insert a user only while the table is empty (first-run bootstrap); False otherwise."""
+        with self.connect() as con:
+            if con.execute("SELECT count(*) FROM users").fetchone()[0]:
+                return False
+            con.execute("INSERT INTO users VALUES (?,?,?,FALSE,?)", [name, role, password_hash, utcnow()])
+        return True
+
+    def get_user(self, name: str) -> dict | None:
+        with self.connect() as con:
+            row = con.execute("SELECT name, role, password_hash, disabled, created_at FROM users WHERE name=?",
+                              [name]).fetchone()
+        if not row:
+            return None
+        return dict(zip(("name", "role", "password_hash", "disabled", "created_at"), row))
+
+    def list_users(self) -> pd.DataFrame:
+        """Users without their password hashes."""
+        with self.connect() as con:
+            return con.execute("SELECT name, role, disabled, created_at FROM users ORDER BY name").df()
+
+    def update_user(self, name: str, *, role: str | None = None, password_hash: str | None = None,
+                    disabled: bool | None = None) -> None:
+        sets, args = [], []
+        for col, val in (("role", role), ("password_hash", password_hash), ("disabled", disabled)):
+            if val is not None:
+                sets.append(f"{col}=?")
+                args.append(val)
+        if not sets:
+            return
+        with self.connect() as con:
+            con.execute(f"UPDATE users SET {', '.join(sets)} WHERE name=?", args + [name])
+
+    def add_auth_session(self, token_hash: str, name: str, expires_at: Any) -> None:
+        with self.connect() as con:
+            con.execute("DELETE FROM auth_sessions WHERE expires_at < ?", [utcnow()])
+            con.execute("INSERT INTO auth_sessions VALUES (?,?,?,?)", [token_hash, name, utcnow(), expires_at])
+
+    def get_auth_session(self, token_hash: str) -> dict | None:
+        """The login session with its user's current role and disabled flag."""
+        with self.connect() as con:
+            row = con.execute("""SELECT a.name, a.expires_at, u.role, coalesce(u.disabled, TRUE)
+                                 FROM auth_sessions a LEFT JOIN users u ON u.name = a.name
+                                 WHERE a.token_hash=?""", [token_hash]).fetchone()
+        return dict(zip(("name", "expires_at", "role", "disabled"), row)) if row else None
+
+    def delete_auth_sessions(self, *, token_hash: str | None = None, name: str | None = None) -> None:
+        with self.connect() as con:
+            if token_hash:
+                con.execute("DELETE FROM auth_sessions WHERE token_hash=?", [token_hash])
+            if name:
+                con.execute("DELETE FROM auth_sessions WHERE name=?", [name])
+
+    def assign_sessions(self, session_ids: Sequence[str], reviewer: str, assigned_by: str) -> int:
+        """Assign sessions to a reviewer (skips pairs already assigned). Returns how many were new."""
+        if not session_ids:
+            return 0
+        df = pd.DataFrame({"session_id": list(dict.fromkeys(session_ids)), "reviewer": reviewer,
+                           "assigned_by": assigned_by, "created_at": utcnow()})
+        with self.connect() as con:
+            con.register("_a", df)
+            n = con.execute("""SELECT count(*) FROM _a WHERE NOT EXISTS (SELECT 1 FROM assignments x
+                               WHERE x.session_id=_a.session_id AND x.reviewer=_a.reviewer)""").fetchone()[0]
+            con.execute("""INSERT INTO assignments SELECT session_id, reviewer, assigned_by, created_at FROM _a
+                           WHERE NOT EXISTS (SELECT 1 FROM assignments x
+                           WHERE x.session_id=_a.session_id AND x.reviewer=_a.reviewer)""")
+            con.unregister("_a")
+        return int(n)
+
+    def list_assignments(self, session_id: str | None = None, reviewer: str | None = None) -> pd.DataFrame:
+        with self.connect() as con:
+            return con.execute("""SELECT session_id, reviewer, assigned_by, created_at FROM assignments
+                                  WHERE ($s IS NULL OR session_id=$s) AND ($r IS NULL OR reviewer=$r)
+                                  ORDER BY created_at, session_id""", {"s": session_id, "r": reviewer}).df()
+
+    def queue_options(self) -> dict[str, list[str]]:
+        """Distinct values for the queue's filters: runs, scribes, specialties, flag rules."""
+        with self.connect() as con:
+            def col(sql: str) -> list[str]:
+                return [r[0] for r in con.execute(sql).fetchall() if r[0] is not None]
+            return {
+                "runs": col("SELECT run_id FROM runs ORDER BY created_at DESC"),
+                "scribes": col("SELECT DISTINCT scribe FROM sessions ORDER BY 1"),
+                "specialties": col("SELECT DISTINCT specialty FROM consultations ORDER BY 1"),
+                "flag_rules": col("SELECT DISTINCT rule FROM flags ORDER BY 1"),
+            }
+
+    _QUEUE_SQL = """
+        WITH st AS (
+            SELECT session_id, arg_max(json_extract_string(payload, '$.status'), created_at) AS status
+            FROM annotations WHERE kind IN ('status', 'adjudication')
+              AND json_extract_string(payload, '$.status') IS NOT NULL GROUP BY session_id),
+        fl AS (
+            SELECT session_id, count(*) AS n_flags, string_agg(DISTINCT rule, ', ' ORDER BY rule) AS flag_rules,
+                   list(DISTINCT rule) AS rule_list
+            FROM flags WHERE ($run IS NULL OR run_id = $run) GROUP BY session_id),
+        sc AS (
+            SELECT session_id,
+                   max(value) FILTER (WHERE metric = 'hallucination_rate') AS hallucination_rate,
+                   max(value) FILTER (WHERE metric = 'major_hallucinations') AS major_hallucinations,
+                   max(value) FILTER (WHERE metric = 'omission_rate') AS omission_rate,
+                   max(value) FILTER (WHERE metric = 'wer') AS wer
+            FROM scores WHERE metric IN ('hallucination_rate', 'major_hallucinations', 'omission_rate', 'wer')
+              AND ($run IS NULL OR run_id = $run) GROUP BY session_id),
+        mine AS (SELECT session_id, count(*) AS my_annotations FROM annotations
+                 WHERE reviewer = $me GROUP BY session_id),
+        asg AS (SELECT session_id, string_agg(DISTINCT reviewer, ', ' ORDER BY reviewer) AS assigned,
+                       bool_or(reviewer = $assigned) AS to_assignee
+                FROM assignments GROUP BY session_id),
+        q AS (
+            SELECT s.session_id, s.run_id, s.consultation_id, s.scribe, c.specialty, c.template,
+                   coalesce(fl.n_flags, 0) AS n_flags, fl.flag_rules, coalesce(st.status, 'to_review') AS status,
+                   asg.assigned, coalesce(mine.my_annotations, 0) AS my_annotations,
+                   sc.hallucination_rate, sc.major_hallucinations, sc.omission_rate, sc.wer
+            FROM sessions s
+            LEFT JOIN consultations c ON c.id = s.consultation_id
+            LEFT JOIN fl USING (session_id) LEFT JOIN st USING (session_id) LEFT JOIN sc USING (session_id)
+            LEFT JOIN mine USING (session_id) LEFT JOIN asg USING (session_id)
+            WHERE s.status = 'ok'
+              AND ($run IS NULL OR s.run_id = $run)
+              AND ($scribe IS NULL OR s.scribe = $scribe)
+              AND ($specialty IS NULL OR c.specialty = $specialty)
+              AND ($rule IS NULL OR list_contains(fl.rule_list, $rule))
+              AND ($status IS NULL OR coalesce(st.status, 'to_review') = $status
+                   OR ($status = 'open' AND coalesce(st.status, 'to_review') <> 'done'))
+              AND ($assigned IS NULL OR coalesce(asg.to_assignee, FALSE))
+              AND (NOT $flagged_only OR fl.n_flags > 0)),
+        o AS (
+            SELECT *, row_number() OVER (ORDER BY (n_flags > 0) DESC, coalesce(major_hallucinations, 0) DESC,
+                                         n_flags DESC, hallucination_rate DESC NULLS LAST, session_id) AS position
+            FROM q)
+    """
+
+    @staticmethod
+    def _queue_params(run_id: str | None, scribe: str | None, specialty: str | None, flag_rule: str | None,
+                      status: str | None, assigned_to: str | None, flagged_only: bool, me: str | None) -> dict:
+        return {"run": run_id or None, "scribe": scribe or None, "specialty": specialty or None,
+                "rule": flag_rule or None, "status": status or None, "assigned": assigned_to or None,
+                "flagged_only": bool(flagged_only), "me": me or ""}
+
+    def review_queue(self, *, run_id: str | None = None, scribe: str | None = None, specialty: str | None = None,
+                     flag_rule: str | None = None, status: str | None = None, assigned_to: str | None = None,
+                     flagged_only: bool = False, me: str | None = None, limit: int = 50,
+                     offset: int = 0) -> tuple[pd.DataFrame, dict]:
+        """One page of the review queue (flagged sessions first) and the totals of the whole filter.
+
+        Every filter is a bound parameter. Returns (rows, {"total", "done", "flagged", "to_review",
+        "in_review", "needs_adjudication"}).
+        """
+        p = self._queue_params(run_id, scribe, specialty, flag_rule, status, assigned_to, flagged_only, me)
+        with self.connect() as con:
+            con.execute("CREATE OR REPLACE TEMP TABLE _queue AS " + self._QUEUE_SQL + " SELECT * FROM o", p)
+            rows = con.execute("SELECT * FROM _queue ORDER BY position LIMIT $limit OFFSET $offset",
+                               {"limit": int(limit), "offset": int(offset)}).df()
+            tot = con.execute("""SELECT count(*), count(*) FILTER (WHERE status = 'done'),
+                                        count(*) FILTER (WHERE n_flags > 0),
+                                        count(*) FILTER (WHERE status = 'to_review'),
+                                        count(*) FILTER (WHERE status = 'in_review'),
+                                        count(*) FILTER (WHERE status = 'needs_adjudication')
+                                 FROM _queue""").fetchone()
+            con.execute("DROP TABLE _queue")
+        keys = ("total", "done", "flagged", "to_review", "in_review", "needs_adjudication")
+        return rows, {k: int(v or 0) for k, v in zip(keys, tot)}
+
+    def queue_position(self, session_id: str, *, run_id: str | None = None, scribe: str | None = None,
+                       specialty: str | None = None, flag_rule: str | None = None, status: str | None = None,
+                       assigned_to: str | None = None, flagged_only: bool = False,
+                       me: str | None = None) -> dict:
+        """Where a session sits in a filtered queue: {"position", "total", "prev", "next"} (1-based)."""
+        p = self._queue_params(run_id, scribe, specialty, flag_rule, status, assigned_to, flagged_only, me)
+        p["sid"] = session_id
+        with self.connect() as con:
+            row = con.execute(self._QUEUE_SQL + """
+                , w AS (SELECT session_id, position, count(*) OVER () AS total,
+                               lag(session_id) OVER (ORDER BY position) AS prev,
+                               lead(session_id) OVER (ORDER BY position) AS next FROM o)
+                SELECT position, total, prev, next FROM w WHERE session_id = $sid""", p).fetchone()
+            if row is None:
+                total = con.execute(self._QUEUE_SQL + " SELECT count(*) FROM o",
+                                    {k: v for k, v in p.items() if k != "sid"}).fetchone()[0]
+                return {"position": None, "total": int(total), "prev": None, "next": None}
+        return {"position": int(row[0]), "total": int(row[1]), "prev": row[2], "next": row[3]}
+
+    def session_status(self, session_id: str) -> str:
+        """The latest review status of a session ('to_review' when nobody set one)."""
+        with self.connect() as con:
+            row = con.execute("""SELECT json_extract_string(payload, '$.status') FROM annotations
+                                 WHERE session_id=? AND kind IN ('status', 'adjudication')
+                                   AND json_extract_string(payload, '$.status') IS NOT NULL
+                                 ORDER BY created_at DESC, id DESC LIMIT 1""", [session_id]).fetchone()
+        return row[0] if row else "to_review"
+
+    def annotation_frame(self, *, kinds: Sequence[str] | None = None, run_id: str | None = None,
+                         session_id: str | None = None, reviewer: str | None = None,
+                         limit: int | None = None) -> pd.DataFrame:
+        """Annotations as a table (newest first), payload parsed later by the caller; for audit and κ."""
+        with self.connect() as con:
+            if kinds:
+                con.register("_kinds", pd.DataFrame({"kind": list(kinds)}))
+            df = con.execute(f"""
+                SELECT a.id, a.created_at, a.reviewer, a.kind, a.session_id,
+                       coalesce(a.run_id, s.run_id) AS run_id, a.target, a.payload
+                FROM annotations a LEFT JOIN sessions s USING (session_id)
+                WHERE ($run IS NULL OR coalesce(a.run_id, s.run_id) = $run)
+                  AND ($sid IS NULL OR a.session_id = $sid) AND ($rev IS NULL OR a.reviewer = $rev)
+                  {"AND a.kind IN (SELECT kind FROM _kinds)" if kinds else ""}
+                ORDER BY a.created_at DESC, a.id DESC {"LIMIT $lim" if limit else ""}""",
+                {"run": run_id, "sid": session_id, "rev": reviewer, **({"lim": int(limit)} if limit else {})}).df()
+            if kinds:
+                con.unregister("_kinds")
+        return df
+
+    def claim_findings(self, session_ids: Sequence[str]) -> pd.DataFrame:
+        """The judge's claims (id, verdict, type, severity, section) for some sessions."""
+        if not session_ids:
+            return pd.DataFrame(columns=["session_id", "finding_id", "section", "verdict", "type", "severity"])
+        with self.connect() as con:
+            con.register("_sids", pd.DataFrame({"session_id": list(session_ids)}))
+            df = con.execute("""SELECT session_id, finding_id, section, verdict, type, severity FROM findings
+                                WHERE kind = 'claim' AND session_id IN (SELECT session_id FROM _sids)""").df()
+            con.unregister("_sids")
+        return df
+
+    _BREAKDOWN_COLS = {"specialty": "c.specialty", "scribe": "s.scribe", "template": "c.template",
+                       "run": "sc.run_id"}
+
+    def metric_summary(self, run_ids: Sequence[str] | None = None,
+                       metrics: Sequence[str] | None = None) -> pd.DataFrame:
+        """Per run and metric: n, mean, min, q1, median, q3, max (with the run's label and date)."""
+        with self.connect() as con:
+            con.register("_r", pd.DataFrame({"run_id": list(run_ids or [])}, dtype="object"))
+            con.register("_m", pd.DataFrame({"metric": list(metrics or [])}, dtype="object"))
+            df = con.execute("""
+                SELECT sc.run_id, any_value(r.label) AS label, any_value(r.scribe) AS scribe,
+                       any_value(r.created_at) AS created_at, sc.metric, count(sc.value) AS n,
+                       avg(sc.value) AS mean, min(sc.value) AS min,
+                       quantile_cont(sc.value, 0.25) AS q1, median(sc.value) AS median,
+                       quantile_cont(sc.value, 0.75) AS q3, max(sc.value) AS max
+                FROM scores sc LEFT JOIN runs r USING (run_id)
+                WHERE ($all_runs OR sc.run_id IN (SELECT run_id FROM _r))
+                  AND ($all_metrics OR sc.metric IN (SELECT metric FROM _m))
+                GROUP BY sc.run_id, sc.metric ORDER BY created_at, sc.run_id, sc.metric""",
+                {"all_runs": not run_ids, "all_metrics": not metrics}).df()
+            con.unregister("_r")
+            con.unregister("_m")
+        return df
+
+    def metric_values(self, run_ids: Sequence[str], metric: str, limit: int = 200_000) -> pd.DataFrame:
+        """Raw values of one metric for some runs (run_id, session_id, value), for histograms."""
+        with self.connect() as con:
+            con.register("_r", pd.DataFrame({"run_id": list(run_ids)}, dtype="object"))
+            df = con.execute("""SELECT run_id, session_id, value FROM scores
+                                WHERE metric = $m AND run_id IN (SELECT run_id FROM _r) AND value IS NOT NULL
+                                LIMIT $lim""", {"m": metric, "lim": int(limit)}).df()
+            con.unregister("_r")
+        return df
+
+    def metric_breakdown(self, metric: str, by: str, run_ids: Sequence[str] | None = None) -> pd.DataFrame:
+        """Mean and count of one metric per run and per ``by`` (specialty, scribe, template or run)."""
+        col = self._BREAKDOWN_COLS.get(by)
+        if col is None:
+            raise ValueError(f"cannot break down by {by!r}; use one of {sorted(self._BREAKDOWN_COLS)}")
+        with self.connect() as con:
+            con.register("_r", pd.DataFrame({"run_id": list(run_ids or [])}, dtype="object"))
+            df = con.execute(f"""
+                SELECT sc.run_id, {col} AS "group", count(sc.value) AS n, avg(sc.value) AS mean
+                FROM scores sc JOIN sessions s USING (session_id)
+                LEFT JOIN consultations c ON c.id = s.consultation_id
+                WHERE sc.metric = $m AND ($all_runs OR sc.run_id IN (SELECT run_id FROM _r))
+                GROUP BY ALL ORDER BY 1, 2""", {"m": metric, "all_runs": not run_ids}).df()
+            con.unregister("_r")
+        return df
+
+    _FINDING_COLS = {"type": "f.type", "severity": "f.severity", "section": "f.section",
+                     "category": "f.category", "specialty": "c.specialty", "scribe": "s.scribe",
+                     "verdict": "f.verdict"}
+
+    def finding_breakdown(self, by: Sequence[str], run_ids: Sequence[str] | None = None,
+                          kind: str = "claim") -> pd.DataFrame:
+        """Counts of judge findings per run and per ``by`` columns, with the run's claim total.
+
+        For ``kind='claim'`` only unsupported or contradicted claims are counted; ``claims`` is
+        the run's number of claims, so count/claims is a rate.
+        """
+        cols = [self._FINDING_COLS.get(b) for b in by]
+        if None in cols:
+            raise ValueError(f"cannot break down findings by {by!r}; use {sorted(self._FINDING_COLS)}")
+        sel = ", ".join(f'{c} AS "{b}"' for c, b in zip(cols, by))
+        with self.connect() as con:
+            con.register("_r", pd.DataFrame({"run_id": list(run_ids or [])}, dtype="object"))
+            df = con.execute(f"""
+                WITH tot AS (SELECT run_id, count(*) AS claims FROM findings WHERE kind = 'claim'
+                             GROUP BY run_id)
+                SELECT f.run_id, {sel}, count(*) AS count, any_value(tot.claims) AS claims
+                FROM findings f LEFT JOIN sessions s USING (session_id)
+                LEFT JOIN consultations c ON c.id = s.consultation_id LEFT JOIN tot ON tot.run_id = f.run_id
+                WHERE f.kind = $kind AND ($kind <> 'claim' OR f.verdict <> 'supported')
+                  AND ($all_runs OR f.run_id IN (SELECT run_id FROM _r))
+                GROUP BY ALL ORDER BY ALL""", {"kind": kind, "all_runs": not run_ids}).df()
+            con.unregister("_r")
+        return df
+
+    def paired_metric(self, run_a: str, run_b: str, metric: str) -> pd.DataFrame:
+        """One metric for the consultations two runs share: value_a, value_b, delta (b - a)."""
+        with self.connect() as con:
+            return con.execute("""
+                WITH a AS (SELECT s.consultation_id, s.session_id, sc.value FROM scores sc
+                           JOIN sessions s USING (session_id) WHERE sc.run_id = $a AND sc.metric = $m),
+                     b AS (SELECT s.consultation_id, s.session_id, sc.value FROM scores sc
+                           JOIN sessions s USING (session_id) WHERE sc.run_id = $b AND sc.metric = $m)
+                SELECT a.consultation_id, c.specialty, a.session_id AS session_a, b.session_id AS session_b,
+                       a.value AS value_a, b.value AS value_b, b.value - a.value AS delta
+                FROM a JOIN b USING (consultation_id) LEFT JOIN consultations c ON c.id = a.consultation_id
+                ORDER BY delta DESC NULLS LAST, a.consultation_id""", {"a": run_a, "b": run_b, "m": metric}).df()
+
+
+    # ------------------------------------------------------------------ LLM calls and calibrations (issue 5)
+
+    _LLM_CALL_COLS = ("run_id", "model", "purpose", "prompt_tokens", "completion_tokens", "cost_usd",
+                      "latency_s", "cached", "error", "created_at")
+
+    def llm_flush(self, cache_items: dict[str, Any], calls: Sequence[dict], kind: str = "llm") -> None:
+        """Write LLM reply cache entries and call records in one transaction.
+
+        Args:
+            cache_items: cache key → JSON-able reply (existing keys are kept).
+            calls: rows for ``llm_calls`` (keys: the table's columns; ``created_at`` optional).
+            kind: the cache ``kind`` column.
+        """
+        if not cache_items and not calls:
+            return
+        now = utcnow()
+        cdf = pd.DataFrame([{"key": k, "kind": kind, "value": _j(v), "created_at": now}
+                            for k, v in cache_items.items()])
+        ldf = pd.DataFrame([{c: r.get(c, now if c == "created_at" else None) for c in self._LLM_CALL_COLS}
+                            for r in calls], columns=list(self._LLM_CALL_COLS))
+        if not ldf.empty:
+            for c in ("prompt_tokens", "completion_tokens"):
+                ldf[c] = ldf[c].astype("Int64")
+            for c in ("cost_usd", "latency_s"):
+                ldf[c] = ldf[c].astype("float64")
+            ldf["cached"] = ldf["cached"].astype("boolean")
+            ldf["created_at"] = pd.to_datetime(ldf["created_at"], utc=True)
+        with self.connect() as con:
+            if not cdf.empty:
+                con.register("_c", cdf)
+                con.execute("INSERT INTO cache SELECT key, kind, value, created_at FROM _c ON CONFLICT DO NOTHING")
+                con.unregister("_c")
+            self._insert_df(con, "llm_calls", ldf)
+
+    def llm_call_summary(self, run_id: str | None = None) -> dict[str, Any]:
+        """Totals over ``llm_calls``: model calls made, cache hits, errors, tokens and cost."""
+        where, args = ("WHERE run_id = ?", [run_id]) if run_id else ("", [])
+        with self.connect() as con:
+            row = con.execute(f"""
+                SELECT count(*) FILTER (WHERE NOT cached) AS calls,
+                       count(*) FILTER (WHERE cached) AS cached,
+                       count(*) FILTER (WHERE error IS NOT NULL) AS errors,
+                       coalesce(sum(prompt_tokens) FILTER (WHERE NOT cached), 0) AS prompt_tokens,
+                       coalesce(sum(completion_tokens) FILTER (WHERE NOT cached), 0) AS completion_tokens,
+                       sum(cost_usd) FILTER (WHERE NOT cached) AS cost_usd
+                FROM llm_calls {where}""", args).fetchone()
+        keys = ("calls", "cached", "errors", "prompt_tokens", "completion_tokens", "cost_usd")
+        return dict(zip(keys, row))
+
+    def put_calibration(self, judge: str, judge_version: str, dataset: str, result: dict) -> str:
+        """Store one calibration result (appended); returns its id."""
+        cid = uuid.uuid4().hex[:12]
+        with self.connect() as con:
+            con.execute("INSERT INTO calibrations VALUES (?,?,?,?,?,?)",
+                        [cid, judge, judge_version, dataset, _j(result), utcnow()])
+        return cid
+
+    def calibrations(self, judge: str | None = None) -> pd.DataFrame:
+        """Stored calibrations, newest first (``result`` parsed back to a dict)."""
+        where, args = ("WHERE judge = ?", [judge]) if judge else ("", [])
+        with self.connect() as con:
+            df = con.execute(f"SELECT id, judge, judge_version, dataset, result, created_at FROM calibrations "
+                             f"{where} ORDER BY created_at DESC", args).df()
+        df["result"] = [json.loads(r) if r else {} for r in df["result"]]
+        return df
+
+
+    # ------------------------------------------------------------------ export (issue 8: backends, data, scale)
+
+    def export_tables(self, run_ref: str, include_output: bool = True) -> dict[str, pd.DataFrame]:
+        """A run's results as flat tables: ``run``, ``sessions``, ``scores``, ``findings``, ``flags``.
+
+        Args:
+            run_ref: run id, label, baseline label or ``latest``.
+            include_output: keep each session's ScribeOutput JSON (transcript and note) in ``sessions``.
+        """
+        run_id = self.resolve_run(run_ref)
+        out_col = "s.output" if include_output else "NULL::VARCHAR AS output"
+        with self.connect() as con:
+            run = con.execute("""
+                SELECT run_id, label, suite_name, dataset, scribe, judge, status, evalkit_version,
+                       created_at, finished_at, suite, summary FROM runs WHERE run_id = ?""", [run_id]).df()
+            sessions = con.execute(f"""
+                SELECT s.session_id, s.run_id, s.consultation_id, c.dataset, c.specialty, c.template, s.scribe,
+                       s.backend_version, s.status, s.error, s.latency_s, s.cost_usd, s.input_hash, s.created_at,
+                       {out_col}
+                FROM sessions s LEFT JOIN consultations c ON c.id = s.consultation_id
+                WHERE s.run_id = ? ORDER BY s.consultation_id""", [run_id]).df()
+            scores = con.execute("""
+                SELECT sc.run_id, sc.session_id, s.consultation_id, sc.metric, sc.value, sc.detail
+                FROM scores sc JOIN sessions s USING (session_id)
+                WHERE sc.run_id = ? ORDER BY s.consultation_id, sc.metric""", [run_id]).df()
+            findings = con.execute("""
+                SELECT run_id, session_id, finding_id, kind, section, sentence_id, text, verdict, type, severity,
+                       category, evidence, rationale, judge, judge_version, prompt_hash
+                FROM findings WHERE run_id = ? ORDER BY session_id, kind, finding_id""", [run_id]).df()
+            flags = con.execute("SELECT run_id, session_id, rule, reason FROM flags WHERE run_id = ? "
+                                "ORDER BY session_id, rule", [run_id]).df()
+        return {"run": run, "sessions": sessions, "scores": scores, "findings": findings, "flags": flags}
 
 
 class SessionResult:

@@ -6,5 +6,8 @@
 """
 
 from .aci_bench import find_metadata, load_aci_bench, load_aci_bench_sample, sample_path
+from .hf import load_hf, parse_mapping
+from .primock57 import load_primock57
 
-__all__ = ["find_metadata", "load_aci_bench", "load_aci_bench_sample", "sample_path"]
+__all__ = ["find_metadata", "load_aci_bench", "load_aci_bench_sample", "load_hf", "load_primock57",
+           "parse_mapping", "sample_path"]

@@ -35,6 +35,12 @@ class Word:
     def mid(self) -> float:
         return (self.start + self.end) / 2.0
 
+    @property
+    def spoken_end(self) -> float:
+        """End time capped by the word's length: ASR stretches a turn's last word over the pause after it."""
+        letters = sum(c.isalnum() for c in self.text)
+        return min(self.end, self.start + 0.15 + 0.08 * letters)
+
 
 def audio_path(item: ScribeInput) -> Path:
     """The WAV file of a scribe input, or an InputError saying none was given or it is missing.
@@ -89,7 +95,7 @@ def _clean_join(words: list[Word]) -> str:
     return " ".join(text.split())
 
 
-def words_to_turns(words: list[Word], item: ScribeInput, pause_s: float = 0.7) -> list[Turn]:
+def words_to_turns(words: list[Word], item: ScribeInput, pause_s: float = 0.8) -> list[Turn]:
     """Group recognised words into speaker turns with roles and times.
 
     Args:
@@ -130,7 +136,7 @@ def words_to_turns(words: list[Word], item: ScribeInput, pause_s: float = 0.7) -
                 role = SpeakerRole.PATIENT if role == SpeakerRole.CLINICIAN else SpeakerRole.CLINICIAN
                 groups.append((role, []))
             groups[-1][1].append(w)
-            prev_end = w.end
+            prev_end = w.spoken_end
     turns: list[Turn] = []
     for role, ws in groups:
         text = _clean_join(ws)

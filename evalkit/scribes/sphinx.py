@@ -38,7 +38,7 @@ class SphinxTranscriber:
 
     name = "sphinx"
 
-    def __init__(self, vad_mode: int = 0, pause_s: float = 0.7, **decoder_options: Any):
+    def __init__(self, vad_mode: int = 0, pause_s: float = 0.8, **decoder_options: Any):
         """Args:
             vad_mode: aggressiveness of the VAD segmenter (0 = loose … 3 = very aggressive).
             pause_s: without turn times, a silence this long starts a new speaker turn.

@@ -62,7 +62,7 @@ class WhisperTranscriber:
 
     def __init__(self, model_dir: str | None = None, beam_size: int = 5, vad_filter: bool = True,
                  initial_prompt: str | None = None, compute_type: str = "int8", cpu_threads: int = 2,
-                 pause_s: float = 0.7, language: str | None = None):
+                 pause_s: float = 0.8, language: str | None = None):
         """Args:
             model_dir: CTranslate2 Whisper directory; default the bundled tiny.en.
             beam_size: beam width (1 = greedy, faster).

@@ -137,8 +137,21 @@ def judge_responder(req: dict) -> dict:
     turns = [int(t) for t in _TURN_LINE.findall(text)]
     ev = turns[:1]
     claims = [{"sentence_id": sid, "text": "claim", "verdict": "supported", "type": None, "severity": None,
-               "evidence": ev, "rationale": ""} for sid in _SENTENCE_LINE.findall(text)]
-    return {"claims": claims, "omissions": []}
+               "evidence": ev, "rationale": ""} for sid in requested_sentence_ids(req)]
+    return {"claims": claims, "salient_facts": 0, "omissions": []}
+
+
+_ASKED = re.compile(r"Judge all \d+ sentences: (.*?)\.?\s*$", re.M)
+
+
+def requested_sentence_ids(req: dict) -> list[str]:
+    """The note sentence ids a judge request asks verdicts for (from its last user message)."""
+    users = [str(m.get("content") or "") for m in req.get("messages", []) if m.get("role") == "user"]
+    text = users[0] if users else ""
+    m = _ASKED.search(text)
+    if m:
+        return [x.strip() for x in m.group(1).split(",") if x.strip()]
+    return _SENTENCE_LINE.findall(text)
 
 
 def echo_responder(req: dict) -> dict:
@@ -179,7 +192,18 @@ class _Core:
         self.keep_requests = keep_requests
         self.requests: list[dict] = []
         self.calls = 0
+        self.inflight = 0
+        self.max_inflight = 0
         self.lock = threading.Lock()
+
+    def begin(self) -> None:
+        with self.lock:
+            self.inflight += 1
+            self.max_inflight = max(self.max_inflight, self.inflight)
+
+    def end(self) -> None:
+        with self.lock:
+            self.inflight -= 1
 
     def next_reply(self, req: dict) -> StubReply:
         with self.lock:
@@ -238,6 +262,7 @@ class _Conn(asyncio.Protocol):
         self.busy = False
         self.transport: asyncio.Transport | None = None
         self.timer: asyncio.TimerHandle | None = None
+        self.pending = False  # a chat request is being answered (counts as in flight)
 
     def connection_made(self, transport):  # type: ignore[override]
         self.transport = transport
@@ -245,6 +270,9 @@ class _Conn(asyncio.Protocol):
     def connection_lost(self, exc):  # type: ignore[override]
         if self.timer:
             self.timer.cancel()
+        if self.pending:
+            self.core.end()
+            self.pending = False
         self.transport = None
 
     def data_received(self, data: bytes) -> None:  # type: ignore[override]
@@ -278,6 +306,8 @@ class _Conn(asyncio.Protocol):
             self._send(raw)
             return
         assert reply is not None
+        self.core.begin()
+        self.pending = True
         if reply.kind == "timeout":
             return  # never answer; the client times out and closes
         if reply.kind == "disconnect":
@@ -296,6 +326,9 @@ class _Conn(asyncio.Protocol):
 
     def _send(self, payload: bytes) -> None:
         self.timer = None
+        if self.pending:
+            self.core.end()
+            self.pending = False
         if self.transport is None:
             return
         self.transport.write(payload)
@@ -338,6 +371,11 @@ class StubLLM:
     def calls(self) -> int:
         """Chat-completion requests received so far."""
         return self.core.calls
+
+    @property
+    def max_inflight(self) -> int:
+        """Most chat requests being answered at once so far."""
+        return self.core.max_inflight
 
     @property
     def requests(self) -> list[dict]:

@@ -1,0 +1,1 @@
+"""Pages and helpers of the evalkit review app (imported by apps/app.py)."""

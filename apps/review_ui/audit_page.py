@@ -1,0 +1,31 @@
+"""Audit log: every annotation, who and when (append-only, nothing is ever overwritten)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from evalkit import dashboards as dash
+from evalkit import review
+
+from . import common
+
+
+def render() -> None:
+    user = common.guard("audit")
+    store = common.store()
+    st.title("Audit log")
+    st.caption("Annotations are appended, never changed or deleted: this is the full record.")
+    c = st.columns(4)
+    runs = store.queue_options()["runs"]
+    run_id = c[0].selectbox("Run", [None, *runs], format_func=lambda v: "All" if v is None else v, key="au_run")
+    users = [u.name for u in common.auth().users()]
+    reviewer = c[1].selectbox("Reviewer", [None, *users], format_func=lambda v: "All" if v is None else v,
+                              key="au_rev")
+    kinds = c[2].multiselect("Kinds", ["flag", "clear", "claim_label", "omission", "pdqi", "comment", "status",
+                                       "adjudication"], key="au_kinds")
+    limit = c[3].number_input("Show at most", 10, 100_000, 500, step=100, key="au_limit")
+    df = review.audit_log(store, user, run_id=run_id, reviewer=reviewer, kinds=kinds or None, limit=int(limit))
+    st.markdown(f"**{len(df)}** annotations")
+    st.dataframe(df, hide_index=True, width="stretch")
+    st.download_button("Download CSV", dash.frame_csv(df), file_name="audit.csv", mime="text/csv", key="au_csv",
+                       on_click="ignore")

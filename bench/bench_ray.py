@@ -1,0 +1,82 @@
+"""Ray executor speed-up over the local (thread) executor on a CPU-bound suite.
+
+Suite: the ``rules`` scribe on the 87 ACI-Bench dialogues (train + valid) repeated 3× (261
+cases), scored for WER, adherence and hallucination/omission with the offline grounding judge —
+pure-Python work that holds the GIL, so threads share one core while Ray workers use both.
+Both executors use concurrency 2 and write the same DuckDB file through the one driver process.
+Scribe outputs are cached by a warm-up run first, so both timed runs do identical work.
+Each figure is the best of 2 full runs (the machine is shared; the load average is recorded).
+
+Run: ``.venv/bin/python bench/bench_ray.py`` → bench/results/ray.json.
+Target: >= 1.8× with 2 workers on 2 cores.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _common import write_result  # noqa: E402
+
+ACI = HERE.parent.parent / "shared" / "data" / "aci-bench"
+TARGET = 1.8
+REPEAT = 3
+
+
+def main() -> int:
+    from evalkit.executors.ray_executor import RayExecutor
+    from evalkit.importers import load_aci_bench
+    from evalkit.runner import run_suite
+    from evalkit.store import Store
+    from evalkit.suite import Suite
+
+    base = load_aci_bench(ACI / "train.csv", ACI / "train_metadata.csv", dataset="bench") + \
+        load_aci_bench(ACI / "valid.csv", ACI / "valid_metadata.csv", dataset="bench")
+    items = [c.model_copy(update={"id": f"{c.id}-r{r}", "case": c.case.model_copy(update={"id": f"{c.id}-r{r}"})})
+             for r in range(REPEAT) for c in base]
+    tmp = Path(tempfile.mkdtemp(prefix="bench-ray-"))
+    store = Store(tmp / "bench.duckdb")
+    store.put_consultations(items)
+    suite = Suite(name="bench-ray", dataset="bench", scribes=["rules"], metrics=["wer", "adherence", "hallucination"],
+                  concurrency=2)
+    n = len(items)
+
+    run_suite(suite, store, fresh=True, executor="local", progress=False)  # warm caches (scribe outputs, models)
+    t0 = time.perf_counter()
+    ray_ex = RayExecutor(concurrency=2)
+    ray_ex._ray()
+    ray_start_s = time.perf_counter() - t0
+    run_suite(suite, store, fresh=True, executor=ray_ex, progress=False, limit=8)  # warm the workers
+
+    def timed(executor) -> float:
+        best = float("inf")
+        for _ in range(2):
+            t = time.perf_counter()
+            (rid,) = run_suite(suite, store, fresh=True, executor=executor, progress=False)
+            best = min(best, time.perf_counter() - t)
+            sess = store.run_sessions(rid)
+            assert len(sess) == n and (sess["status"] == "ok").all(), "bench run had failed cases"
+        return best
+
+    local_s = timed("local")
+    ray_s = timed(ray_ex)
+    ray_ex.close()
+    speedup = local_s / ray_s
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    write_result("ray", [
+        {"figure": "speed-up of Ray (2 workers) over local threads (2)", "measured": round(speedup, 2), "unit": "×",
+         "target": f">= {TARGET}", "ok": speedup >= TARGET},
+        {"figure": "local executor, full run", "measured": round(n / local_s, 1), "unit": "sessions/s"},
+        {"figure": "ray executor, full run", "measured": round(n / ray_s, 1), "unit": "sessions/s"},
+        {"figure": "local Ray start-up (not in the timed runs)", "measured": round(ray_start_s, 1), "unit": "s"},
+    ], sessions=n, local_s=round(local_s, 2), ray_s=round(ray_s, 2), load_avg_1m=load)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""``evalkit judge``: claim-level hallucinations and omissions for transcript/note pairs in JSONL.
+
+Default: the offline grounding judge. ``--judge MODEL`` uses an LLM through litellm (cached in
+the database, retried, concurrent, budgeted); give ``--judge`` twice or more for a jury.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import typer
+from rich.markup import escape
+
+from . import app
+from ._common import DB_OPTION, console, err_console, fail
+
+
+def read_cases(path: Path, template: str | None = None) -> Iterator[tuple[int, dict | None, str | None]]:
+    """Yield ``(line number, {"id", "turns", "note"}, None)`` or ``(line number, None, error)`` per line."""
+    from ..errors import InputError
+    from ..text import parse_note, parse_transcript
+
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{n}"
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as e:
+                yield n, None, f"{where}: is not valid JSON ({e.msg} at column {e.colno}) — fix: one JSON object per line"
+                continue
+            if not isinstance(rec, dict):
+                yield n, None, f'{where}: must be a JSON object — fix: {{"id", "transcript", "note"}}'
+                continue
+            missing = [f for f in ("id", "transcript", "note") if f not in rec]
+            if missing:
+                yield n, None, (f"{where}: {missing[0]}: is missing — fix: give "
+                                '{"id", "transcript", "note"} on every line')
+                continue
+            try:
+                turns = parse_transcript(rec["transcript"], source=where)
+                note = parse_note(rec["note"], template, source=where)
+            except InputError as e:
+                yield n, None, f"{where}: {e.field or 'line'}: {e.problem}" + (f" — fix: {e.fix}" if e.fix else "")
+                continue
+            yield n, {"id": rec["id"], "turns": turns, "note": note}, None
+
+
+def result_line(case_id: Any, res: Any) -> dict[str, Any]:
+    """One output line: ``{"id", "claims": [...], "omissions": [...]}`` (+ ``error`` when the judge failed)."""
+    out: dict[str, Any] = {
+        "id": case_id,
+        "claims": [{"text": c.text, "verdict": c.verdict, "type": c.type, "severity": c.severity,
+                    "evidence": c.evidence} for c in res.claims],
+        "omissions": [{"text": o.text, "severity": o.severity, "evidence": o.evidence} for o in res.omissions],
+    }
+    if res.error:
+        out["error"] = res.error
+    return out
+
+
+def _judge_llm(judge: Any, cases: list[dict], pdqi: bool) -> tuple[list[dict | None], bool]:
+    """Judge concurrently; returns output lines (None where the budget stopped) and budget_hit."""
+    import asyncio
+
+    from ..llm.client import BudgetExceeded
+
+    async def one(c: dict) -> dict:
+        if hasattr(judge, "ajudge_detailed"):
+            res, detail = await judge.ajudge_detailed(c["turns"], c["note"])
+        else:
+            res, detail = await judge.ajudge(c["turns"], c["note"]), None
+        line = result_line(c["id"], res)
+        if detail:
+            line["jury"] = detail
+        if pdqi:
+            first = judge.judges[0] if hasattr(judge, "judges") else judge
+            scores = await first.arubric_scores(str(c["id"]), c["turns"], c["note"], None, ("pdqi",))
+            line["pdqi"] = {s.metric.removeprefix("pdqi_"): s.value for s in scores}
+        return line
+
+    async def all_() -> list[Any]:
+        return list(await asyncio.gather(*(one(c) for c in cases), return_exceptions=True))
+
+    got = judge.client.run(all_())
+    lines: list[dict | None] = []
+    budget_hit = False
+    for g in got:
+        if isinstance(g, BudgetExceeded):
+            budget_hit = True
+            lines.append(None)
+        elif isinstance(g, BaseException):
+            raise g
+        else:
+            lines.append(g)
+    return lines, budget_hit
+
+
+@app.command("judge")
+def judge_command(
+    input: Path = typer.Option(..., "--input", "-i", help='JSONL: one {"id", "transcript", "note"} a line; transcript '
+                               "is ACI-Bench text ('[doctor] ...') or a list of {speaker, text}; note is plain "
+                               "text with upper-case headings."),
+    output: str = typer.Option(..., "--output", "-o", help="JSONL findings out, one line per judged case ('-' = stdout)."),
+    judge: list[str] = typer.Option([], "--judge", "-j", help="LLM judge model (litellm string, e.g. openai/gpt-4o-mini "
+                                    "or openai/NAME with --api-base). Repeat for a jury. Default: offline grounding judge."),
+    api_base: str | None = typer.Option(None, "--api-base", help="OpenAI-compatible server for the judge model(s)."),
+    jury_rule: str = typer.Option("majority", "--jury-rule", help="Jury aggregation: majority or any_major."),
+    template: str | None = typer.Option(None, "--template", help="Map note headings to this template's sections."),
+    pdqi: bool = typer.Option(False, "--pdqi", help="Also score PDQI-9 (LLM judge only)."),
+    max_cost: float | None = typer.Option(None, "--max-cost", help="Stop cleanly after spending this many USD."),
+    max_calls: int | None = typer.Option(None, "--max-calls", help="Stop cleanly after this many model calls."),
+    concurrency: int = typer.Option(16, "--concurrency", min=1, max=512, help="Model calls in flight."),
+    db: str = DB_OPTION,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary."),
+) -> None:
+    """Judge notes against transcripts: claims (supported / unsupported / contradicted, CREOLA type,
+    severity, evidence turns) and omissions. Bad lines are reported and skipped."""
+    from ..errors import InputError
+
+    if not input.exists():
+        fail(f"{input}: file not found — fix: give the path of a JSONL file of cases")
+    if pdqi and not judge:
+        fail("--pdqi: needs an LLM judge — fix: add --judge MODEL")
+    cases, bad = [], 0
+    for n, rec, err in read_cases(input, template):
+        if rec is None:
+            bad += 1
+            err_console.print(f"[bold red]error:[/] {escape(err or '')}", highlight=False, soft_wrap=True)
+        else:
+            cases.append(rec)
+    budget_hit = False
+    if judge:
+        from ..judge import make_llm_judge
+        from ..llm.client import Budget
+        from ._common import open_store
+
+        spec: Any = judge[0] if len(judge) == 1 else {"jury": list(judge), "rule": jury_rule}
+        try:
+            j = make_llm_judge(spec, store=open_store(db), budget=Budget(max_calls, max_cost),
+                               concurrency=concurrency, api_base=api_base)
+        except InputError as e:
+            fail(str(e))
+        try:
+            lines, budget_hit = _judge_llm(j, cases, pdqi)
+        finally:
+            j.client.close()
+        stats = j.client.stats
+    else:
+        from ..metrics.hallucination import judge_note
+
+        lines = [result_line(c["id"], judge_note(c["turns"], c["note"])) for c in cases]
+        stats = None
+    out_fh = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")
+    try:
+        for line in lines:
+            if line is not None:
+                out_fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+    finally:
+        if out_fh is not sys.stdout:
+            out_fh.close()
+    done = [x for x in lines if x is not None]
+    judge_errors = sum(1 for x in done if x.get("error"))
+    if not quiet:
+        target = err_console if output == "-" else console
+        msg = f"{len(done)} of {len(cases)} cases judged, {bad} bad line(s), {judge_errors} judge error(s)"
+        if stats is not None:
+            cost = f", ${stats['cost_usd']:.4f}" if stats["cost_usd"] else ""
+            msg += (f"; {stats['calls']} model calls ({stats['cached']} cached, {stats['retries']} retries), "
+                    f"{stats['prompt_tokens'] + stats['completion_tokens']} tokens{cost}")
+        target.print(msg, highlight=False)
+    if budget_hit:
+        err_console.print(f"[yellow]budget reached:[/] {len(cases) - len(done)} case(s) not judged — re-run the "
+                          "same command to resume (replies already paid for are cached)", highlight=False)
+        raise typer.Exit(3)
+    if bad or judge_errors:
+        raise typer.Exit(1)

@@ -1,0 +1,112 @@
+"""``evalkit wer``: word error rates for reference/hypothesis pairs in a JSONL file."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import typer
+
+from . import app
+from ._common import console, err_console, fail
+
+OUTPUT_FIELDS = ("wer", "cer", "hits", "substitutions", "deletions", "insertions", "medical_wer",
+                 "numeric_error_rate", "wer_clinician", "wer_patient")
+
+
+def _read_pairs(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    """Yield (line number, record, error) for each non-blank line."""
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as e:
+                yield n, None, f"is not valid JSON ({e.msg} at column {e.colno}) — fix: one JSON object per line"
+                continue
+            if not isinstance(rec, dict):
+                yield n, None, 'must be a JSON object — fix: {"id", "reference", "hypothesis"}'
+                continue
+            yield n, rec, None
+
+
+def score_pair(rec: dict[str, Any]) -> dict[str, Any]:
+    """Score one input record ``{"id", "reference", "hypothesis", ["terms"]}``.
+
+    Args:
+        rec: the parsed JSONL line.
+
+    Returns:
+        ``{"id", "wer", "cer", "hits", "substitutions", "deletions", "insertions", "medical_wer", ...}``.
+
+    Raises:
+        InputError: a missing or malformed field (the source is the field name).
+    """
+    from ..errors import InputError
+    from ..metrics.wer import wer_details
+
+    for f in ("id", "reference", "hypothesis"):
+        if f not in rec:
+            raise InputError("pair", f, "is missing", 'give {"id", "reference", "hypothesis"} on every line')
+    for f in ("reference", "hypothesis"):
+        if not isinstance(rec[f], (str, list)):
+            raise InputError("pair", f, f"must be text or a list of turns, got {type(rec[f]).__name__}",
+                             'give transcript text or a list of {"speaker", "text"}')
+    terms = rec.get("terms")
+    if terms is not None and not (isinstance(terms, list) and all(isinstance(t, str) for t in terms)):
+        raise InputError("pair", "terms", "must be a list of strings", 'e.g. "terms": ["lisinopril"]')
+    res = wer_details(rec["reference"], rec["hypothesis"], terms=terms)
+    out = {"id": rec["id"]}
+    out.update({f: getattr(res, f) for f in OUTPUT_FIELDS})
+    out["ref_words"] = res.ref_words
+    return out
+
+
+@app.command("wer")
+def wer_command(
+    input: Path = typer.Option(..., "--input", "-i", help='JSONL: one {"id", "reference", "hypothesis"} a line; '
+                               "reference/hypothesis are ACI-Bench text ('[doctor] ...'), a list of "
+                               '{"speaker", "text"} or plain text; optional "terms": extra medical terms.'),
+    output: str = typer.Option(..., "--output", "-o", help="JSONL scores out, one line per input line ('-' = stdout)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary."),
+) -> None:
+    """Word/character error rates, medical-term WER and speaker WER for transcript pairs."""
+    from ..errors import InputError
+    from ..normalize import NORMALIZATION
+
+    if not input.exists():
+        fail(f"{input}: file not found — fix: give the path of a JSONL file of pairs")
+    failed = 0
+    rows: list[dict[str, Any]] = []
+    out_fh = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")
+    try:
+        for n, rec, err in _read_pairs(input):
+            if rec is not None:
+                try:
+                    row = score_pair(rec)
+                except InputError as e:
+                    prefix = e.field if e.source == "pair" else (e.source + ("" if (e.field or "").startswith("[") else ".") + e.field
+                                                                      if e.field else e.source)
+                    err = f"{prefix}: {e.problem}" + (f" — fix: {e.fix}" if e.fix else "")
+                else:
+                    rows.append(row)
+                    out_fh.write(json.dumps(row) + "\n")
+                    continue
+            failed += 1
+            err_console.print(f"[bold red]error:[/] {input}:{n}: {err}", highlight=False, soft_wrap=True)
+    finally:
+        if out_fh is not sys.stdout:
+            out_fh.close()
+    if not quiet and rows:
+        words = sum(r["ref_words"] for r in rows)
+        errors = sum(r["substitutions"] + r["deletions"] + r["insertions"] for r in rows)
+        mean = sum(r["wer"] for r in rows) / len(rows)
+        target = err_console if output == "-" else console
+        target.print(f"{len(rows)} pairs scored, {failed} failed; corpus WER {errors / words:.3f} "
+                     f"({errors}/{words} words), mean WER {mean:.3f}", highlight=False)
+        target.print(f"[dim]{NORMALIZATION}[/]", highlight=False)
+    if failed:
+        raise typer.Exit(1)

@@ -1,0 +1,192 @@
+"""Analysed text units: tokens, stems, lexicon matches, laterality pairs, ConText marks.
+
+A :class:`Unit` is one transcript turn or one note claim. Everything expensive (character
+offsets, ConText scopes) is computed lazily, only for the few units a check needs.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .lexicon import LATERALITY, TOKEN_RE, Lexicon, Term, lexicon, stems
+from bisect import bisect_left
+
+from .negation import AFF, CLAUSE_PUNCT, FAM, HIST, HYPO, NEG, POSS, may_have_triggers, normalize, triggers
+
+_SIDE_SKIP = frozenset("""side sided of the your my her his their upper lower medial lateral inner outer
+posterior anterior proximal distal mid middle index ring little big a this that its aspect part area
+portion""".split())
+_PUNCT = re.compile(r"[,.;:?!()]")
+#: words a negation passes over inside a list of findings ("no fever, chills, or any night sweats")
+CONNECTORS = frozenset("""or and nor any no other the a an of signs sign evidence symptoms symptom history recent
+significant new further acute obvious real issues issue problems problem with for your my his her their this
+these those left right bilateral both either neither ever had have has been known associated apparent
+definite current prior previous in on at around from like such as including especially flu lower upper
+particularly either recently today""".split())
+_PRECEDENCE = (HYPO, POSS, FAM, NEG, HIST)
+
+
+class Unit:
+    """One analysed piece of text (a transcript turn or a note claim)."""
+
+    __slots__ = ("text", "norm", "toks", "sts", "matches", "_offs", "_marks", "_pairs")
+
+    def __init__(self, text: str, lx: Lexicon | None = None):
+        self.text = text
+        self.norm = normalize(text)
+        self.toks = TOKEN_RE.findall(self.norm)
+        self.sts = stems(self.toks)
+        self.matches: list[tuple[int, int, Term]] = (lx or lexicon()).match(self.sts)
+        self._offs: list[int] | None = None
+        self._marks: dict[int, str] | None = None
+        self._pairs: list[tuple[str, str, int, int]] | None = None
+
+    def offsets(self) -> list[int]:
+        """Character offset (in ``norm``) of every token."""
+        if self._offs is None:
+            self._offs = [m.start() for m in TOKEN_RE.finditer(self.norm)]
+        return self._offs
+
+    def marks(self) -> dict[int, str]:
+        """Context category of every token a ConText trigger reaches (cached).
+
+        A forward trigger reaches its first finding across at most a few free words, then
+        carries on through a list of findings joined by connectors ("no fever, chills or
+        night sweats") and stops at anything else, clause punctuation or a terminating
+        trigger ("no fever some chills" negates fever only). Backward triggers mirror it.
+        """
+        if self._marks is not None:
+            return self._marks  # type: ignore[return-value]
+        marks: dict[int, str] = {}
+        toks = self.toks
+        trig = triggers(toks) if may_have_triggers(set(toks)) else []
+        if trig:
+            offs = self.offsets()
+            n = len(toks)
+            brk = [False] * (n + 1)  # punctuation right before token j
+            for m in CLAUSE_PUNCT.finditer(self.norm):
+                brk[bisect_left(offs, m.start())] = True
+            term_at = {t.start for t in trig if t.direction == "terminate"}
+            concept_at = {s: (e, t.category) for s, e, t in self.matches}
+            end_at = {e - 1: (s, t.category) for s, e, t in self.matches}
+            rank = {c: i for i, c in enumerate(_PRECEDENCE)}
+
+            def mark(a: int, b: int, cat: str) -> None:
+                for k in range(a, b):
+                    old = marks.get(k)
+                    if old is None or rank.get(cat, 9) < rank.get(old, 9):
+                        marks[k] = cat
+
+            for t in trig:
+                if t.direction == "forward":
+                    j = t.end
+                    free, seen = 0, False
+                    while j < n:
+                        if brk[j] or j in term_at:
+                            break
+                        hit = concept_at.get(j)
+                        if hit is not None:
+                            e, cat = hit
+                            if cat != "anatomy":
+                                mark(j, e, t.category)
+                                seen = True
+                            j = e
+                            continue
+                        if toks[j] in CONNECTORS:
+                            j += 1
+                            continue
+                        if seen:
+                            break
+                        free += 1
+                        if free > t.max_free:
+                            break
+                        j += 1
+                elif t.direction == "backward":
+                    j = t.start - 1
+                    free, seen = 0, False
+                    while j >= 0:
+                        if brk[j + 1] or j + 1 in term_at:
+                            break
+                        hit = end_at.get(j)
+                        if hit is not None:
+                            s0, cat = hit
+                            if cat != "anatomy":
+                                mark(s0, j + 1, t.category)
+                                seen = True
+                            j = s0 - 1
+                            continue
+                        if toks[j] in CONNECTORS:
+                            j -= 1
+                            continue
+                        if seen:
+                            break
+                        free += 1
+                        if free > t.max_free:
+                            break
+                        j -= 1
+        self._marks = marks  # type: ignore[assignment]
+        return marks
+
+    def polarity(self, tok_index: int) -> str:
+        """``negated``, ``affirmed``, ``family``, ``historical`` or ``possible`` for a token."""
+        cat = self.marks().get(tok_index)
+        if cat is None:
+            return AFF
+        if cat == HYPO:
+            return POSS
+        return cat
+
+    def lateral_pairs(self) -> list[tuple[str, str, int, int]]:
+        """``(side, anatomy concept, side token index, anatomy token index)`` for each lateralised body part."""
+        if self._pairs is None:
+            self._pairs = _lateral_pairs(self)
+        return self._pairs
+
+
+def _no_punct_between(u: Unit, i: int, j: int) -> bool:
+    offs = u.offsets()
+    a, b = (i, j) if i < j else (j, i)
+    if b >= len(offs):
+        return False
+    return not _PUNCT.search(u.norm, offs[a], offs[b])
+
+
+def _lateral_pairs(u: Unit) -> list[tuple[str, str, int, int]]:
+    toks = u.toks
+    if not any(t in LATERALITY for t in toks):
+        return []
+    lx = lexicon()
+    anat = {s: t for s, e, t in lx.anatomy.match(u.sts)}  # type: ignore[union-attr]
+    out: list[tuple[str, str, int, int]] = []
+    n = len(toks)
+    for i, tok in enumerate(toks):
+        side = LATERALITY.get(tok)
+        if side is None:
+            continue
+        if tok == "right" and i > 0 and toks[i - 1] in ("all", "alright", "that's", "is", "okay", "yeah"):
+            continue
+        found = None
+        j = i + 1
+        while j < n and j <= i + 5:
+            if j in anat:
+                found = j
+                break
+            if toks[j] not in _SIDE_SKIP:
+                break
+            j += 1
+        if found is None and i >= 2 and toks[i - 1] == "the" and toks[i - 2] in ("on", "to", "in"):
+            # "knee on the right", "pain in the left" -> look back for the body part
+            for j in range(i - 3, max(-1, i - 8), -1):
+                if j in anat:
+                    found = j
+                    break
+        if found is None and tok == "both":
+            continue
+        if found is not None and _no_punct_between(u, i, found):
+            out.append((side, anat[found].canonical, i, found))
+    return out
+
+
+def concept_polarities(unit: Unit) -> list[tuple[Term, str, int]]:
+    """Each lexicon concept in the unit with its polarity and token index."""
+    return [(t, unit.polarity(s), s) for s, e, t in unit.matches]

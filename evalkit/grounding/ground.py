@@ -1,0 +1,288 @@
+"""Ground one note claim against the transcript index.
+
+A claim is checked atom by atom, for the meaning clinicians care about rather than word
+overlap: each drug, condition, finding and procedure it names must be in the transcript
+(with synonyms: "dyspnea" is grounded by "short of breath"); each number must have been
+said (digits or words); a dose must have been said near its drug; a side (left/right)
+must match the side said for that body region; a denied finding must not have been
+affirmed in the dialogue, and an affirmed one must not have been denied (yes/no answers
+included). The worst atom sets the verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
+
+from .entities import Unit
+from .index import TranscriptIndex
+from .lexicon import GENERIC, GENERIC_FINDINGS, OPPOSITE, STOPWORDS, TOKEN_RE, Term, lexicon
+from .negation import AFF, FAM, HIST, NEG, POSS, normalize
+from .numbers import DOSE_UNITS, note_numbers
+from .polarity import check_polarity
+
+SUPPORTED, UNSUPPORTED, CONTRADICTED = "supported", "unsupported", "contradicted"
+_RANK = {SUPPORTED: 0, UNSUPPORTED: 1, CONTRADICTED: 2}
+
+
+@dataclass
+class Check:
+    """The outcome of checking one atom of a claim."""
+
+    kind: str  # drug | condition | procedure | number | dose | laterality | negation
+    verdict: str
+    type: str | None = None  # fabrication | negation | causality | contextual
+    major: bool = False
+    evidence: list[int] = field(default_factory=list)  # turn indexes
+    why: str = ""
+
+
+@dataclass
+class Grounded:
+    verdict: str
+    type: str | None
+    severity: str | None
+    evidence: list[int]  # turn indexes
+    rationale: str
+    checks: list[Check]
+
+
+def _drug_supported(term: Term, idx: TranscriptIndex) -> list[int] | None:
+    hits = idx.concept_turns.get(term.canonical)
+    if hits:
+        return sorted({i for i, _ in hits})
+    for s in term.stems:
+        if len(s) > 3 and s not in STOPWORDS:
+            lst = idx.stem_turns.get(s)
+            if lst:
+                return list(lst)
+    # misspelt or misheard names: a close transcript token ("lisinapril")
+    name = term.text.split()[0]
+    if len(name) >= 6:
+        cands = [t for t in idx.long_tokens() if t[0] == name[0]]
+        m = process.extractOne(name, cands, scorer=fuzz.ratio, score_cutoff=85) if cands else None
+        if m:
+            return idx.stem_turns.get(lexicon_stem(m[0]), [])
+    return None
+
+
+def lexicon_stem(tok: str) -> str:
+    from .lexicon import stem
+
+    return stem(tok)
+
+
+def _concept_supported(term: Term, idx: TranscriptIndex) -> list[int] | None:
+    hits = idx.concept_turns.get(term.canonical)
+    if hits:
+        return sorted({i for i, _ in hits})
+    lx = lexicon()
+    # a broader term or a sibling ("CMP" grounded by "labs"; "NSAIDs" by "ibuprofen")
+    par = lx.parent.get(term.canonical)
+    for c in ([par] if par else []) + sorted(lx.members.get(par or term.canonical, ())):
+        hits = idx.concept_turns.get(c)
+        if hits:
+            return sorted({i for i, _ in hits})
+    key = [s for s in term.stems if s not in STOPWORDS and s not in GENERIC and len(s) > 2]
+    if not key:
+        return []
+    turns = idx.turns_with_all(key)
+    if turns:
+        return turns
+    if len(term.stems) > 1:
+        # a qualified term whose core is grounded ("dyspnea on exertion", "iron deficiency anemia")
+        for s, e, sub in lx.match(list(term.stems), 1):
+            hits = idx.concept_turns.get(sub.canonical)
+            if hits and sub.category == term.category:
+                return sorted({i for i, _ in hits})
+        for s, e, sub in lx.match(list(term.stems[:-1])):
+            hits = idx.concept_turns.get(sub.canonical)
+            if hits and sub.category == term.category:
+                return sorted({i for i, _ in hits})
+    return None
+
+
+def _is_generic(term: Term) -> bool:
+    return all(s in GENERIC_FINDINGS or s in STOPWORDS or s in GENERIC for s in term.stems)
+
+
+_CHECKED = ("drug", "condition", "procedure")
+
+
+def _mixed(u: Unit, term: Term) -> bool:
+    """The claim gives this finding both polarities ("tingling until Sunday, denies tingling today")."""
+    pols = {u.polarity(s) for s, e, t in u.matches if t.canonical == term.canonical}
+    return len(pols) > 1
+
+
+def check_concepts(u: Unit, idx: TranscriptIndex) -> list[Check]:
+    """Drug, condition and procedure atoms of a claim: presence, then polarity."""
+    out: list[Check] = []
+    for s, e, term in u.matches:
+        cat = term.category
+        if cat not in _CHECKED and cat != "activity":
+            continue
+        if cat == "drug":
+            ev = _drug_supported(term, idx)
+            if ev is None:
+                ev = _concept_supported(term, idx)
+            if ev is None and u.polarity(s) != NEG:
+                out.append(Check("drug", UNSUPPORTED, "fabrication", True, [],
+                                 f"medication '{term.text}' is not in the transcript"))
+            elif ev:
+                out.append(Check("drug", SUPPORTED, evidence=ev[:3]))
+            continue
+        ev = _concept_supported(term, idx)
+        if ev is None:
+            # a denied finding never discussed is a template negative, not a fabrication
+            if cat in _CHECKED and not _is_generic(term) and u.polarity(s) != NEG:
+                out.append(Check(cat, UNSUPPORTED, "fabrication", True, [],
+                                 f"{'diagnosis/finding' if cat == 'condition' else cat} '{term.text}' is not in the transcript"))
+            continue
+        if cat == "condition" and not _mixed(u, term):
+            hit = check_polarity(u, s, e, term, u.polarity(s), idx)
+            if hit is not None:
+                out.append(Check("negation", CONTRADICTED, "negation", True, hit[1], hit[2]))
+                continue
+        out.append(Check(cat, SUPPORTED, evidence=ev[:3]))
+    return out
+
+
+_MEASURE_GAP = frozenset("is was were of at to on in today's today currently recent most last reviewed showed "
+                         "revealed measured reading readings level levels value".split())
+
+
+def _measure_before(u: Unit, tok: int) -> Term | None:
+    """A measurement or test named just before token ``tok`` ("Heart rate: 72", "A1c was 7.1")."""
+    best = None
+    for s, e, t in u.matches:
+        if e <= tok and t.category in ("measure", "procedure") and tok - e <= 3:
+            if all(w in _MEASURE_GAP for w in u.toks[e:tok]):
+                best = t
+    return best
+
+
+def check_numbers(u: Unit, text: str, idx: TranscriptIndex, drug_turns: list[int]) -> list[Check]:
+    """Every number must have been said (with its unit); a dose near its drug; a measurement near its name."""
+    out: list[Check] = []
+    nums = note_numbers(text)
+    if not nums:
+        return out
+    near: set[float] | None = None
+    for n in nums:
+        unit = n.unit_canon
+        turns = idx.number_support(n.value, unit)
+        if not turns:
+            what = f"{n.value:g} {n.unit}" if unit else f"{n.value:g}"
+            out.append(Check("number", UNSUPPORTED, "fabrication", True, [],
+                             f"the number {what} is not in the transcript"))
+            continue
+        if drug_turns and n.unit in DOSE_UNITS:
+            if near is None:
+                near = idx.dose_numbers_near(drug_turns)
+            if near and n.value not in near:
+                out.append(Check("dose", CONTRADICTED, "contextual", True, drug_turns[:3],
+                                 f"dose {n.value:g} {n.unit} differs from the dose said for this medication"))
+                continue
+        m = _measure_before(u, len(TOKEN_RE.findall(normalize(text[:n.start]))))
+        if m is not None and m.canonical in idx.concept_turns:
+            where = {j for i, _ in idx.concept_turns[m.canonical] for j in (i - 1, i, i + 1)}
+            if not where & set(turns):
+                out.append(Check("number", UNSUPPORTED, "contextual", True,
+                                 sorted({i for i, _ in idx.concept_turns[m.canonical]})[:3],
+                                 f"{m.text} {n.value:g} is not what the transcript says"))
+                continue
+        if m is None and unit is not None and unit not in ("mg", "mcg", "unit", "ml", "tablet", "puff", "year"):
+            # the same quantity must be said about the same thing: share a content word with the turn
+            ctx = _context_stems(u, idx)
+            if ctx and not any(ctx & idx.turn_stems(j) for i in turns for j in range(i - 2, i + 3)
+                               if 0 <= j < len(idx.units)):
+                out.append(Check("number", UNSUPPORTED, "contextual", True, turns[:2],
+                                 f"the transcript says {n.value:g} {n.unit} about something else"))
+                continue
+        out.append(Check("number", SUPPORTED, evidence=turns[:2]))
+    return out
+
+
+def _context_stems(u: Unit, idx: TranscriptIndex) -> set[str]:
+    """The claim's content stems that the transcript says somewhere (its checkable context)."""
+    return {s for s, t in zip(u.sts, u.toks) if t not in STOPWORDS and t not in GENERIC and len(s) > 2
+            and not t[0].isdigit() and s in idx.stem_turns and s not in _UNIT_STEMS}
+
+
+_UNIT_STEMS = frozenset("day week month year hour minute time pound percent ago last past about approximately "
+                        "since for every each per".split())
+
+
+def check_laterality(u: Unit, idx: TranscriptIndex) -> list[Check]:
+    """A side (left/right) must match the side the transcript gives that body part.
+
+    The body part is compared first (knee with knee); when the transcript never gives
+    that part a side, its region (a knee is in the leg) is compared instead.
+    """
+    out: list[Check] = []
+    pairs = u.lateral_pairs()
+    if not pairs:
+        return out
+    lat = idx.lateral
+    groups = lexicon().anatomy_group
+    for side, canon, _, _ in pairs:
+        opp = OPPOSITE.get(side)
+        if opp is None:
+            continue
+        keys = [canon]
+        g = groups.get(canon)
+        if g and g != canon:
+            keys.append("group:" + g)
+        findings = {t.canonical for _, _, t in u.matches if t.category == "condition"}
+        for key in keys:
+            same, other = lat.get((side, key)), lat.get((opp, key))
+            bilateral = lat.get(("bilateral", key))
+            if same and other and findings:
+                # both sides are discussed: the finding must go with this side, not the other one
+                with_f = {i for c in findings for i, _ in idx.concept_turns.get(c, ())}
+                if with_f and not with_f & set(same) and with_f & set(other):
+                    out.append(Check("laterality", CONTRADICTED, "contextual", True,
+                                     sorted(with_f & set(other))[:3],
+                                     f"the transcript gives this finding to the {opp} {key.removeprefix('group:')}"))
+                    break
+            if same or bilateral:
+                out.append(Check("laterality", SUPPORTED, evidence=(same or bilateral)[:2]))  # type: ignore[index]
+                break
+            if other:
+                where = key.removeprefix("group:")
+                out.append(Check("laterality", CONTRADICTED, "contextual", True, sorted(set(other))[:3],
+                                 f"note says {side} {where}, the transcript says {opp}"))
+                break
+    return out
+
+
+def ground_claim(claim: str | Unit, idx: TranscriptIndex) -> Grounded:
+    """Verdict, error type, severity and evidence (turn indexes) for one claim.
+
+    Args:
+        claim: the claim as written in the note, or its analysed :class:`Unit`.
+        idx: the transcript index.
+    """
+    u = claim if isinstance(claim, Unit) else Unit(claim, lexicon())
+    text = u.text
+    checks = check_concepts(u, idx)
+    drug_turns = sorted({i for c in checks if c.kind == "drug" and c.verdict == SUPPORTED for i in c.evidence})
+    if drug_turns:
+        drug_turns = sorted({i for s, e, t in u.matches if t.category == "drug"
+                             for i, _ in idx.concept_turns.get(t.canonical, ())})
+    checks += check_numbers(u, text, idx, drug_turns)
+    checks += check_laterality(u, idx)
+    worst = max(checks, key=lambda c: (_RANK[c.verdict], c.major), default=None)
+    if worst is None or worst.verdict == SUPPORTED:
+        ev = sorted({i for c in checks for i in c.evidence})[:4]
+        if not ev:
+            key = [s for s, t in zip(u.sts, u.toks) if t not in STOPWORDS and t not in GENERIC]
+            ev = sorted(idx.best_turns(key))
+        return Grounded(SUPPORTED, None, None, ev, "", checks)
+    bad = [c for c in checks if c.verdict == worst.verdict]
+    ev = sorted({i for c in bad for i in c.evidence})[:4]
+    major = any(c.major for c in bad)
+    return Grounded(worst.verdict, worst.type, "major" if major else "minor", ev,
+                    "; ".join(dict.fromkeys(c.why for c in bad)), checks)

@@ -1,0 +1,280 @@
+"""The transcript index: built once per transcript, queried by every claim of the note."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict, defaultdict
+
+from ..schema import Case, SpeakerRole, Turn
+from .entities import Unit
+from .lexicon import lexicon
+from .negation import AFF, NEG, POSS, answer_polarity, is_question_about, later_question
+from .lexicon import TOKEN_RE
+from .numbers import DOSE_UNITS, IMPLIED_NUMBERS, number_readings, spoken_decimals
+
+UNKNOWN = "unknown"
+_REST_NEGATIVE = re.compile(r"\b(?:everything else|nothing else|otherwise (?:no|fine|good|okay)|other than that|"
+                            r"no other|that's about it|that's it|that is it|but that's all|none of the others?)\b")
+CASE_TURN_ID = -1
+
+
+def case_turn(case: Case) -> Turn:
+    """A pseudo-turn holding the case card's demographics (name, age, sex)."""
+    p = case.persona
+    bits = []
+    if p.name and p.name != "the patient":
+        bits.append(p.name)
+    if p.age is not None:
+        bits.append(f"{p.age} year old {p.age}-year-old")
+    if p.sex.value in ("female", "male"):
+        bits.append(p.sex.value)
+    return Turn(id=CASE_TURN_ID, speaker=SpeakerRole.OTHER, text=" . ".join(bits) or "case")
+
+
+class TranscriptIndex:
+    """Lookups over one transcript: stems, concepts, numbers, laterality and polarity.
+
+    Args:
+        turns: the consultation's turns (ids are kept as evidence ids).
+        case: the case card, when known: the patient's name, age and sex ground the note's
+            demographics (they are not said in every dialogue). They are
+            held in one extra pseudo-turn with id -1, never given as evidence.
+    """
+
+    def __init__(self, turns: list[Turn], case: Case | None = None):
+        lx = lexicon()
+        self.n_turns = len(turns)
+        if case is not None:
+            turns = list(turns) + [case_turn(case)]
+        self.turns = turns
+        self.ids = [t.id for t in turns]
+        self.roles = [t.speaker for t in turns]
+        self.units = [Unit(t.text, lx) for t in turns]
+        stem_turns: dict[str, list[int]] = defaultdict(list)
+        concept_turns: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        tokset: set[str] = set()
+        for i, u in enumerate(self.units):
+            for s in set(u.sts):
+                stem_turns[s].append(i)
+            tokset.update(u.toks)
+            for s, e, t in u.matches:
+                concept_turns[t.canonical].append((i, s))
+                if e - s > 1 and t.category == "condition":
+                    for c in lx.parts(t)[0][1:]:
+                        concept_turns[c].append((i, s))
+        self.stem_turns = dict(stem_turns)
+        self.concept_turns = dict(concept_turns)
+        self.tokens = tokset
+        self._numbers: list[set[float]] | None = None
+        self._num_turns: dict[float, list[int]] | None = None
+        self._pairs: dict[tuple[float, str], list[int]] | None = None
+        self._bare: dict[float, list[int]] | None = None
+        self._lateral: dict[tuple[str, str], list[int]] | None = None
+        self._pol: dict[str, dict[str, list[int]]] = {}
+        self._mpol: dict[tuple[int, int], str] = {}
+        self._fuzzy: list[str] | None = None
+        self._tstems: dict[int, set[str]] = {}
+        self.memo: dict = {}  # per-transcript memo for the grounding checks
+
+    # ------------------------------------------------------------------ numbers
+    def _build_numbers(self) -> None:
+        nums: list[set[float]] = []
+        pairs: dict[tuple[float, str], list[int]] = defaultdict(list)
+        bare: dict[float, list[int]] = defaultdict(list)
+        for i, u in enumerate(self.units):
+            toks = TOKEN_RE.findall(spoken_decimals(u.norm)) if " . " in u.norm else u.toks
+            vals, prs, br = number_readings(toks)
+            for s, e, t in u.matches:
+                v = IMPLIED_NUMBERS.get(t.text)
+                if v is not None:
+                    vals.add(v)
+                    br.add(v)
+            nums.append(vals)
+            for p in prs:
+                pairs[p].append(i)
+            for v in br:
+                bare[v].append(i)
+        nt: dict[float, list[int]] = defaultdict(list)
+        for i, vs in enumerate(nums):
+            for v in vs:
+                nt[v].append(i)
+        self._numbers, self._num_turns = nums, dict(nt)
+        self._pairs, self._bare = dict(pairs), dict(bare)
+
+    def number_support(self, value: float, unit: str | None) -> list[int]:
+        """Turn indexes that said ``value`` with ``unit`` (or with no unit); all of them when ``unit`` is None."""
+        if self._num_turns is None:
+            self._build_numbers()
+        if unit is None:
+            return self._num_turns.get(value, [])  # type: ignore[union-attr]
+        return sorted(set(self._pairs.get((value, unit), [])) | set(self._bare.get(value, [])))  # type: ignore[union-attr]
+
+    @property
+    def number_turns(self) -> dict[float, list[int]]:
+        """Number value → turn indexes where some reading of a spoken number equals it."""
+        if self._num_turns is None:
+            self._build_numbers()
+        return self._num_turns  # type: ignore[return-value]
+
+    def numbers_in(self, i: int) -> set[float]:
+        """Every number reading in turn index ``i``."""
+        if self._numbers is None:
+            self._build_numbers()
+        return self._numbers[i]  # type: ignore[index]
+
+    def dose_numbers_near(self, turn_indexes: list[int], window: int = 3) -> set[float]:
+        """Numbers said with a dose unit in, or within ``window`` turns of, the given turns."""
+        out: set[float] = set()
+        seen: set[int] = set()
+        for i in turn_indexes:
+            for j in range(max(0, i - window), min(len(self.units), i + window + 1)):
+                if j in seen:
+                    continue
+                seen.add(j)
+                u = self.units[j]
+                if any(t in DOSE_UNITS for t in u.toks):
+                    out |= self.numbers_in(j)
+        return out
+
+    # ------------------------------------------------------------------ laterality
+    @property
+    def lateral(self) -> dict[tuple[str, str], list[int]]:
+        """``(side, anatomy concept)`` and ``(side, body-region group)`` → turn indexes that say it."""
+        if self._lateral is None:
+            groups = lexicon().anatomy_group
+            lat: dict[tuple[str, str], list[int]] = defaultdict(list)
+            for i, u in enumerate(self.units):
+                for side, canon, _, _ in u.lateral_pairs():
+                    lat[(side, canon)].append(i)
+                    g = groups.get(canon)
+                    if g and g != canon:
+                        lat[(side, "group:" + g)].append(i)
+            self._lateral = dict(lat)
+        return self._lateral
+
+    # ------------------------------------------------------------------ polarity
+    def mention_polarity(self, i: int, tok: int) -> str:
+        """Polarity of the concept at token ``tok`` of turn ``i``, resolving yes/no questions.
+
+        A clinician's question ("any chest pain or swelling?") takes the polarity of the
+        patient's answer ("no" / "yeah"), unless the answer names the concept itself (then
+        that mention speaks for it) or a later question in the same turn is what was answered.
+        """
+        got = self._mpol.get((i, tok))
+        if got is None:
+            got = self._mention_polarity(i, tok)
+            self._mpol[(i, tok)] = got
+        return got
+
+    def _mention_polarity(self, i: int, tok: int) -> str:
+        u = self.units[i]
+        p = u.polarity(tok)
+        if self.roles[i] == SpeakerRole.PATIENT or p == NEG:
+            return UNKNOWN if p == POSS else p
+        offs = u.offsets()
+        short = len(u.toks) <= 6
+        if not (short or (tok < len(offs) and is_question_about(u.norm, offs[tok]))):
+            return UNKNOWN if p == POSS else p
+        if tok < len(offs) and later_question(u.norm, offs[tok]):
+            return UNKNOWN
+        for j in range(i + 1, min(i + 3, len(self.units))):
+            if self.roles[j] == SpeakerRole.PATIENT:
+                canon = {t.canonical for s, e, t in u.matches if s == tok}
+                if any(t.canonical in canon for _, _, t in self.units[j].matches):
+                    return UNKNOWN  # the answer's own mention decides
+                ans = self.units[j].norm
+                if self.units[j].matches and _REST_NEGATIVE.search(ans):
+                    return NEG  # "a little congestion, but everything else has been okay"
+                return answer_polarity(self.turns[j].text) or UNKNOWN
+        return UNKNOWN
+
+    def polarities(self, canonical: str) -> dict[str, list[int]]:
+        """Polarity → turn indexes, over every mention of a lexicon concept."""
+        got = self._pol.get(canonical)
+        if got is None:
+            got = defaultdict(list)
+            for i, tok in self.concept_turns.get(canonical, ()):
+                got[self.mention_polarity(i, tok)].append(i)
+            got = dict(got)
+            self._pol[canonical] = got
+        return got
+
+    def turn_stems(self, i: int) -> set[str]:
+        """The set of stems of turn ``i`` (cached)."""
+        got = self._tstems.get(i)
+        if got is None:
+            got = self._tstems[i] = set(self.units[i].sts)
+        return got
+
+    def long_tokens(self) -> list[str]:
+        """Transcript words of 5+ letters (candidates for misspelt drug names)."""
+        if self._fuzzy is None:
+            self._fuzzy = sorted(t for t in self.tokens if len(t) >= 5 and t.isalpha())
+        return self._fuzzy
+
+    # ------------------------------------------------------------------ stems
+    def turns_with_all(self, stems: list[str]) -> list[int]:
+        """Turn indexes containing every stem in ``stems``."""
+        if not stems:
+            return []
+        lists = []
+        for s in stems:
+            lst = self.stem_turns.get(s)
+            if not lst:
+                return []
+            lists.append(lst)
+        lists.sort(key=len)
+        acc = set(lists[0])
+        for lst in lists[1:]:
+            acc.intersection_update(lst)
+            if not acc:
+                return []
+        return sorted(acc)
+
+    def best_turns(self, stems: list[str], k: int = 2) -> list[int]:
+        """The ``k`` turn indexes sharing the most of ``stems`` (rarer stems weigh more)."""
+        score: dict[int, float] = defaultdict(float)
+        n = len(self.units)
+        st = self.stem_turns
+        lists = sorted((lst for lst in map(st.get, set(stems)) if lst and len(lst) < n * 0.5), key=len)[:5]
+        for lst in lists:
+            w = 1.0 / len(lst)
+            for i in lst:
+                score[i] += w
+        return [i for i, _ in sorted(score.items(), key=lambda kv: -kv[1])[:k]]
+
+
+__all__ = ["TranscriptIndex", "UNKNOWN", "AFF", "NEG"]
+
+
+_CACHE: "OrderedDict[tuple, TranscriptIndex]" = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+CACHE_SIZE = 32
+
+
+def transcript_index(turns: list[Turn], case: Case | None = None) -> TranscriptIndex:
+    """The index of a transcript, reused while the same transcript is judged again.
+
+    A consultation's transcript is judged once per scribe, and calibration judges it once per
+    planted note; the index (and its lazily built lookups) is kept for the last
+    ``CACHE_SIZE`` transcripts, keyed by the turns' content.
+
+    Args:
+        turns: the consultation's turns.
+        case: the case card, when known (see :class:`TranscriptIndex`).
+    """
+    p = case.persona if case is not None else None
+    key = (tuple((t.id, t.speaker, t.text) for t in turns),
+           (p.name, p.age, p.sex) if p is not None else None)
+    with _CACHE_LOCK:
+        idx = _CACHE.get(key)
+        if idx is not None:
+            _CACHE.move_to_end(key)
+            return idx
+    idx = TranscriptIndex(turns, case)
+    with _CACHE_LOCK:
+        _CACHE[key] = idx
+        while len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return idx

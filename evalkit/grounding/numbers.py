@@ -1,0 +1,312 @@
+"""Numbers in notes (digits) and in transcripts (digits and spoken words).
+
+A note number is checked against every reading of the transcript's numbers: "one twenty
+over eighty" gives 120 and 80 (and 1, 20), "five hundred milligrams" gives 500, "ninety
+eight point six" gives 98.6. Dates and times of day in notes are administrative and are
+not checked.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_ONES = {
+    "zero": 0, "oh": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+         "eighty": 80, "ninety": 90}
+_SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000, "hundreds": 100, "thousands": 1000}
+_EXTRA = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
+    "ninth": 9, "tenth": 10, "once": 1, "twice": 2, "half": 0.5, "couple": 2, "dozen": 12, "single": 1,
+    "double": 2, "triple": 3, "both": 2, "several": 3, "few": 3, "quarter": 0.25,
+}
+NUMBER_WORDS = frozenset(_ONES) | frozenset(_TENS) | frozenset(_SCALES) | frozenset(_EXTRA) | {"point"}
+
+DIGIT_RE = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
+#: numbers a term implies ("baby aspirin" is 81 mg)
+IMPLIED_NUMBERS = {"baby aspirin": 81.0, "low dose aspirin": 81.0}
+_HAS_DIGIT = re.compile(r"\d")
+_DATE_RE = re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/(?:19|20)\d{2}\b")
+_TIME_RE = re.compile(r"\b\d{1,2}:\d{2}\b")
+_YEAR_RE = re.compile(r"\b(?:19|20)\d{2}\b")
+_UNIT_SUFFIX = re.compile(r"(?:mg|mcg|ml|cm|mm|kg|g|st|nd|rd|th|x|am|pm|h|d|y|w|m|s|lbs?)\b", re.I)
+DOSE_UNITS = frozenset("""mg mgs milligram milligrams mcg microgram micrograms g gram grams ml milliliter milliliters
+unit units iu meq tablet tablets tab tabs capsule capsules puff puffs drop drops cc""".split())
+
+
+def _value(tok: str) -> float:
+    return float(tok.replace(",", ""))
+
+
+def _compose(words: list[str]) -> float | None:
+    """Standard English reading of a run of number words ("five hundred and two" -> 502)."""
+    total, cur, seen = 0.0, 0.0, False
+    dec: list[str] | None = None
+    for w in words:
+        if w == "and":
+            continue
+        if w == "point":
+            dec = []
+            continue
+        if dec is not None:
+            if w in _ONES and _ONES[w] < 10:
+                dec.append(str(_ONES[w]))
+                continue
+            break
+        if w in _ONES:
+            cur += _ONES[w]
+        elif w in _TENS:
+            cur += _TENS[w]
+        elif w == "a":
+            cur += 1
+        elif w in _SCALES:
+            cur = max(cur, 1) * _SCALES[w]
+            if _SCALES[w] >= 1000:
+                total += cur
+                cur = 0
+        else:
+            return None
+        seen = True
+    if not seen:
+        return None
+    val = total + cur
+    if dec:
+        val = float(f"{int(val)}.{''.join(dec)}")
+    return val
+
+
+def _chunks(words: list[str]) -> list[float]:
+    """Split a run into spoken sub-numbers ("one twenty" -> [1, 20]; "twenty five" -> [25])."""
+    out: list[float] = []
+    cur: float | None = None
+    last = ""
+    for w in words:
+        if w in _TENS:
+            if cur is not None:
+                out.append(cur)
+            cur = _TENS[w]
+        elif w in _ONES:
+            if cur is not None and last in _TENS and _ONES[w] < 10:
+                cur += _ONES[w]
+            else:
+                if cur is not None:
+                    out.append(cur)
+                cur = _ONES[w]
+        else:
+            if cur is not None:
+                out.append(cur)
+            cur = None
+        last = w
+    if cur is not None:
+        out.append(cur)
+    return out
+
+
+def word_number_readings(words: list[str]) -> set[float]:
+    """Every plausible value of a run of number words.
+
+    Args:
+        words: consecutive lower-case tokens, all number words (or "and"/"a"/"point" inside).
+    """
+    vals: set[float] = set()
+    for w in words:
+        if w in _ONES:
+            vals.add(_ONES[w])
+        elif w in _TENS:
+            vals.add(_TENS[w])
+        elif w in _EXTRA:
+            vals.add(_EXTRA[w])
+    c = _compose(words)
+    if c is not None:
+        vals.add(c)
+    ch = _chunks(words)
+    vals.update(ch)
+    for a, b in zip(ch, ch[1:]):  # colloquial: "one twenty" -> 120, "twelve fifty" -> 1250
+        if a == int(a) and b == int(b) and b >= 10:
+            vals.add(float(f"{int(a)}{int(b)}"))
+    if "point" in words:  # "ninety eight point six": decimals on the last chunk before "point"
+        i = words.index("point")
+        left = _chunks(words[:i]) or [0]
+        right = [str(_ONES[w]) for w in words[i + 1:] if w in _ONES and _ONES[w] < 10]
+        if right:
+            vals.add(float(f"{int(left[-1])}.{''.join(right)}"))
+    if len(words) >= 3 and words[-2:] == ["a", "half"] and words[-3] == "and":  # "two and a half"
+        base = _chunks(words[:-3])
+        if base:
+            vals.add(base[-1] + 0.5)
+    return {float(v) for v in vals}
+
+
+#: unit words (spoken and written) -> canonical unit
+UNIT_CANON = {
+    **{w: "day" for w in ("day", "days", "d")}, **{w: "week" for w in ("week", "weeks", "wk", "wks")},
+    **{w: "month" for w in ("month", "months", "mo", "mos")},
+    **{w: "year" for w in ("year", "years", "yr", "yrs", "y", "yo")},
+    **{w: "hour" for w in ("hour", "hours", "hr", "hrs", "h")},
+    **{w: "minute" for w in ("minute", "minutes", "min", "mins")},
+    **{w: "pound" for w in ("pound", "pounds", "lb", "lbs")}, **{w: "kg" for w in ("kg", "kilogram", "kilograms", "kilo", "kilos")},
+    **{w: "percent" for w in ("percent", "%", "percentage")},
+    **{w: "cm" for w in ("cm", "centimeter", "centimeters", "centimetre", "centimetres")},
+    **{w: "mm" for w in ("mm", "millimeter", "millimeters", "millimetre", "millimetres")},
+    **{w: "mg" for w in ("mg", "mgs", "milligram", "milligrams")},
+    **{w: "mcg" for w in ("mcg", "microgram", "micrograms")},
+    **{w: "unit" for w in ("unit", "units", "iu")}, **{w: "time" for w in ("times", "time")},
+    **{w: "bpm" for w in ("bpm", "beats")}, **{w: "degree" for w in ("degree", "degrees")},
+    **{w: "tablet" for w in ("tablet", "tablets", "tab", "tabs", "pill", "pills", "capsule", "capsules")},
+    **{w: "mile" for w in ("mile", "miles")}, **{w: "ml" for w in ("ml", "milliliter", "milliliters", "cc", "ccs")},
+    **{w: "drink" for w in ("drink", "drinks", "beer", "beers", "glass", "glasses")},
+    **{w: "pack" for w in ("pack", "packs")}, "out": "out-of", "puff": "puff", "puffs": "puff",
+    **{w: "inch" for w in ("inch", "inches")}, **{w: "ounce" for w in ("ounce", "ounces", "oz")},
+}
+_UNIT_SKIP = frozenset({"and", "a", "half", "to", "or", "by", "x", "of", "more", "than", "per", "an", "plus"})
+
+
+def transcript_numbers(toks: list[str]) -> set[float]:
+    """All number readings in one turn's tokens (digits and words).
+
+    Args:
+        toks: the turn's lower-case tokens.
+    """
+    return number_readings(toks)[0]
+
+
+def number_readings(toks: list[str]) -> tuple[set[float], set[tuple[float, str]], set[float]]:
+    """Number readings of one turn: ``(all values, (value, unit) pairs, values said without a unit)``.
+
+    Args:
+        toks: the turn's lower-case tokens.
+    """
+    vals: set[float] = set()
+    pairs: set[tuple[float, str]] = set()
+    bare: set[float] = set()
+    n = len(toks)
+
+    def unit_after(k: int) -> str | None:
+        for j in range(k, min(n, k + 5)):
+            t = toks[j]
+            u = UNIT_CANON.get(t)
+            if u is not None:
+                return u
+            if t in _UNIT_SKIP or t in NUMBER_WORDS or t[0].isdigit():
+                continue
+            return None
+        return None
+
+    def record(vs: set[float], k: int) -> None:
+        vals.update(vs)
+        u = unit_after(k)
+        if u is None:
+            bare.update(vs)
+        else:
+            pairs.update((v, u) for v in vs)
+
+    for i, t in enumerate(toks):  # "a week", "an hour" -> 1 week, 1 hour
+        if (t == "a" or t == "an") and i + 1 < n:
+            u = UNIT_CANON.get(toks[i + 1])
+            if u in ("day", "week", "month", "year", "hour", "minute", "time"):
+                vals.add(1.0)
+                pairs.add((1.0, u))
+    hits = [i for i, t in enumerate(toks) if t in NUMBER_WORDS or t[0].isdigit()]
+    if not hits:
+        return vals, pairs, bare
+    i = 0
+    for h in hits:
+        if h < i:
+            continue
+        t = toks[h]
+        if t[0].isdigit():
+            try:
+                v = _value(t)
+            except ValueError:
+                i = h + 1
+                continue
+            vs = {v}
+            if h + 3 < n and toks[h + 1] == "and" and toks[h + 2] == "a" and toks[h + 3] == "half":
+                vs.add(v + 0.5)
+            record(vs, h + 1)
+            i = h + 1
+            continue
+        # a run of number words, with "and" / "a half" / "a hundred" inside
+        start = h - 1 if h > 0 and toks[h - 1] == "a" and t in _SCALES else h
+        j = h
+        while j < n:
+            w = toks[j]
+            if w in NUMBER_WORDS or (w == "and" and j + 1 < n and (toks[j + 1] in NUMBER_WORDS or toks[j + 1] == "a")) \
+                    or (w == "a" and j + 1 < n and toks[j + 1] in ("half", *_SCALES)):
+                j += 1
+                continue
+            break
+        run = toks[start:j]
+        while run and run[-1] in ("and", "a"):
+            run.pop()
+        if run:
+            vs = word_number_readings(run)
+            if run[-1] in ("once", "twice"):
+                pairs.update((v, "time") for v in vs)
+                vals.update(vs)
+            else:
+                record(vs, j)
+        i = j
+    return vals, pairs, bare
+
+
+_SPOKEN_DECIMAL = re.compile(r"\b(\d+|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                             r"twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety) \. "
+                             r"(\d|zero|one|two|three|four|five|six|seven|eight|nine)\b")
+
+
+def spoken_decimals(text: str) -> str:
+    """ "seven . three" (transcribed "seven point three") -> "seven point three"; "2 . 5" -> "2.5"."""
+    if " . " not in text:
+        return text
+    return _SPOKEN_DECIMAL.sub(lambda m: f"{m.group(1)}.{m.group(2)}" if m.group(1).isdigit() and m.group(2).isdigit()
+                               else f"{m.group(1)} point {m.group(2)}", text)
+
+
+@dataclass
+class NoteNumber:
+    value: float
+    start: int  # char offsets in the claim text
+    end: int
+    unit: str | None  # the word right after, as written
+
+    @property
+    def unit_canon(self) -> str | None:
+        """The canonical unit (``day``, ``mg``, ``percent``...) or None."""
+        return UNIT_CANON.get(self.unit) if self.unit else None
+
+
+def note_numbers(text: str) -> list[NoteNumber]:
+    """Checkable numbers in note text: digits, minus dates, times of day and years.
+
+    Args:
+        text: one claim's text as written.
+    """
+    if not _HAS_DIGIT.search(text):
+        return []
+    skip: list[tuple[int, int]] = [m.span() for m in _DATE_RE.finditer(text)]
+    skip += [m.span() for m in _TIME_RE.finditer(text)]
+    skip += [m.span() for m in _YEAR_RE.finditer(text)]
+    out: list[NoteNumber] = []
+    for m in DIGIT_RE.finditer(text):
+        s, e = m.span()
+        if any(a <= s < b for a, b in skip):
+            continue
+        left = text[s - 1] if s > 0 else ""
+        if left == "-" and s > 1 and text[s - 2].isalpha():
+            continue  # "COVID-19"
+        if left.isalpha() and not (left in "CLTS" and (s < 2 or not text[s - 2].isalpha())):
+            continue  # "B12", "A1c", "T2DM" are names, not quantities; spine levels "C5" are kept
+        if e < len(text) and text[e].isalpha() and not _UNIT_SUFFIX.match(text, e):
+            continue
+        um = re.match(r"\s*-?\s*([A-Za-z%]+)", text[e:e + 16])
+        unit = um.group(1).lower() if um else None
+        try:
+            out.append(NoteNumber(_value(m.group(0)), s, e, unit))
+        except ValueError:
+            continue
+    return out

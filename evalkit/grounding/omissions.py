@@ -1,0 +1,256 @@
+"""Omissions: salient transcript facts the note leaves out.
+
+Salient facts are medications said as taken or prescribed, doses, allergies, diagnoses
+and plan items (a clinician's "I'm going to order / start / refer..." clause naming a
+test, drug, referral or follow-up). A fact is covered when the note names the same
+concept (synonyms count: "Lasix" covers "furosemide"); a plan item is covered only by a
+note sentence that names its concept as an action, so a test mentioned in Results does
+not stand in for the order to repeat it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..schema import Omission, SpeakerRole
+from .entities import Unit
+from .index import UNKNOWN, TranscriptIndex
+from .lexicon import GENERIC, GENERIC_FINDINGS, STOPWORDS, Term, stem
+from .negation import AFF, NEG
+from .numbers import DOSE_UNITS
+
+PLAN_TRIGGER = re.compile(
+    r"\b(?:i am going to|i'm going to|i'm gonna|i'm gon na|i am gon na|gon na|gonna|going to|we are going to|"
+    r"we're going to|we'll|we will|i'll|i will|i want you to|i want to|i'd like you to|i'd like to|"
+    r"i would like to|let's|let us|you should|you need to|you'll need to|you will need to|i recommend|"
+    r"i'd recommend|i would recommend|recommend|i'm prescribing|prescribe|i'm sending|i'm putting you|"
+    r"put you on|start you on|refer you|make an appointment|follow up|come back|see you back)\b")
+_NOT_PLAN = re.compile(r"^\W*(?:go ahead and )?(?:take a look|look|examine|check you|listen|ask|talk|review|go over|"
+                       r"see how|move|push|press|feel|have you|do a quick|do a physical|bring up|pull up)")
+_CLAUSE_END = re.compile(r"[.?!;]")
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+ACTION_CUE = re.compile(
+    r"\b(?:will|'ll|plan to|planning to|plan is|order|ordered|ordering|schedule|scheduled|start|started|"
+    r"starting|continue|continued|refer|referred|referral|prescribe|prescribed|prescription|recommend|"
+    r"recommended|advise|advised|follow up|follow-up|followup|obtain|obtained|increase|increased|decrease|"
+    r"decreased|stop|stopped|discontinue|discontinued|initiate|initiated|return|repeat|begin|send|sent|"
+    r"monitor|should|instructed|encouraged|counseled|given|provided|placed|requested|arrange|arranged|"
+    r"consider|pending|resume|hold|wean|taper|titrate|switch|apply|wear|use|take|avoid|limit)\b")
+PLAN_SECTION = re.compile(r"plan|instruction|recommend|treatment|disposition|assessment|impression")
+_STRONG_PLAN = re.compile(r"\W*(?:(?:go ahead and|also|just|probably|definitely|have you|you to|to)\s+)*"
+                          r"(?:order|prescribe|start|schedule|refer|increase|decrease|stop|discontinue|repeat|"
+                          r"recheck|check|get|send|give|put|switch|add|hold|draw|obtain|push|strain|ice|rest|"
+                          r"elevate|wear|avoid|limit|cut|apply|use|drink)\b")
+_PLAN_OBJECTS = frozenset("""profile panel test tests fluids urine stool culture scan imaging appointment brace
+ice rest elevation compression stretches stretching crutches wheelchair cane walker splint sling bandage
+cream ointment drops spray patch stockings hydration water salt sugar alcohol caffeine smoking weight
+specialist cardiologist dermatologist neurologist orthopedic surgeon podiatrist physical nutritionist""".split())
+_PLAN_VERBS = frozenset(stem(w) for w in """order prescribe start continue take give send refer schedule check
+see come follow make sure want need going get put try keep also go ahead maybe probably little bit okay
+just think know talk look back today week weeks month months day days time next soon like really""".split())
+_ALLERGY = re.compile(r"\ballerg(?:ic|y|ies) to ([a-z][a-z\- ]{2,30}?)(?=[,.?!]| and | or |$)")
+_PLAN_CATS = ("drug", "procedure", "activity")
+
+
+@dataclass
+class NoteView:
+    """What the note says, as lookups for coverage."""
+
+    stems: set[str]
+    concepts: set[str]
+    action_concepts: set[str]  # concepts named in a plan-section sentence with an action cue
+    numbers: set[float]
+    plan_stems: list[set[str]]  # stems of each plan-section sentence
+
+
+def note_view(units: list[Unit], sections: list[str] | None = None) -> NoteView:
+    """Lookups over the note's claim units (``sections``: each unit's section key and title)."""
+    from .numbers import note_numbers
+
+    stems: set[str] = set()
+    concepts: set[str] = set()
+    action: set[str] = set()
+    nums: set[float] = set()
+    plan: list[set[str]] = []
+    in_plan = [bool(PLAN_SECTION.search(sec)) for sec in sections] if sections else [True] * len(units)
+    if not any(in_plan):
+        in_plan = [True] * len(units)
+    for u, p in zip(units, in_plan):
+        stems.update(u.sts)
+        cs = {t.canonical for _, _, t in u.matches}
+        concepts |= cs
+        if p:
+            plan.append(set(u.sts))
+            if ACTION_CUE.search(u.norm):
+                action |= cs
+        nums.update(n.value for n in note_numbers(u.text))
+    return NoteView(stems, concepts, action, nums, plan)
+
+
+def _covered(term: Term, nv: NoteView, need_action: bool = False) -> bool:
+    pool = nv.action_concepts if need_action else nv.concepts
+    if term.canonical in pool:
+        return True
+    if need_action:
+        return False
+    key = [s for s in term.stems if s not in STOPWORDS and s not in GENERIC and len(s) > 2]
+    return bool(key) and all(s in nv.stems for s in key)
+
+
+def _affirmed_turns(idx: TranscriptIndex, canonical: str) -> list[int]:
+    pols = idx.polarities(canonical)
+    return sorted(i for i in set(pols.get(AFF, [])) | set(pols.get(UNKNOWN, [])) if i < idx.n_turns)
+
+
+def find_omissions(idx: TranscriptIndex, units: list[Unit],
+                   sections: list[str] | None = None) -> tuple[list[Omission], int]:
+    """Salient transcript facts missing from the note, and how many salient facts there were.
+
+    Args:
+        idx: the transcript index.
+        units: the note's claims, analysed (one :class:`Unit` each).
+        sections: each claim's section key and title (plan items must be covered in a
+            plan-like section when the note has one).
+    """
+    nv = note_view(units, sections)
+    out: list[Omission] = []
+    salient = 0
+    ids = idx.ids
+    seen: set[str] = set()
+    terms: dict[str, Term] = {}
+    for u in idx.units:
+        for _, _, t in u.matches:
+            terms.setdefault(t.canonical, t)
+
+    # plan items: a clinician's plan clause naming a drug, test, referral or follow-up
+    plan_concepts: dict[str, list[int]] = {}
+    generic_items: list[tuple[int, list[str], str]] = []
+    for i, u in enumerate(idx.units[:idx.n_turns]):
+        if idx.roles[i] == SpeakerRole.PATIENT:
+            continue
+        for m in PLAN_TRIGGER.finditer(u.norm):
+            if _NOT_PLAN.match(u.norm, m.end()):
+                continue
+            end_m = _CLAUSE_END.search(u.norm, m.end())
+            end = min(end_m.start() if end_m else len(u.norm), m.end() + 100)
+            offs = u.offsets()
+            named = False
+            for s0, e0, t in u.matches:
+                if t.category in _PLAN_CATS and s0 < len(offs) and m.end() <= offs[s0] < end:
+                    named = True
+                    turns = plan_concepts.setdefault(t.canonical, [])
+                    if i not in turns:
+                        turns.append(i)
+            if not named and _STRONG_PLAN.match(u.norm, m.end()):
+                clause = [(s0, t) for s0, e0, t in u.matches if s0 < len(offs) and m.end() <= offs[s0] < end
+                          and t.category in ("condition", "measure")]
+                words = [w for w in _WORD.findall(u.norm[m.end():end]) if w not in STOPWORDS and w not in GENERIC
+                         and len(w) > 3 and not w[0].isdigit()]
+                if not clause and not any(w in _PLAN_OBJECTS for w in words):
+                    continue
+                key = list(dict.fromkeys(stem(w) for w in words if stem(w) not in _PLAN_VERBS))[:6]
+                if len(key) >= 2:
+                    generic_items.append((i, key, " ".join(words[:8])))
+    for canon, turns in plan_concepts.items():
+        t = terms.get(canon)
+        if t is None:
+            continue
+        salient += 1
+        seen.add(canon)
+        if not _covered(t, nv, need_action=True):
+            out.append(Omission(id=f"om{len(out)}", text=f"plan: {t.text}", category="plan",
+                                severity="major", evidence=[ids[i] for i in turns[:3]]))
+    done: set[str] = set()
+    for i, key, words in generic_items:
+        sig = " ".join(sorted(key))
+        if sig in done:
+            continue
+        done.add(sig)
+        salient += 1
+        need = max(2, (2 * len(key) + 2) // 3)
+        if not any(sum(1 for k in key if k in ps) >= need for ps in nv.plan_stems):
+            out.append(Omission(id=f"om{len(out)}", text=f"plan: {words}", category="plan",
+                                severity="minor", evidence=[ids[i]]))
+
+    # medications said as taken or given
+    for canon, hits in idx.concept_turns.items():
+        t = terms.get(canon)
+        if t is None or t.category != "drug" or canon in seen:
+            continue
+        turns = _affirmed_turns(idx, canon)
+        if not turns:
+            continue
+        salient += 1
+        seen.add(canon)
+        if not _covered(t, nv):
+            out.append(Omission(id=f"om{len(out)}", text=f"medication: {t.text}", category="medication",
+                                severity="major", evidence=[ids[i] for i in turns[:3]]))
+
+    # doses said with their drug
+    for canon in [c for c in seen if terms[c].category == "drug"]:
+        if not _covered(terms[canon], nv):
+            continue
+        for i, tok in [h for h in idx.concept_turns.get(canon, ()) if h[0] < idx.n_turns][:6]:
+            u = idx.units[i]
+            val = _dose_after(u, tok)
+            if val is None:
+                continue
+            salient += 1
+            if not any(v in nv.numbers for v in val):
+                out.append(Omission(id=f"om{len(out)}", text=f"dose: {terms[canon].text} {max(val):g}",
+                                    category="dose", severity="major", evidence=[ids[i]]))
+            break
+
+    # allergies
+    for i, u in enumerate(idx.units[:idx.n_turns]):
+        for m in _ALLERGY.finditer(u.norm):
+            what = m.group(1).strip()
+            key = [s for s in Unit(what).sts if s not in STOPWORDS and s not in GENERIC and len(s) > 2]
+            if not key or idx.mention_polarity(i, 0) == NEG:
+                continue
+            salient += 1
+            if not any(s in nv.stems for s in key):
+                out.append(Omission(id=f"om{len(out)}", text=f"allergy: {what}", category="allergy",
+                                    severity="major", evidence=[ids[i]]))
+
+    # diagnoses and conditions said as present
+    for canon, hits in idx.concept_turns.items():
+        t = terms.get(canon)
+        if t is None or t.category != "condition" or canon in seen:
+            continue
+        if all(s in GENERIC_FINDINGS or s in STOPWORDS for s in t.stems):
+            continue
+        turns = sorted(i for i in set(idx.polarities(canon).get(AFF, [])) if i < idx.n_turns)
+        if not turns:
+            continue
+        salient += 1
+        seen.add(canon)
+        if not _covered(t, nv):
+            out.append(Omission(id=f"om{len(out)}", text=f"diagnosis: {t.text}", category="diagnosis",
+                                severity="minor", evidence=[ids[i] for i in turns[:3]]))
+    return out, salient
+
+
+def _dose_after(u: Unit, tok: int) -> set[float] | None:
+    """Readings of a number followed by a dose unit within six tokens after the drug."""
+    from .numbers import NUMBER_WORDS, word_number_readings
+
+    toks = u.toks
+    j = tok + 1
+    n = len(toks)
+    while j < n and j <= tok + 6:
+        if toks[j][0].isdigit() or toks[j] in NUMBER_WORDS:
+            k = j
+            while k < n and (toks[k][0].isdigit() or toks[k] in NUMBER_WORDS or toks[k] == "and"):
+                k += 1
+            if k < n and toks[k] in DOSE_UNITS:
+                if toks[j][0].isdigit():
+                    try:
+                        return {float(toks[j])}
+                    except ValueError:
+                        return None
+                return word_number_readings(toks[j:k])
+            return None
+        j += 1
+    return None

@@ -1,0 +1,114 @@
+"""Hallucination and omission scores from the offline grounding judge.
+
+``judge_note`` splits a note into claims, grounds each against the transcript (entities,
+numbers, doses, laterality, negation; see :mod:`evalkit.grounding`) and lists salient
+transcript facts the note leaves out. ``hallucination_scores`` turns the result into
+the shared Score metrics. No model, no network: about a millisecond per note.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..grounding import GROUNDING_VERSION
+from ..grounding.claims import split_claims, strip_label
+from ..grounding.entities import Unit
+from ..grounding.ground import ground_claim
+from ..grounding.index import transcript_index
+from ..grounding.lexicon import lexicon
+from ..grounding.omissions import find_omissions
+from ..schema import Case, Claim, JudgeResult, Note, Score, Turn
+
+ERROR_TYPES = ("fabrication", "negation", "causality", "contextual")
+
+
+def judge_note(transcript: list[Turn], note: Note, case: Case | None = None) -> JudgeResult:
+    """Ground every claim of ``note`` in ``transcript`` and list omitted salient facts.
+
+    Args:
+        transcript: the consultation's turns; evidence ids are these turns' ``id``.
+        note: the note to judge.
+        case: the case card, when known: its demographics (name, age, sex) ground the
+            note's (e.g. the patient's age), never given as evidence.
+
+    Returns:
+        A JudgeResult with one Claim per checkable statement (verdict supported /
+        unsupported / contradicted, CREOLA type, severity, evidence turn ids) and the
+        Omissions.
+    """
+    idx = transcript_index(transcript, case)
+    ids = idx.ids
+    lx = lexicon()
+    claims: list[Claim] = []
+    units: list[Unit] = []
+    sections: list[str] = []
+    for sec, sent in note.sentences():
+        for n, text in enumerate(split_claims(sent.text)):
+            u = Unit(strip_label(text), lx)
+            units.append(u)
+            sections.append(f"{sec.key} {sec.title}".lower())
+            g = ground_claim(u, idx)
+            # values are built here and valid by construction: skip pydantic validation (speed)
+            claims.append(Claim.model_construct(
+                id=f"{sent.id}#{n}", sentence_id=sent.id, section=sec.key, text=text, verdict=g.verdict,
+                type=g.type, severity=g.severity, evidence=[ids[i] for i in g.evidence if i < idx.n_turns],
+                rationale=g.rationale))
+    omissions, salient = find_omissions(idx, units, sections)
+    return JudgeResult(claims=claims, omissions=omissions, judge="grounding", judge_version=GROUNDING_VERSION,
+                       salient_facts=salient)
+
+
+class GroundingJudge:
+    """The deterministic offline judge, with the judge interface the runner expects."""
+
+    name = "grounding"
+    version = GROUNDING_VERSION
+    prompt_hash: str | None = None
+
+    def judge(self, transcript: list[Turn], note: Note, case: Case | None = None) -> JudgeResult:
+        """Judge one note. Args: transcript, note, case (see :func:`judge_note`)."""
+        return judge_note(transcript, note, case)
+
+
+def hallucination_scores(result: JudgeResult, session_id: str) -> list[Score]:
+    """Score records for one judged note.
+
+    Args:
+        result: the judge's result.
+        session_id: ``f"{run_id}:{consultation_id}"``.
+
+    Returns:
+        ``hallucination_rate`` (unsupported + contradicted claims / claims),
+        ``contradiction_rate``, ``major_hallucinations`` (count),
+        ``hallucination_rate_<type>`` for each CREOLA type, ``omission_rate`` (omitted
+        salient facts / salient facts), ``omissions`` and ``major_omissions`` (counts).
+        Rates are None when there is nothing to divide by, or when the judge failed.
+    """
+    def score(metric: str, value: float | None, detail: dict[str, Any] | None = None) -> Score:
+        return Score(session_id=session_id, metric=metric, value=value, detail=detail or {})
+
+    if result.error:
+        names = (["hallucination_rate", "contradiction_rate", "major_hallucinations"]
+                 + [f"hallucination_rate_{t}" for t in ERROR_TYPES] + ["omission_rate", "omissions", "major_omissions"])
+        return [score(m, None, {"error": result.error[:200]}) for m in names]
+    n = len(result.claims)
+    flagged = [c for c in result.claims if c.verdict != "supported"]
+    contra = [c for c in flagged if c.verdict == "contradicted"]
+    major = [c for c in flagged if c.severity == "major"]
+    rate = (lambda k: k / n) if n else (lambda k: None)
+    out = [
+        score("hallucination_rate", rate(len(flagged)), {"claims": n, "flagged": len(flagged)}),
+        score("contradiction_rate", rate(len(contra)), {"claims": n, "contradicted": len(contra)}),
+        score("major_hallucinations", float(len(major)), {"claim_ids": [c.id for c in major][:50]}),
+    ]
+    for t in ERROR_TYPES:
+        k = sum(1 for c in flagged if c.type == t)
+        out.append(score(f"hallucination_rate_{t}", rate(k), {"claims": n, "count": k}))
+    om = result.omissions
+    salient = result.salient_facts if result.salient_facts is not None else len(om)
+    out += [
+        score("omission_rate", (len(om) / salient) if salient else None, {"salient_facts": salient, "omitted": len(om)}),
+        score("omissions", float(len(om)), {"ids": [o.id for o in om][:50]}),
+        score("major_omissions", float(sum(1 for o in om if o.severity == "major")), {}),
+    ]
+    return out

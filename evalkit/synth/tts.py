@@ -1,0 +1,246 @@
+"""Speech for consultations: one WAV per consultation, clinician and patient in different voices.
+
+Output is 16 kHz mono PCM16. espeak-ng's 22,050 Hz output is resampled with
+``scipy.signal.resample_poly``; each turn is trimmed of espeak's own leading/trailing silence
+and followed by a short seeded pause; per-turn start/end times are recorded in
+``Audio.turn_times``. Optional background noise is added at a requested SNR (speech power over
+the turns' spans versus noise power), seeded, so the same inputs give the same bytes.
+
+Text goes through :func:`evalkit.synth.spoken.spoken_form` first ("500 mg" → "500 milligrams").
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import wave
+from math import gcd
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ..schema import Audio, Consultation, SpeakerRole, TurnTime
+from .espeak import EspeakSession, VoiceSpec
+from .espeak import SAMPLE_RATE as ESPEAK_RATE
+from .generate import stable_hash
+from .spoken import spoken_form
+
+SAMPLE_RATE = 16000
+ENGINES = ("espeak",)
+_PEAK = 0.89  # peak level of the clean speech (≈ -1 dBFS)
+_LEAD_S, _TAIL_S = 0.30, 0.40
+
+#: espeak voices by region; the clinician and patient always get different voices
+VOICES: dict[str, dict[str, list[str]]] = {
+    "UK": {"clinician": ["en-gb-x-rp", "en-gb-scotland"], "female": ["en+f3", "en+f2"],
+           "male": ["en-gb-x-gbclan", "en+m3"]},
+    "US": {"clinician": ["en-us", "en-us+m3"], "female": ["en-us+f3", "en-us+f2"],
+           "male": ["en-us-nyc", "en-us+m7"]},
+    "AU": {"clinician": ["en-gb-x-gbcwmd", "en+m7"], "female": ["en+f4", "en+f5"],
+           "male": ["en-gb-x-gbclan", "en+m3"]},
+}
+_REGION_VOICES = {"IE": "UK", "NZ": "AU", "CA": "US"}
+
+
+def choose_voices(consultation: Consultation, rng: random.Random) -> dict[str, VoiceSpec]:
+    """Pick the clinician's and the patient-side speaker's voices (region, sex, seed).
+
+    ``case.metadata.voices`` (``{clinician: "en-gb-x-rp", patient: "en+f3"}``) overrides the choice.
+    """
+    case = consultation.case
+    table = VOICES.get(_REGION_VOICES.get(case.region, case.region), VOICES["US"])
+    speaker = case.metadata.get("speaker", "self")
+    sex = case.persona.sex.value
+    if speaker in ("mum", "mom"):
+        sex = "female"
+    elif speaker == "dad":
+        sex = "male"
+    elif speaker != "self" or sex not in ("female", "male"):
+        sex = rng.choice(["female", "male"])
+    clin = rng.choice(table["clinician"])
+    pat = rng.choice([v for v in table[sex] if v != clin])
+    override = case.metadata.get("voices") or {}
+    clin, pat = override.get("clinician", clin), override.get("patient", pat)
+    return {
+        SpeakerRole.CLINICIAN.value: VoiceSpec(clin, rate=rng.randint(172, 186), pitch=rng.randint(38, 48)),
+        SpeakerRole.PATIENT.value: VoiceSpec(pat, rate=rng.randint(162, 178),
+                                             pitch=rng.randint(58, 70) if sex == "female" else rng.randint(28, 36)),
+        SpeakerRole.OTHER.value: VoiceSpec(rng.choice(table["female" if sex == "male" else "male"]), rate=165,
+                                           pitch=55),
+    }
+
+
+def _trim(x: np.ndarray, threshold: float = 0.004) -> np.ndarray:
+    idx = np.flatnonzero(np.abs(x) > threshold)
+    if idx.size == 0:
+        return x[:0]
+    pad = int(0.02 * SAMPLE_RATE)
+    return x[max(0, idx[0] - pad): idx[-1] + pad + 1]
+
+
+def _resample(x: np.ndarray, sr_in: int) -> np.ndarray:
+    from scipy.signal import resample_poly
+
+    g = gcd(sr_in, SAMPLE_RATE)
+    return resample_poly(x.astype(np.float64), SAMPLE_RATE // g, sr_in // g)
+
+
+def background_noise(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Room-like background noise: white noise tilted towards low frequencies (unit power)."""
+    from scipy.signal import lfilter
+
+    white = rng.standard_normal(n + 2048)
+    brown = lfilter([1.0], [1.0, -0.97], white)
+    x = (0.6 * white + 0.4 * brown / (np.std(brown) or 1.0))[2048:]
+    return x / np.sqrt(np.mean(x ** 2))
+
+
+def speech_mask(n: int, turn_times: list[TurnTime], sr: int = SAMPLE_RATE) -> np.ndarray:
+    """Boolean mask of the samples inside the turns' spans."""
+    mask = np.zeros(n, dtype=bool)
+    for t in turn_times:
+        mask[int(round(t.start * sr)): int(round(t.end * sr))] = True
+    return mask
+
+
+def measured_snr(clean: np.ndarray, noisy: np.ndarray, turn_times: list[TurnTime], sr: int = SAMPLE_RATE) -> float:
+    """SNR in dB of ``noisy`` against its ``clean`` speech (scale fitted by least squares).
+
+    Signal power is the mean power of the clean speech over the turns' spans; noise power is
+    the mean power of ``noisy - a*clean`` over the whole recording.
+    """
+    clean = clean.astype(np.float64)
+    noisy = noisy.astype(np.float64)
+    a = float(np.dot(noisy, clean) / np.dot(clean, clean))
+    noise = noisy - a * clean
+    mask = speech_mask(len(clean), turn_times, sr)
+    return float(10 * np.log10(np.mean((a * clean[mask]) ** 2) / np.mean(noise ** 2)))
+
+
+def _render(consultation: Consultation, seed: int) -> tuple[np.ndarray, list[TurnTime], dict[str, VoiceSpec]]:
+    rng = random.Random(seed + stable_hash(consultation.id))
+    voices = choose_voices(consultation, rng)
+    pieces: list[np.ndarray] = [np.zeros(int(_LEAD_S * SAMPLE_RATE))]
+    pos = len(pieces[0])
+    times: list[TurnTime] = []
+    prev_role = None
+    with EspeakSession(seed=seed) as tts:
+        for turn in consultation.turns:
+            text = spoken_form(turn.text)
+            if not text:
+                continue
+            pcm = tts.speak(text, voices.get(turn.speaker.value, voices[SpeakerRole.PATIENT.value]))
+            x = _trim(_resample(pcm.astype(np.float64) / 32768.0, ESPEAK_RATE))
+            if x.size == 0:
+                continue
+            if prev_role is not None:
+                lo, hi = (0.15, 0.3) if prev_role == turn.speaker else (0.25, 0.6)
+                gap = np.zeros(int(rng.uniform(lo, hi) * SAMPLE_RATE))
+                pieces.append(gap)
+                pos += gap.size
+            times.append(TurnTime(turn_id=turn.id, start=round(pos / SAMPLE_RATE, 3),
+                                  end=round((pos + x.size) / SAMPLE_RATE, 3)))
+            pieces.append(x)
+            pos += x.size
+            prev_role = turn.speaker
+    pieces.append(np.zeros(int(_TAIL_S * SAMPLE_RATE)))
+    y = np.concatenate(pieces)
+    peak = float(np.max(np.abs(y))) or 1.0
+    return y * (_PEAK / peak), times, voices
+
+
+def _pcm16_wav_bytes(x: np.ndarray) -> bytes:
+    pcm = np.clip(np.round(x * 32767.0), -32768, 32767).astype("<i2")
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SAMPLE_RATE)
+        w.writeframes(pcm.tobytes())
+    return buf.getvalue()
+
+
+def synthesize(consultation: Consultation, out_path: str | Path, *, seed: int = 0, snr_db: float | None = None,
+               engine: str = "espeak", root: str | Path | None = None) -> Audio:
+    """Speak a consultation into a 16 kHz mono PCM16 WAV.
+
+    Args:
+        consultation: the consultation; each turn is spoken in its speaker's voice.
+        out_path: the WAV file to write (folders are created; written atomically).
+        seed: seeds voices, rates, pauses and noise; same inputs → same bytes.
+        snr_db: add seeded background noise at this signal-to-noise ratio (dB); None = clean.
+        engine: the speech engine (``"espeak"``).
+        root: folder ``Audio.path`` is made relative to (the database's folder).
+
+    Returns:
+        The :class:`Audio` record with per-turn times (copy them onto the turns with
+        :func:`with_turn_times`).
+    """
+    if engine not in ENGINES:
+        raise InputError("tts", "engine", f"unknown speech engine {engine!r}", f"use one of: {', '.join(ENGINES)}")
+    clean, times, voices = _render(consultation, seed)
+    y = clean
+    measured = None
+    if snr_db is not None:
+        nrng = np.random.default_rng([seed & 0xFFFFFFFF, stable_hash(consultation.id) & 0xFFFFFFFF])
+        mask = speech_mask(len(clean), times)
+        p_sig = float(np.mean(clean[mask] ** 2))
+        noise = background_noise(len(clean), nrng) * np.sqrt(p_sig / 10 ** (snr_db / 10))
+        y = clean + noise
+        peak = float(np.max(np.abs(y)))
+        if peak > 0.99:
+            y = y * (0.99 / peak)
+        measured = round(measured_snr(clean, np.round(y * 32767.0) / 32767.0, times), 3)
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(_pcm16_wav_bytes(y))
+    os.replace(tmp, out)
+    rel = os.path.relpath(out.resolve(), Path(root).resolve()) if root is not None else str(out)
+    return Audio(path=rel, sample_rate=SAMPLE_RATE, duration=round(len(y) / SAMPLE_RATE, 3), turn_times=times,
+                 engine=engine, voices={role: v.label() for role, v in voices.items() if role != "OTHER"},
+                 snr_db=snr_db,
+                 provenance={"seed": seed, "spoken_form": "evalkit.synth.spoken", "measured_snr_db": measured,
+                             "resample": f"resample_poly {ESPEAK_RATE}->{SAMPLE_RATE}"})
+
+
+def with_turn_times(consultation: Consultation, audio: Audio | None) -> Consultation:
+    """A copy of the consultation whose turns carry the audio's start/end times."""
+    if audio is None or not audio.turn_times:
+        return consultation
+    times = {t.turn_id: t for t in audio.turn_times}
+    turns = [t.model_copy(update={"start": times[t.id].start, "end": times[t.id].end}) if t.id in times else t
+             for t in consultation.turns]
+    return consultation.model_copy(update={"turns": turns})
+
+
+def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
+    """Read a WAV file as mono float32 in [-1, 1].
+
+    Args:
+        path: the WAV file.
+
+    Returns:
+        ``(samples, sample_rate)``.
+
+    Raises:
+        InputError: the file is missing, corrupt or not a WAV file.
+    """
+    import soundfile as sf
+
+    p = Path(path)
+    fix = "re-generate the audio (evalkit generate --audio) or re-export it as 16 kHz mono PCM WAV"
+    if not p.is_file():
+        raise InputError(str(p), "audio", "WAV file not found", fix)
+    try:
+        info = sf.info(str(p))
+        if info.format != "WAV":
+            raise ValueError(info.format)
+        data, sr = sf.read(str(p), dtype="float32", always_2d=True)
+    except Exception:  # soundfile.LibsndfileError, RuntimeError, ValueError
+        raise InputError(str(p), "audio", "is not a readable WAV file", fix) from None
+    if data.shape[0] == 0:
+        raise InputError(str(p), "audio", "has no samples", fix)
+    return data.mean(axis=1).astype(np.float32), int(sr)

@@ -1,0 +1,145 @@
+"""The review app in a real browser: Debian's Chromium driven by Playwright, app on 127.0.0.1.
+
+A clinician logs in, opens the first flagged session from the queue, plays the audio from a
+transcript turn, labels the fabricated sentence as a major fabrication, and the label is read
+back from DuckDB. Then the other pages are visited by an engineer and an admin. Screenshots of
+every page go to test-artifacts/app/.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+
+from evalkit.auth import Auth
+
+from .browser_util import CHROMIUM, REPO, browser, login, pick, running_app, settle
+from .demo_db import FABRICATION, build_demo_db
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+ART = REPO / "test-artifacts" / "app"
+PW = "correct-horse-9"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium not installed (apt-get install -y chromium)")
+    pytest.importorskip("playwright")
+    d = tmp_path_factory.mktemp("browser")
+    info = build_demo_db(d / "review.duckdb")
+    auth = Auth(info["store"], hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1))
+    for name, role in (("dr.ada", "clinician"), ("eng", "engineer"), ("root", "admin")):
+        auth.add_user(name, role, PW)
+    ART.mkdir(parents=True, exist_ok=True)
+    with running_app(d / "review.duckdb", d / "app.log") as base:
+        yield base, info
+    shutil.copy(d / "app.log", ART / "app.log")
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(ART / f"{name}.png"))
+
+
+def test_clinician_reviews_flagged_session(served):
+    base, info = served
+    store = info["store"]
+    with browser() as ctx:
+        page = ctx.new_page()
+        page.goto(base + "/")
+        page.get_by_role("button", name="Log in").wait_for(timeout=60_000)
+        shot(page, "01-login")
+        login(page, base, "dr.ada", PW)
+        page.get_by_role("heading", name="Review queue").wait_for(timeout=60_000)
+        settle(page)
+        shot(page, "02-queue")
+
+        page.get_by_role("button", name="Start reviewing: next open session").click()
+        page.get_by_role("heading", name="Scribe note").wait_for(timeout=60_000)
+        settle(page)
+        assert "session=" + info["fabricated"].replace(":", "%3A") in page.url or info["fabricated"] in page.url
+        assert page.get_by_text("1 major hallucination").first.is_visible()
+        shot(page, "03-session")
+
+        # play the audio from a transcript turn (client-side seek, no rerun)
+        turn = page.locator(".ek-transcript [data-ek-t]").nth(6)
+        start = float(turn.get_attribute("data-ek-t"))
+        turn.click()
+        page.wait_for_function(
+            "(t) => { const a = document.querySelector('audio'); return a && !a.paused && a.currentTime > t; }",
+            arg=start, timeout=20_000)
+        state = page.evaluate("() => { const a = document.querySelector('audio');"
+                              " return {t: a.currentTime, paused: a.paused, d: a.duration}; }")
+        assert state["t"] >= start and not state["paused"] and state["d"] > 10
+
+        # label the fabricated sentence as a major fabrication
+        page.get_by_role("button", name=FABRICATION).click()
+        settle(page)
+        page.get_by_text("fabrication · major").first.wait_for(timeout=30_000)
+        shot(page, "04-sentence-selected")
+        form = page.locator("[data-testid='stForm']").filter(has_text="Your verdict").first
+        pick(page, "Your verdict", "unsupported", form)
+        pick(page, "Error type (CREOLA)", "fabrication", form)
+        pick(page, "Severity", "major", form)
+        form.get_by_role("textbox", name="Corrected text (optional)").fill("Delete: metformin was never discussed.")
+        form.get_by_role("button", name="Save label").click()
+        settle(page)
+        page.get_by_text("Delete: metformin was never discussed").first.wait_for(timeout=30_000)
+        shot(page, "05-labelled")
+
+        labels = [a for a in store.annotations(session_id=info["fabricated"]) if a.kind == "claim_label"]
+        assert len(labels) == 1
+        lab = labels[0]
+        assert lab.reviewer == "dr.ada" and lab.target.startswith("assessment_and_plan.")
+        assert lab.payload["type"] == "fabrication" and lab.payload["severity"] == "major"
+        assert lab.payload["verdict"] == "unsupported" and lab.payload["agree"] is True
+        assert store.session_status(info["fabricated"]) == "in_review"
+
+        for tab, name in (("ASR diff (WER)", "06-diff"), ("Template checklist", "07-checklist"),
+                          ("Review & status", "08-review")):
+            page.get_by_role("tab", name=tab).click()
+            settle(page)
+            page.locator("[data-testid='stTabs']").first.screenshot(path=str(ART / f"{name}.png"))
+
+        # untrusted note text renders inert
+        login(page, base, "dr.ada", PW, "/?session=" + info["xss"])  # a new page load needs a new login
+        page.get_by_role("heading", name="Scribe note").wait_for(timeout=60_000)
+        settle(page)
+        assert page.evaluate("() => window.__xss") is None
+        assert page.get_by_text("<script>window.__xss = 1</script>", exact=False).count() >= 1
+        assert page.locator("a[href*='example.invalid']").count() == 0
+        shot(page, "09-untrusted-text")
+
+
+def test_engineer_and_admin_pages(served):
+    base, info = served
+    with browser() as ctx:
+        page = ctx.new_page()
+        login(page, base, "eng", PW)
+        page.get_by_role("heading", name="Dashboards").wait_for(timeout=60_000)
+        settle(page)
+        assert page.locator(".js-plotly-plot").count() >= 1
+        shot(page, "10-dashboards")
+        for link, heading, name in (("Compare runs", "Compare runs", "11-compare"), ("Agreement", "Agreement",
+                                                                                       "12-agreement"),
+                                    ("Audit log", "Audit log", "13-audit")):
+            page.get_by_role("link", name=link).click()
+            page.get_by_role("heading", name=heading).wait_for(timeout=60_000)
+            settle(page)
+            shot(page, name)
+        # an engineer reads a session but gets no annotation controls
+        login(page, base, "eng", PW, "/?session=" + info["fabricated"])
+        page.get_by_role("heading", name="Scribe note").wait_for(timeout=60_000)
+        settle(page)
+        assert page.get_by_text("Read-only view").first.is_visible()
+        assert page.get_by_role("button", name="Save label").count() == 0
+        shot(page, "14-engineer-session")
+    with browser() as ctx:
+        page = ctx.new_page()
+        login(page, base, "root", PW)
+        page.get_by_role("heading", name="Users & assignments").wait_for(timeout=60_000)
+        settle(page)
+        shot(page, "15-users")

@@ -1,0 +1,156 @@
+"""The grounding judge on real ACI-Bench notes: planted errors are caught, clean notes mostly pass."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from evalkit.calibrate.plant import plant_error
+from evalkit.grounding.lexicon import lexicon, tokens
+from evalkit.metrics.hallucination import GroundingJudge, hallucination_scores, judge_note
+from evalkit.schema import JudgeResult, Note, NoteSection, NoteSentence, SpeakerRole, Turn
+
+
+def _flagged(res: JudgeResult, sentence_id: str):
+    return [c for c in res.claims if c.sentence_id == sentence_id and c.verdict != "supported"]
+
+
+def _plant_and_judge(consultation, kind: str, seeds=range(12)):
+    """Plant ``kind`` in the first note/seed where it applies; judge the result."""
+    for seed in seeds:
+        got = plant_error(consultation.reference_note, consultation.turns, kind, random.Random(seed))
+        if got is not None:
+            note, err = got
+            return err, judge_note(consultation.turns, note, consultation.case)
+    pytest.skip(f"no place for {kind} in {consultation.id}")
+
+
+@pytest.mark.parametrize("kind", ["fabricated_medication", "fabricated_dose", "laterality_swap", "negation_flip",
+                                  "fabricated_history"])
+def test_planted_errors_are_flagged_major(aci_valid, kind):
+    caught = tried = 0
+    for c in aci_valid[:8]:
+        for seed in range(3):
+            got = plant_error(c.reference_note, c.turns, kind, random.Random(seed))
+            if got is None:
+                continue
+            note, err = got
+            tried += 1
+            flagged = _flagged(judge_note(c.turns, note, c.case), err.sentence_id)
+            if flagged:
+                assert any(f.severity == "major" for f in flagged), (kind, err.detail)
+                assert all(f.type in ("fabrication", "negation", "causality", "contextual") for f in flagged)
+                caught += 1
+    assert tried >= 5
+    assert caught / tried >= 0.6, f"{kind}: caught {caught}/{tried}"
+
+
+def test_fabricated_drug_names_the_drug(aci_valid):
+    err, res = _plant_and_judge(aci_valid[0], "fabricated_medication")
+    flagged = _flagged(res, err.sentence_id)
+    assert flagged and flagged[0].verdict == "unsupported" and flagged[0].type == "fabrication"
+    assert err.detail["to"] in flagged[0].rationale.lower()
+
+
+def test_laterality_swap_is_contradicted_with_evidence(aci_valid):
+    for c in aci_valid:
+        got = plant_error(c.reference_note, c.turns, "laterality_swap", random.Random(0))
+        if got is None:
+            continue
+        note, err = got
+        flagged = _flagged(judge_note(c.turns, note, c.case), err.sentence_id)
+        if flagged and flagged[0].verdict == "contradicted":
+            ev = flagged[0].evidence
+            assert ev, "a contradiction cites the turns that say the other side"
+            assert all(err.detail["from"] in c.turns[i].text.lower() for i in ev)
+            return
+    pytest.fail("no laterality swap was contradicted")
+
+
+def test_deleted_plan_item_is_an_omission(aci_valid):
+    from evalkit.calibrate.measure import caught
+
+    hits = tried = 0
+    for c in aci_valid[:10]:
+        got = plant_error(c.reference_note, c.turns, "deleted_plan_item", random.Random(1))
+        if got is None:
+            continue
+        note, err = got
+        tried += 1
+        clean = judge_note(c.turns, c.reference_note, c.case)
+        altered = judge_note(c.turns, note, c.case)
+        hits += caught(err, clean, altered)[0]
+        assert len(altered.omissions) >= len(clean.omissions)
+    assert tried >= 5 and hits / tried >= 0.4, f"{hits}/{tried}"
+
+
+def test_untouched_notes_have_few_flags(aci_valid):
+    n = flagged = 0
+    for c in aci_valid[:10]:
+        res = judge_note(c.turns, c.reference_note, c.case)
+        n += len(res.claims)
+        flagged += sum(1 for x in res.claims if x.verdict != "supported")
+        assert len(res.claims) >= len(list(c.reference_note.sentences()))
+    assert flagged / n <= 0.08, f"{flagged}/{n} clean claims flagged"
+
+
+def test_evidence_points_at_turns_that_mention_the_entity(aci_valid):
+    lx = lexicon()
+    checked = 0
+    for c in aci_valid[:6]:
+        res = judge_note(c.turns, c.reference_note, c.case)
+        for claim in res.claims:
+            if claim.verdict != "supported" or not claim.evidence:
+                continue
+            drugs = [t for _, _, t in lx.match([*map(__import__("evalkit.grounding.lexicon", fromlist=["stem"]).stem,
+                                                   tokens(claim.text))]) if t.category == "drug"]
+            if not drugs:
+                continue
+            names = {m.text for lst in lx.first.values() for m in lst if m.canonical == drugs[0].canonical}
+            turn_text = " ".join(c.turns[i].text.lower() for i in claim.evidence)
+            assert any(n in turn_text for n in names), (claim.text, claim.evidence)
+            checked += 1
+    assert checked >= 5
+
+
+def test_question_answer_negation_is_contradicted():
+    C, P = SpeakerRole.CLINICIAN, SpeakerRole.PATIENT
+    turns = [Turn(id=0, speaker=C, text="any chest pain or shortness of breath ?"),
+             Turn(id=1, speaker=P, text="no , not that i've noticed ."),
+             Turn(id=2, speaker=C, text="and your right knee , how is the swelling ?"),
+             Turn(id=3, speaker=P, text="it's still swollen and it hurts ."),
+             Turn(id=4, speaker=C, text="okay , i'm going to start you on meloxicam 15 milligrams once a day .")]
+
+    def note(*sents: str) -> Note:
+        return Note(sections=[NoteSection(key="hpi", title="HPI", sentences=[
+            NoteSentence(id=f"hpi.{i}", text=t) for i, t in enumerate(sents)])])
+
+    good = judge_note(turns, note("Denies chest pain or shortness of breath.", "Right knee swelling.",
+                                  "Start meloxicam 15 mg daily."))
+    assert [c.verdict for c in good.claims] == ["supported"] * 3
+    bad = judge_note(turns, note("Reports chest pain.", "Left knee swelling.", "Start meloxicam 30 mg daily.",
+                                 "Start metoprolol 25 mg daily."))
+    verdicts = [(c.verdict, c.type, c.severity) for c in bad.claims]
+    assert verdicts[0] == ("contradicted", "negation", "major")
+    assert verdicts[1] == ("contradicted", "contextual", "major")
+    assert verdicts[2][0] != "supported"
+    assert verdicts[3] == ("unsupported", "fabrication", "major")
+    assert bad.claims[0].evidence == [0]
+
+
+def test_scores_use_the_shared_metric_names(aci_valid):
+    c = aci_valid[0]
+    res = GroundingJudge().judge(c.turns, c.reference_note, c.case)
+    scores = {s.metric: s for s in hallucination_scores(res, "run1:" + c.id)}
+    assert set(scores) == {"hallucination_rate", "contradiction_rate", "major_hallucinations",
+                           "hallucination_rate_fabrication", "hallucination_rate_negation",
+                           "hallucination_rate_causality", "hallucination_rate_contextual",
+                           "omission_rate", "omissions", "major_omissions"}
+    flagged = sum(1 for x in res.claims if x.verdict != "supported")
+    assert scores["hallucination_rate"].value == pytest.approx(flagged / len(res.claims))
+    assert scores["omissions"].value == len(res.omissions)
+    assert res.salient_facts and scores["omission_rate"].value == pytest.approx(len(res.omissions) / res.salient_facts)
+    assert all(s.session_id == "run1:" + c.id for s in scores.values())
+    failed = hallucination_scores(JudgeResult(error="timeout"), "r:x")
+    assert all(s.value is None for s in failed)
