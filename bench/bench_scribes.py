@@ -31,7 +31,7 @@ from _common import write_result  # noqa: E402
 ACI = HERE.parent.parent / "shared" / "data" / "aci-bench"
 _DOSE = re.compile(r"\b(?:\d+(?:\.\d+)?|(?:one|two|three|four|five|ten|twenty|thirty|forty|fifty|a) "
                    r"(?:hundred|thousand)?\s?|twenty|thirty|forty|fifty|ten|five)\s?(?:milligrams?|mg|micrograms?|mcg)\b")
-_NEG = re.compile(r"\b(?:no|not|never|denies|nothing|none|without|negative)\b|n't\b", re.I)
+_NEG = re.compile(r"\b(?:no|nope|nah|not|never|denies|nothing|none|without|negative)\b|n't\b", re.I)
 _NUM = re.compile(r"\d+(?:\.\d+)?")
 _SIDE = re.compile(r"\b(?:left|right)\b", re.I)
 

@@ -116,6 +116,11 @@ def load_session(store: Store, user: User, session_id: str, *, detail: dict | No
     turns = list(cons.turns) if cons else []
     asr = list(out.transcript) if out else []
     audio: Audio | None = d["audio"]
+    if out is not None and isinstance(out.metadata.get("audio"), dict):  # a sweep session: the audio it heard
+        try:
+            audio = Audio.model_validate(out.metadata["audio"])
+        except ValueError:
+            pass
     annotations = store.annotations(session_id=session_id)
     view = SessionView(
         session_id=session_id, run_id=s["run_id"], consultation_id=s["consultation_id"],
@@ -264,5 +269,15 @@ def adherence_checklist(detail: dict[str, Any] | None, note: Note, template: str
             for f in detail.get("failed", []) if isinstance(f, dict)]
 
 
-__all__ = ["DiffOp", "SentenceView", "SessionView", "adherence_checklist", "diff_counts", "load_session",
+# --------------------------------------------------------------------------- numeric safety (issue 9)
+
+
+def misheard_numbers(view: SessionView) -> list[dict]:
+    """Numbers and doses the ASR got wrong: ``[{"said": "500 mg", "heard": "100 mg"}]`` (``heard``
+    None when the number was dropped), from the ``numeric_error_rate`` score's detail."""
+    detail = view.scores.get("numeric_error_rate", {}).get("detail", {}) or {}
+    return [m for m in detail.get("misheard", []) if isinstance(m, dict)]
+
+
+__all__ = ["misheard_numbers", "DiffOp", "SentenceView", "SessionView", "adherence_checklist", "diff_counts", "load_session",
            "resolve_audio", "sentence_views", "status_of", "view_extras", "word_diff"]

@@ -975,6 +975,22 @@ class Store:
                                 "ORDER BY session_id, rule", [run_id]).df()
         return {"run": run, "sessions": sessions, "scores": scores, "findings": findings, "flags": flags}
 
+    # ------------------------------------------------------------------ robustness sweeps (issue 9)
+
+    def sweep_runs(self) -> pd.DataFrame:
+        """Runs written by ``evalkit sweep`` (label ``sweep:<condition>``): run_id, label, scribe,
+        status, created_at, summary (JSON text), sweep (the sweep id), sessions, failed."""
+        with self.connect() as con:
+            return con.execute("""
+                SELECT r.run_id, r.label, r.scribe, r.status, r.created_at, r.summary,
+                       coalesce(json_extract_string(r.summary, '$.sweep'),
+                                regexp_replace(r.suite_name, '^sweep-', '')) AS sweep,
+                       count(s.session_id) AS sessions,
+                       count(s.session_id) FILTER (WHERE s.status = 'failed') AS failed
+                FROM runs r LEFT JOIN sessions s USING (run_id)
+                WHERE r.label LIKE 'sweep:%'
+                GROUP BY ALL ORDER BY r.created_at, r.run_id""").df()
+
 
 class SessionResult:
     """What the runner hands the store for one consultation in one run."""

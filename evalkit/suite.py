@@ -40,6 +40,8 @@ DEFAULT_FLAG_RULES = [
     FlagRule(name="major_omission", metric="major_omissions", op=">", value=0,
              reason="note omits a major fact (medication, dose, allergy, diagnosis or plan)"),
     FlagRule(name="high_wer", metric="wer", op=">", value=0.25),
+    FlagRule(name="numeric_error", metric="numeric_error_rate", op=">", value=0,
+             reason="a number or dose in the transcript was misheard"),
     FlagRule(name="low_adherence", metric="adherence", op="<", value=0.8),
 ]
 

@@ -35,16 +35,22 @@ def render() -> None:
         colour = {"regressed": "red", "improved": "green"}.get(verdict, "blue")
         common.html_block(f"{common.chip(verdict.upper(), colour)} {res.n_paired} paired cases · "
                           f"{len(res.regressions)} metric(s) worse, {len(res.improvements)} better")
-        rows = [{"metric": m.metric, "A": m.info.fmt(m.mean_a), "B": m.info.fmt(m.mean_b),
+        order = {"regressed": 0, "improved": 1}
+        rows = [{"verdict": {"regressed": "▼ worse", "improved": "▲ better"}.get(m.verdict, m.verdict),
+                 "metric": m.metric, "A": m.info.fmt(m.mean_a), "B": m.info.fmt(m.mean_b),
                  "Δ (B−A)": m.info.fmt(m.delta, signed=True),
                  "95% CI": f"[{m.info.fmt(m.lo, True)}, {m.info.fmt(m.hi, True)}]",
-                 "p": f"{m.p_value:.3f}" if m.p_value == m.p_value else "–", "verdict": m.verdict}
-                for m in res.metrics]
+                 "p": f"{m.p_value:.3f}" if m.p_value == m.p_value else "–",
+                 "better": m.direction or ""}
+                for m in sorted(res.metrics, key=lambda m: order.get(m.verdict, 2))]
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     metrics = sorted(set(store.metric_summary([run_a, run_b])["metric"]))
-    m = st.selectbox("Per-case change in", metrics,
-                     index=metrics.index("hallucination_rate") if "hallucination_rate" in metrics else 0,
-                     key="cmp_metric")
+    first = next((r.metric for r in (res.regressions if res else []) if r.metric in metrics),
+                 "hallucination_rate" if "hallucination_rate" in metrics else (metrics[0] if metrics else None))
+    if not metrics:
+        st.info("These runs have no scores to compare.")
+        return
+    m = st.selectbox("Per-case change in", metrics, index=metrics.index(first), key="cmp_metric")
     paired = store.paired_metric(run_a, run_b, m)
     info = info_or_default(m)
     paired["worse_by"] = [info.worsening(d) if d == d else None for d in paired["delta"]]

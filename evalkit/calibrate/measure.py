@@ -47,16 +47,30 @@ def _omission_hits(res: JudgeResult, words: set[str]) -> set[str]:
     hits = set()
     for o in res.omissions:
         text = o.text.split(":", 1)[1] if ":" in o.text[:20] else o.text
-        if content_words(text) & words or _stem_overlap(text, words):
+        if content_words(text) & words or _numbers(text) & words or _stem_overlap(text, words):
             hits.add(o.text)
     return hits
 
 
+def _numbers(text: str) -> set[str]:
+    """Numbers of two digits or more (a dose "800" ties an omission to a deleted sentence)."""
+    import re
+
+    return set(re.findall(r"\b\d{2,}\b", text))
+
+
 def _stem_overlap(text: str, words: set[str]) -> bool:
-    from ..grounding.lexicon import stem
+    """Shared word stems, synonyms ("Motrin" / "ibuprofen") or numbers ("800")."""
+    from ..grounding.lexicon import lexicon, stem, stems, tokens
 
     a = {stem(w) for w in content_words(text)}
-    return bool(a & {stem(w) for w in words})
+    if a & {stem(w) for w in words}:
+        return True
+    lx = lexicon()
+    ta, tb = tokens(text), sorted(words)
+    ca = {t.canonical for _, _, t in lx.match(stems(ta)) if t.category != "anatomy"}
+    cb = {t.canonical for _, _, t in lx.match(stems(tb)) if t.category != "anatomy"}
+    return bool(ca & cb)
 
 
 def caught(error: PlantedError, clean: JudgeResult, altered: JudgeResult) -> tuple[bool, bool, bool]:
@@ -68,7 +82,7 @@ def caught(error: PlantedError, clean: JudgeResult, altered: JudgeResult) -> tup
         altered: the judge's result on the note with the error.
     """
     if error.kind == "deleted_plan_item":
-        words = content_words(error.original)
+        words = content_words(error.original) | _numbers(error.original)
         now = _omission_hits(altered, words)
         before = _omission_hits(clean, words)
         major = any(o.severity == "major" for o in altered.omissions if o.text in now)

@@ -46,6 +46,7 @@ _NOT_PLAN_ITEM = re.compile(r"\b(?:presents?|agrees?|understands?|reports?|reaso
 _GENERIC_PLAN = frozenset("""patient will would should take continue encouraged advised recommend recommended
 follow discussed plan start order ordered also today time weeks week months month days needed directed well
 agree agrees treatment medical additional testing education counseling instructed""".split())
+_NEGATED = re.compile(r"\b(?:denies|denied|deny|no|not|negative|without|never|none)\b", re.I)
 _PLAN_SECTION = re.compile(r"plan|instruction|recommend|treatment|disposition", re.I)
 _HISTORY_SECTION = re.compile(r"history|subjective|hpi|present_illness|pmh|background", re.I)
 
@@ -281,7 +282,8 @@ def _plant_history(note: Note, transcript: list[Turn], rng: random.Random):
         return None
     cond = rng.choice(cands)
     spots = [s for _, s in note.sentences()
-             if re.search(r"history (?:significant )?(?:of|for) [a-z]", s.text, re.I)]
+             if re.search(r"history (?:significant )?(?:of|for) [a-z]", s.text, re.I)
+             and not _NEGATED.search(s.text)]
     if spots:
         s = rng.choice(spots)
         m = re.search(r"history (?:significant )?(?:of|for) ", s.text, re.I)

@@ -30,7 +30,7 @@ def build_demo(directory: Path, n: int = 16, seed: int = 1, scribes: str = DEMO_
     from ..paths import synthetic_dir
     from ..runner import run_suite
     from ..suite import Suite
-    from ..synth import generate, load_cards, synthesize
+    from ..synth import generate, load_cards, synthesize, with_turn_times
 
     directory.mkdir(parents=True, exist_ok=True)
     store = open_store(directory / "evalkit.duckdb")
@@ -47,7 +47,7 @@ def build_demo(directory: Path, n: int = 16, seed: int = 1, scribes: str = DEMO_
                 a = synthesize(c, audio_dir / f"{c.id}.wav", seed=seed + i, root=directory)
                 audios[c.id] = a
                 bar.advance(task)
-    consultations = [_with_times(c, audios.get(c.id)) for c in consultations]
+    consultations = [with_turn_times(c, audios.get(c.id)) for c in consultations]
     store.put_consultations(consultations, audios)
     t_gen = time.perf_counter() - t0
     suite = Suite(name="demo", dataset="synthetic",
@@ -56,16 +56,6 @@ def build_demo(directory: Path, n: int = 16, seed: int = 1, scribes: str = DEMO_
     speech_s = sum(a.duration for a in audios.values())
     return {"store": store, "run_ids": run_ids, "generate_s": t_gen, "total_s": time.perf_counter() - t0,
             "speech_s": speech_s, "n": len(consultations)}
-
-
-def _with_times(c, audio):
-    """Copy the per-turn times from the audio onto the consultation's turns."""
-    if audio is None or not audio.turn_times:
-        return c
-    times = {tt.turn_id: tt for tt in audio.turn_times}
-    turns = [t.model_copy(update={"start": times[t.id].start, "end": times[t.id].end}) if t.id in times else t
-             for t in c.turns]
-    return c.model_copy(update={"turns": turns})
 
 
 @app.command("demo")

@@ -7,8 +7,9 @@ every core instead of sharing one GIL. Workers never open the database: each res
 to the driver, which writes it in batches exactly as the local executor does — the single-writer
 rule holds, and an interrupted run resumes from what was written.
 
-At most ``max_in_flight`` tasks are submitted at once (default 2 × concurrency), so a million-case
-run neither floods the object store nor loses more than that many computed cases to a crash.
+At most ``max_in_flight`` tasks are submitted at once (default ``max(16, 8 × concurrency)``), so a
+million-case run neither floods the object store nor loses more than that many computed cases to
+a crash, while the workers always have queued work when the driver stops to write a batch.
 """
 
 from __future__ import annotations
@@ -24,6 +25,52 @@ log = logging.getLogger("evalkit.executors.ray")
 
 
 _FN_CACHE: "OrderedDict[str, Callable[[Any], Any]]" = OrderedDict()
+
+
+# pydantic models cross process boundaries as their JSON: 3-5x cheaper than (cloud)pickle, and the
+# driver, which deserialises every result, is the one process that must not fall behind.
+
+def _cls(module: str, name: str) -> type:
+    import importlib
+
+    obj: Any = importlib.import_module(module)
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def pack(obj: Any) -> Any:
+    """Encode pydantic models (also inside lists, dicts and ``__slots__`` objects) as JSON."""
+    from pydantic import BaseModel
+
+    t = type(obj)
+    if isinstance(obj, BaseModel):
+        return ("__m", t.__module__, t.__qualname__, obj.model_dump_json())
+    if t is list:
+        return [pack(x) for x in obj]
+    if t is dict:
+        return {"__d": {k: pack(v) for k, v in obj.items()}}
+    slots = getattr(t, "__slots__", None)
+    if slots and not isinstance(obj, (str, bytes, tuple, int, float)):
+        return ("__s", t.__module__, t.__qualname__, {k: pack(getattr(obj, k)) for k in slots if hasattr(obj, k)})
+    return obj
+
+
+def unpack(obj: Any) -> Any:
+    """Inverse of :func:`pack`."""
+    if type(obj) is tuple and len(obj) == 4 and obj[0] == "__m":
+        return _cls(obj[1], obj[2]).model_validate_json(obj[3])
+    if type(obj) is tuple and len(obj) == 4 and obj[0] == "__s":
+        cls = _cls(obj[1], obj[2])
+        inst = cls.__new__(cls)
+        for k, v in obj[3].items():
+            setattr(inst, k, unpack(v))
+        return inst
+    if type(obj) is list:
+        return [unpack(x) for x in obj]
+    if type(obj) is dict and "__d" in obj and len(obj) == 1:
+        return {k: unpack(v) for k, v in obj["__d"].items()}
+    return obj
 
 
 def _call(fn_box: list, item: Any) -> Any:
@@ -43,7 +90,7 @@ def _call(fn_box: list, item: Any) -> Any:
         _FN_CACHE[key] = fn
         while len(_FN_CACHE) > 4:
             _FN_CACHE.popitem(last=False)
-    return fn(item)
+    return pack(fn(unpack(item)))
 
 
 class RayTasksFailed(RuntimeError):
@@ -58,7 +105,8 @@ class RayExecutor:
             number of tasks in flight.
         address: a Ray cluster address (``ray://host:10001`` or ``auto``); default a local instance.
         num_cpus_per_task: CPUs Ray reserves per case (raise it for multi-threaded scribes).
-        max_in_flight: tasks submitted at once (default ``2 * concurrency``).
+        max_in_flight: tasks submitted at once (default ``max(16, 8 * concurrency)``): enough queued
+            work to keep the workers busy while the driver writes a batch to DuckDB.
         max_retries: Ray-level retries of a task whose worker died.
         setup: a callable each worker runs once at start (e.g. registering a scribe); local only.
         init_options: extra keyword arguments for ``ray.init``.
@@ -70,7 +118,7 @@ class RayExecutor:
         self.concurrency = max(1, int(concurrency))
         self.address = address
         self.num_cpus_per_task = num_cpus_per_task
-        self.max_in_flight = max_in_flight or 2 * self.concurrency
+        self.max_in_flight = max_in_flight or max(16, 8 * self.concurrency)
         self.max_retries = max_retries
         self.setup = setup
         self.init_options = dict(init_options or {})
@@ -114,22 +162,33 @@ class RayExecutor:
         pending: list[Any] = []
         failures: list[str] = []
         exhausted = False
-        while True:
+
+        def top_up() -> None:
+            nonlocal exhausted
             while not exhausted and not failures and len(pending) < self.max_in_flight:
                 try:
                     item = next(it)
                 except StopIteration:
                     exhausted = True
-                    break
-                pending.append(remote.remote([fn_ref], item))
+                    return
+                pending.append(remote.remote([fn_ref], pack(item)))
+
+        while True:
+            top_up()
             if not pending:
                 break
             done, pending = ray.wait(pending, num_returns=1)
+            if pending:  # take everything else that is ready too, without waiting
+                more, pending = ray.wait(pending, num_returns=len(pending), timeout=0)
+                done += more
+            top_up()  # refill before handing control back: workers keep busy while the driver writes
             for ref in done:
                 try:
-                    yield ray.get(ref)
+                    result = unpack(ray.get(ref))
                 except Exception as e:  # RayTaskError, WorkerCrashedError, OutOfMemoryError...
                     failures.append(type(e).__name__)
+                    continue
+                yield result
         if failures:
             raise RayTasksFailed(f"{len(failures)} case(s) failed inside Ray ({', '.join(sorted(set(failures)))}); "
                                  "results computed so far are stored — fix: run the same command again to resume")

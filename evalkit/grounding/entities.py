@@ -22,7 +22,7 @@ CONNECTORS = frozenset("""or and nor any no other the a an of signs sign evidenc
 significant new further acute obvious real issues issue problems problem with for your my his her their this
 these those left right bilateral both either neither ever had have has been known associated apparent
 definite current prior previous in on at around from like such as including especially flu lower upper
-particularly either recently today""".split())
+particularly either recently today include includes including versus vs""".split())
 _PRECEDENCE = (HYPO, POSS, FAM, NEG, HIST)
 
 

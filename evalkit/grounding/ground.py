@@ -11,6 +11,7 @@ included). The worst atom sets the verdict.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
@@ -143,7 +144,7 @@ def check_concepts(u: Unit, idx: TranscriptIndex) -> list[Check]:
         if cat == "condition" and not _mixed(u, term):
             hit = check_polarity(u, s, e, term, u.polarity(s), idx)
             if hit is not None:
-                out.append(Check("negation", CONTRADICTED, "negation", True, hit[1], hit[2]))
+                out.append(Check("negation", hit[0], hit[1], True, hit[2], hit[3]))
                 continue
         out.append(Check(cat, SUPPORTED, evidence=ev[:3]))
     return out
@@ -170,8 +171,22 @@ def check_numbers(u: Unit, text: str, idx: TranscriptIndex, drug_turns: list[int
     if not nums:
         return out
     near: set[float] | None = None
+    local: list[int] | None = None
     for n in nums:
         unit = n.unit_canon
+        if unit is not None and unit not in ("year", "mg", "mcg", "unit", "ml", "tablet", "puff"):
+            # the turns this claim paraphrases: a different value with the same unit there is a contradiction
+            if local is None:
+                key = [s for s, t in zip(u.sts, u.toks) if t not in STOPWORDS and t not in GENERIC and not t[0].isdigit()
+                       and s not in _UNIT_STEMS]
+                local = idx.best_turns(key, 2) + drug_turns[:2]
+            around = {j for i in local for j in (i - 1, i, i + 1) if 0 <= j < len(idx.units)}
+            if not any(n.value in idx.numbers_in(j) for j in around):
+                other = sorted({v for i in local for v, un in idx.pairs_in(i) if un == unit and v != n.value})
+                if other:
+                    out.append(Check("number", CONTRADICTED, "contextual", True, local[:3],
+                                     f"{n.value:g} {n.unit}: the transcript says {other[0]:g} here"))
+                    continue
         turns = idx.number_support(n.value, unit)
         if not turns:
             what = f"{n.value:g} {n.unit}" if unit else f"{n.value:g}"
@@ -235,7 +250,7 @@ def check_laterality(u: Unit, idx: TranscriptIndex) -> list[Check]:
         g = groups.get(canon)
         if g and g != canon:
             keys.append("group:" + g)
-        findings = {t.canonical for _, _, t in u.matches if t.category == "condition"}
+        findings = {t.canonical for s0, _, t in u.matches if t.category == "condition" and u.polarity(s0) == AFF}
         for key in keys:
             same, other = lat.get((side, key)), lat.get((opp, key))
             bilateral = lat.get(("bilateral", key))
@@ -258,6 +273,34 @@ def check_laterality(u: Unit, idx: TranscriptIndex) -> list[Check]:
     return out
 
 
+_HISTORY = re.compile(r"\b(?:history (?:significant |notable |positive )?(?:of|for)|diagnosed with|diagnosis of|hx of)"
+                      r"\s+(.+?)(?=[.;(]|$| who | which | that | and (?:is|was|has|presents|takes|reports|states))")
+_ITEM_SPLIT = re.compile(r",\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+")
+_NEG_BEFORE = re.compile(r"\b(?:denies|denied|deny|no|not|negative|without|never)\b")
+
+
+def check_history(u: Unit, idx: TranscriptIndex) -> list[Check]:
+    """Each item of a "history of A, B and C" list must be named somewhere in the transcript."""
+    out: list[Check] = []
+    low = u.norm
+    if "history" not in low and "diagnos" not in low and "hx" not in low:
+        return out
+    for m in _HISTORY.finditer(low):
+        if _NEG_BEFORE.search(low, 0, m.start()):
+            continue
+        for item in _ITEM_SPLIT.split(m.group(1)):
+            words = [w for w in TOKEN_RE.findall(item) if w not in STOPWORDS and w not in GENERIC
+                     and len(w) > 3 and not w[0].isdigit()]
+            if not words or len(words) > 5:
+                continue
+            if not any(lexicon_stem(w) in idx.stem_turns for w in words) and not any(
+                    _concept_supported(t, idx) is not None
+                    for _, _, t in lexicon().match([lexicon_stem(w) for w in TOKEN_RE.findall(item)])):
+                out.append(Check("condition", UNSUPPORTED, "fabrication", True, [],
+                                 f"history of '{item.strip()}' is not in the transcript"))
+    return out
+
+
 def ground_claim(claim: str | Unit, idx: TranscriptIndex) -> Grounded:
     """Verdict, error type, severity and evidence (turn indexes) for one claim.
 
@@ -274,6 +317,7 @@ def ground_claim(claim: str | Unit, idx: TranscriptIndex) -> Grounded:
                              for i, _ in idx.concept_turns.get(t.canonical, ())})
     checks += check_numbers(u, text, idx, drug_turns)
     checks += check_laterality(u, idx)
+    checks += check_history(u, idx)
     worst = max(checks, key=lambda c: (_RANK[c.verdict], c.major), default=None)
     if worst is None or worst.verdict == SUPPORTED:
         ev = sorted({i for c in checks for i in c.evidence})[:4]

@@ -80,6 +80,7 @@ class TranscriptIndex:
     # ------------------------------------------------------------------ numbers
     def _build_numbers(self) -> None:
         nums: list[set[float]] = []
+        tp: list[set[tuple[float, str]]] = []
         pairs: dict[tuple[float, str], list[int]] = defaultdict(list)
         bare: dict[float, list[int]] = defaultdict(list)
         for i, u in enumerate(self.units):
@@ -91,6 +92,7 @@ class TranscriptIndex:
                     vals.add(v)
                     br.add(v)
             nums.append(vals)
+            tp.append(prs)
             for p in prs:
                 pairs[p].append(i)
             for v in br:
@@ -101,6 +103,13 @@ class TranscriptIndex:
                 nt[v].append(i)
         self._numbers, self._num_turns = nums, dict(nt)
         self._pairs, self._bare = dict(pairs), dict(bare)
+        self._turn_pairs = tp
+
+    def pairs_in(self, i: int) -> set[tuple[float, str]]:
+        """``(value, unit)`` pairs said in turn index ``i``."""
+        if self._numbers is None:
+            self._build_numbers()
+        return self._turn_pairs[i]
 
     def number_support(self, value: float, unit: str | None) -> list[int]:
         """Turn indexes that said ``value`` with ``unit`` (or with no unit); all of them when ``unit`` is None."""

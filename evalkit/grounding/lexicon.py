@@ -184,6 +184,10 @@ class Lexicon:
             finds = [term.canonical]
             if anat:
                 finds += [t.canonical for _, _, t in self.match([r for r in rest if r]) if t.category != "anatomy"]
+            elif len(term.stems) > 1:  # "dyspnea on exertion" is also "dyspnea"
+                for part in (list(term.stems[:-1]), list(term.stems[1:])):
+                    finds += [t.canonical for _, _, t in self.match(part)
+                              if t.category == term.category and t.canonical not in finds]
             got = (finds, anat)
             self._parts[id(term)] = got
         return got

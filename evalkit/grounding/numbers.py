@@ -125,6 +125,8 @@ def word_number_readings(words: list[str]) -> set[float]:
         vals.add(c)
     ch = _chunks(words)
     vals.update(ch)
+    if len(ch) >= 3 and all(c < 10 for c in ch):  # digit by digit: "three two five" -> 325
+        vals.add(float("".join(str(int(c)) for c in ch)))
     for a, b in zip(ch, ch[1:]):  # colloquial: "one twenty" -> 120, "twelve fifty" -> 1250
         if a == int(a) and b == int(b) and b >= 10:
             vals.add(float(f"{int(a)}{int(b)}"))

@@ -11,6 +11,7 @@ not stand in for the order to repeat it.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from ..schema import Omission, SpeakerRole
@@ -37,6 +38,16 @@ ACTION_CUE = re.compile(
     r"decreased|stop|stopped|discontinue|discontinued|initiate|initiated|return|repeat|begin|send|sent|"
     r"monitor|should|instructed|encouraged|counseled|given|provided|placed|requested|arrange|arranged|"
     r"consider|pending|resume|hold|wean|taper|titrate|switch|apply|wear|use|take|avoid|limit)\b")
+_ACTION_WORDS = {
+    "order": "order get obtain send schedule check repeat draw recheck run perform arrange",
+    "start": "start prescribe give put initiate begin try add trial",
+    "stop": "stop discontinue hold avoid quit cease",
+    "increase": "increase raise double bump",
+    "decrease": "decrease lower reduce cut taper wean",
+    "continue": "continue keep stay maintain resume",
+    "refer": "refer referral consult",
+}
+ACTION_CLASS = {stem(w): k for k, ws in _ACTION_WORDS.items() for w in ws.split()}
 PLAN_SECTION = re.compile(r"plan|instruction|recommend|treatment|disposition|assessment|impression")
 _STRONG_PLAN = re.compile(r"\W*(?:(?:go ahead and|also|just|probably|definitely|have you|you to|to)\s+)*"
                           r"(?:order|prescribe|start|schedule|refer|increase|decrease|stop|discontinue|repeat|"
@@ -60,6 +71,7 @@ class NoteView:
     stems: set[str]
     concepts: set[str]
     action_concepts: set[str]  # concepts named in a plan-section sentence with an action cue
+    concept_actions: dict[str, set[str]]  # concept -> action classes of the plan sentences naming it
     numbers: set[float]
     plan_stems: list[set[str]]  # stems of each plan-section sentence
 
@@ -73,6 +85,7 @@ def note_view(units: list[Unit], sections: list[str] | None = None) -> NoteView:
     action: set[str] = set()
     nums: set[float] = set()
     plan: list[set[str]] = []
+    cact: dict[str, set[str]] = {}
     in_plan = [bool(PLAN_SECTION.search(sec)) for sec in sections] if sections else [True] * len(units)
     if not any(in_plan):
         in_plan = [True] * len(units)
@@ -84,8 +97,11 @@ def note_view(units: list[Unit], sections: list[str] | None = None) -> NoteView:
             plan.append(set(u.sts))
             if ACTION_CUE.search(u.norm):
                 action |= cs
+                acts = {ACTION_CLASS[x] for x in u.sts if x in ACTION_CLASS}
+                for c in cs:
+                    cact.setdefault(c, set()).update(acts)
         nums.update(n.value for n in note_numbers(u.text))
-    return NoteView(stems, concepts, action, nums, plan)
+    return NoteView(stems, concepts, action, cact, nums, plan)
 
 
 def _covered(term: Term, nv: NoteView, need_action: bool = False) -> bool:
@@ -125,6 +141,7 @@ def find_omissions(idx: TranscriptIndex, units: list[Unit],
 
     # plan items: a clinician's plan clause naming a drug, test, referral or follow-up
     plan_concepts: dict[str, list[int]] = {}
+    plan_actions: dict[str, set[str]] = {}
     generic_items: list[tuple[int, list[str], str]] = []
     for i, u in enumerate(idx.units[:idx.n_turns]):
         if idx.roles[i] == SpeakerRole.PATIENT:
@@ -136,18 +153,22 @@ def find_omissions(idx: TranscriptIndex, units: list[Unit],
             end = min(end_m.start() if end_m else len(u.norm), m.end() + 100)
             offs = u.offsets()
             named = False
+            k0 = bisect_left(offs, m.end())
+            act = next((ACTION_CLASS[x] for x in u.sts[k0:k0 + 5] if x in ACTION_CLASS), None)
             for s0, e0, t in u.matches:
                 if t.category in _PLAN_CATS and s0 < len(offs) and m.end() <= offs[s0] < end:
                     named = True
                     turns = plan_concepts.setdefault(t.canonical, [])
                     if i not in turns:
                         turns.append(i)
+                    if act:
+                        plan_actions.setdefault(t.canonical, set()).add(act)
             if not named and _STRONG_PLAN.match(u.norm, m.end()):
                 clause = [(s0, t) for s0, e0, t in u.matches if s0 < len(offs) and m.end() <= offs[s0] < end
                           and t.category in ("condition", "measure")]
                 words = [w for w in _WORD.findall(u.norm[m.end():end]) if w not in STOPWORDS and w not in GENERIC
                          and len(w) > 3 and not w[0].isdigit()]
-                if not clause and not any(w in _PLAN_OBJECTS for w in words):
+                if not clause and not any(w in _PLAN_OBJECTS for w in words) and i < idx.n_turns * 0.4:
                     continue
                 key = list(dict.fromkeys(stem(w) for w in words if stem(w) not in _PLAN_VERBS))[:6]
                 if len(key) >= 2:
@@ -158,9 +179,12 @@ def find_omissions(idx: TranscriptIndex, units: list[Unit],
             continue
         salient += 1
         seen.add(canon)
-        if not _covered(t, nv, need_action=True):
-            out.append(Omission(id=f"om{len(out)}", text=f"plan: {t.text}", category="plan",
-                                severity="major", evidence=[ids[i] for i in turns[:3]]))
+        acts = plan_actions.get(canon, set())
+        said = nv.concept_actions.get(canon)
+        if not _covered(t, nv, need_action=True) or (acts and said is not None and said and not acts & said):
+            verb = "/".join(sorted(acts))
+            out.append(Omission(id=f"om{len(out)}", text=f"plan: {verb + ' ' if verb else ''}{t.text}",
+                                category="plan", severity="major", evidence=[ids[i] for i in turns[:3]]))
     done: set[str] = set()
     for i, key, words in generic_items:
         sig = " ".join(sorted(key))

@@ -8,13 +8,18 @@ findings (pain, swelling) are only compared when such a body part pins them down
 
 from __future__ import annotations
 
+import re
+
 from ..schema import SpeakerRole
 from .entities import Unit
 from .index import UNKNOWN, TranscriptIndex
 from .lexicon import GENERIC, GENERIC_FINDINGS, STOPWORDS, Term, lexicon
 from .negation import AFF, HIST, NEG
 
+_PAST = re.compile(r"\b(?:in the past|previously|prior|history|used to|ever)\b")
 _WINDOW = 10  # tokens between a finding and its body part in a transcript turn
+ANATOMY_FABRICATION = True  # flag "knee pain" when the transcript never puts that finding at that part
+MAJORITY = 2  # opposite-polarity turns needed per same-polarity turn to call a contradiction
 
 
 def _generic(canonicals: list[str]) -> bool:
@@ -55,7 +60,11 @@ def _turn_has_anatomy_uncached(idx: TranscriptIndex, i: int, tok: int, anat: set
 
 
 def transcript_polarities(idx: TranscriptIndex, findings: list[str], anat: set[str]) -> dict[str, list[int]]:
-    """Polarity → turn indexes over the transcript's mentions of ``findings`` (with ``anat`` if given)."""
+    """Polarity → turn indexes over the transcript's mentions of ``findings`` (with ``anat`` if given).
+
+    Polarities are ``affirmed``, ``negated`` and ``unknown`` (a question with an unclear
+    answer, a hypothetical); historical mentions count as affirmed, family ones are left out.
+    """
     out: dict[str, list[int]] = {}
     for c in findings:
         for i, tok in idx.concept_turns.get(c, ()):
@@ -64,17 +73,20 @@ def transcript_polarities(idx: TranscriptIndex, findings: list[str], anat: set[s
             p = idx.mention_polarity(i, tok)
             if p == HIST:
                 p = AFF
-            if p in (AFF, NEG):
+            if p in (AFF, NEG, UNKNOWN):
                 out.setdefault(p, []).append(i)
     return out
 
 
-def check_polarity(u: Unit, s: int, e: int, term: Term, pol: str, idx: TranscriptIndex) -> tuple[str, list[int], str] | None:
-    """A negation contradiction for the finding at ``[s, e)``, or None.
+def check_polarity(u: Unit, s: int, e: int, term: Term, pol: str,
+                   idx: TranscriptIndex) -> tuple[str, str, list[int], str] | None:
+    """A negation contradiction, or an affirmed finding the dialogue never affirms, or None.
 
     Returns:
-        ``(direction, evidence turn indexes, rationale)`` when the note's polarity is the
-        opposite of every polarity the transcript gives the finding.
+        ``(verdict, error type, evidence turn indexes, rationale)``: ``contradicted`` /
+        ``negation`` when the note's polarity is the opposite of what the transcript says
+        of the finding; ``unsupported`` / ``fabrication`` when the note affirms a finding
+        (at a body part) that the transcript never mentions there.
     """
     if pol == HIST:
         pol = AFF
@@ -83,13 +95,26 @@ def check_polarity(u: Unit, s: int, e: int, term: Term, pol: str, idx: Transcrip
     lx = lexicon()
     findings, _ = lx.parts(term)
     anat = claim_anatomy(u, s, e, term)
-    if not anat and _generic(findings):
+    generic = _generic(findings)
+    if not anat and generic:
         return None
+    if pol == NEG and _PAST.search(u.norm):
+        return None  # "denied headaches in the past": another time than the dialogue's
     pols = transcript_polarities(idx, findings, anat)
-    if pol == NEG and AFF in pols and NEG not in pols:
-        return "denies", sorted(set(pols[AFF]))[:3], f"note denies '{term.text}', the transcript affirms it"
-    if pol == AFF and NEG in pols and AFF not in pols:
-        return "affirms", sorted(set(pols[NEG]))[:3], f"note affirms '{term.text}', the transcript denies it"
+    opp = AFF if pol == NEG else NEG
+    n_opp, n_same = len(set(pols.get(opp, ()))), len(set(pols.get(pol, ())))
+    # every mention says the opposite, or (for a specific finding) the opposite is said over
+    # and over: a complaint discussed at length against one "does this hurt? no" at the exam
+    majority = not generic and n_opp >= MAJORITY * n_same and n_opp >= MAJORITY
+    if n_opp and (not n_same or majority):
+        verb = "denies" if pol == NEG else "affirms"
+        other = "affirms" if pol == NEG else "denies"
+        return "contradicted", "negation", sorted(set(pols[opp]))[:3], f"note {verb} '{term.text}', the transcript {other} it"
+    own = lx.parts(term)[1]
+    if pol == AFF and own and not pols and ANATOMY_FABRICATION and not any(
+            st in idx.stem_turns for a in own for st in a.split()):
+        where = "/".join(sorted(anat))
+        return "unsupported", "fabrication", [], f"'{term.text}' at the {where} is not in the transcript"
     return None
 
 

@@ -248,7 +248,7 @@ class LLMClient:
         """Finish pending writes, close HTTP sessions, stop the background loop, flush."""
         if self._loop is not None:
             loop = self._loop
-            asyncio.run_coroutine_threadsafe(self._drain(), loop).result(60)
+            asyncio.run_coroutine_threadsafe(self._drain(everything=True), loop).result(60)
             loop.call_soon_threadsafe(loop.stop)
             if self._thread is not None:
                 self._thread.join(10)
@@ -260,15 +260,24 @@ class LLMClient:
         await self._drain()
         await self.aflush()
 
-    async def _drain(self) -> None:
+    async def _drain(self, everything: bool = False) -> None:
+        """Finish this client's background writes and close its session; with ``everything``
+        (the client's own loop, about to stop) also cancel tasks others left on it (litellm's
+        logging worker)."""
         st = self._states.get(asyncio.get_running_loop())
-        if st is None:
-            return
-        if st.tasks:
-            await asyncio.gather(*list(st.tasks), return_exceptions=True)
-        if st.session is not None:
-            await st.session.close()
-            st.session = None
+        if st is not None:
+            if st.tasks:
+                await asyncio.gather(*list(st.tasks), return_exceptions=True)
+            if st.session is not None:
+                await st.session.close()
+                st.session = None
+        if everything:
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in others:
+                t.cancel()
+            if others:
+                await asyncio.gather(*others, return_exceptions=True)
+            await asyncio.get_running_loop().shutdown_asyncgens()
 
     def __enter__(self) -> "LLMClient":
         return self

@@ -68,6 +68,7 @@ class WerResult:
     wer_patient: float | None
     speakers: dict[str, dict[str, int]] = field(default_factory=dict)  # role → {words, errors}
     missed_terms: list[tuple[str, str | None]] = field(default_factory=list)  # (ref term word, hyp word)
+    misheard_numbers: list[tuple[str, str | None]] = field(default_factory=list)  # ("500 mg", "100 mg"), numeric safety
     _src: Any = field(default=None, repr=False, compare=False)  # what the alignment is built from
 
     @property
@@ -99,6 +100,7 @@ class WerResult:
             d["alignment"] = [a._asdict() for a in self.alignment]
         else:
             d.pop("missed_terms")
+            d.pop("misheard_numbers")
         return d
 
 
@@ -301,6 +303,7 @@ def wer_details(reference: str | Sequence[Turn] | Sequence[dict],
     numeric = [not w.isalpha() and _NUMERIC.search(w) is not None for w in ref]
     num_words = sum(numeric)
     num_err = sum(1 for i in errors if numeric[i])
+    misheard = _misheard_numbers(ref, hyp, ops, numeric, med)
     speakers = {s: {"words": c, "errors": spk_err.get(s, 0)} for s, c in Counter(ref_spk).items() if s is not None}
     for s, c in spk_err.items():
         if s is not None and s not in speakers:
@@ -316,8 +319,36 @@ def wer_details(reference: str | Sequence[Turn] | Sequence[dict],
         medical_errors=med_err, numeric_error_rate=_rate(num_err, num_words), numeric_words=num_words,
         numeric_errors=num_err, wer_clinician=spk_rate(SpeakerRole.CLINICIAN),
         wer_patient=spk_rate(SpeakerRole.PATIENT), speakers=speakers, missed_terms=missed,
+        misheard_numbers=misheard,
         _src=(ref, hyp, ref_spk, med, ops, ins_spk),
     )
+
+
+def _misheard_numbers(ref: list[str], hyp: list[str], ops: Any, numeric: list[bool],
+                      med: list[bool]) -> list[tuple[str, str | None]]:
+    """Numbers said but not heard right, with the unit after them: ``("500 mg", "100 mg")``.
+
+    A reference number that was substituted or deleted is paired with the hypothesis words in
+    its place (the number and, when the reference has a unit after it, the word after that).
+    """
+    out: list[tuple[str, str | None]] = []
+    for tag, i1, i2, j1, _j2 in ops:
+        if tag not in ("replace", "delete"):
+            continue
+        for i in range(i1, i2):
+            if not numeric[i]:
+                continue
+            unit = i + 1 < len(ref) and med[i + 1] and not numeric[i + 1]
+            said = f"{ref[i]} {ref[i + 1]}" if unit else ref[i]
+            if tag == "delete":
+                out.append((said, None))
+                continue
+            j = j1 + i - i1
+            heard = hyp[j]
+            if unit and j + 1 < len(hyp):
+                heard = f"{heard} {hyp[j + 1]}"
+            out.append((said, heard))
+    return out
 
 
 def wer_scores(result: WerResult, session_id: str, max_missed: int = 20) -> list[Score]:
@@ -340,8 +371,10 @@ def wer_scores(result: WerResult, session_id: str, max_missed: int = 20) -> list
         out.append(Score(session_id=session_id, metric="medical_wer", value=result.medical_wer,
                          detail={"words": result.medical_words, "errors": result.medical_errors, "missed": missed}))
     if result.numeric_error_rate is not None:
+        misheard = [{"said": a, "heard": b} for a, b in result.misheard_numbers[:max_missed]] if max_missed else []
         out.append(Score(session_id=session_id, metric="numeric_error_rate", value=result.numeric_error_rate,
-                         detail={"words": result.numeric_words, "errors": result.numeric_errors}))
+                         detail={"words": result.numeric_words, "errors": result.numeric_errors,
+                                 "misheard": misheard}))
     for metric, role, value in (("wer_clinician", SpeakerRole.CLINICIAN, result.wer_clinician),
                                 ("wer_patient", SpeakerRole.PATIENT, result.wer_patient)):
         if value is not None:

@@ -142,7 +142,8 @@ class _Walker:
             return "chief_complaint"
         intent = bool(L.INTENT.search(low))
         plan_verb = bool(L.PLAN_VERB.search(low))
-        if (self.phase == AP and ADVICE.search(low)) or (plan_verb and (intent or self.phase == AP) and not (self.phase == EXAM and L.EXAM_MARKER.search(low))) \
+        imperative = bool(L.PLAN_VERB.match(LEAD.sub("", low))) and not s.question
+        if imperative or ADVICE.search(low) or (plan_verb and (intent or self.phase == AP) and not (self.phase == EXAM and L.EXAM_MARKER.search(low))) \
                 or (self.phase == AP and drug and not L.ASSESSMENT_CUE.search(low)):
             self.add("plan", self._plan_text(text), [s.turn_id])
             return "plan"

@@ -41,7 +41,7 @@ _FIXED = {
     "ai n't": "is not", "ain't": "is not", "sha n't": "shall not", "let's": "let us", "y'all": "you",
     "kinda": "kind of", "sorta": "sort of", "'cause": "because", "cause": "because", "cuz": "because",
 }
-_FIXED_RX = re.compile(r"(?:(?<=\s)|^)(?:" + "|".join(re.escape(k) for k in sorted(_FIXED, key=len, reverse=True))
+_FIXED_RX = re.compile(r"(?:\b|(?<=\s)(?='))(?:" + "|".join(re.escape(k) for k in sorted(_FIXED, key=len, reverse=True))
                        + r")\b", re.I)
 _PRON_RX = re.compile(r"\b(i|you|we|they|she|he|it)\s?'(re|ve|ll|d|m)\b", re.I)
 _PRON_EXP = {"re": "are", "ve": "have", "ll": "will", "d": "would", "m": "am"}
@@ -50,14 +50,13 @@ _NT_RX = re.compile(r"\s?n't\b", re.I)
 
 def _expand(t: str) -> str:
     t = _FIXED_RX.sub(lambda m: _FIXED[m.group(0).lower()], t)
-    t = _PRON_RX.sub(lambda m: f"{m.group(1)} {_PRON_EXP[m.group(2).lower()]}", t)
-    return _NT_RX.sub(" not", t)
+    if "'" in t:
+        t = _PRON_RX.sub(lambda m: f"{m.group(1)} {_PRON_EXP[m.group(2).lower()]}", t)
+        t = _NT_RX.sub(" not", t)
+    return t
 
 
 _STUTTER = re.compile(r"\b[a-z]{1,4}-\s+(?=[a-z])", re.I)
-_REPEAT = re.compile(r"\b(i|the|a|an|and|to|that|it|you|my|we|so|is|of|in|on|your|this|but|for|with|or|he|she|they|no|have|"
-                     r"has|was|are)"
-                     r"(?:,?\s+\1\b)+", re.I)
 _SPACE_PUNCT = re.compile(r"\s+([,.?!;:%])")
 _ELLIPSIS = re.compile(r"\s*(?:\.\s*){2,}|\s*…")
 
@@ -66,21 +65,49 @@ _NUMW = r"(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve
 _SPOKEN_POINT = re.compile(r"\b(" + _NUMW + r") \. (?=(?:zero|one|two|three|four|five|six|seven|eight|nine)\b)", re.I)
 
 
+_REPEATABLE = frozenset("""i the a an and to that it you my we so is of in on your this but for with or he she they no
+    have has was are""".split())
+
+
+def _group1(m: re.Match[str]) -> str:
+    return m.group(1)
+
+
+def _dedupe(t: str) -> str:
+    """Drop a function word said twice in a row ("i i", "the the", "no, no")."""
+    words = t.split(" ")
+    out: list[str] = []
+    prev = ""
+    for w in words:
+        key = w.lower().rstrip(",")
+        if key == prev and key in _REPEATABLE:
+            out[-1] = w  # keep the later one with its punctuation: "no, no issues" → "no issues"
+            continue
+        out.append(w)
+        prev = key
+    return " ".join(out)
+
+
 def normalise(text: str) -> str:
     """Tidy ACI-Bench tokenisation (``do n't``, ``gon na``, `` , ``), stutters and fillers; expand contractions.
 
     Args:
         text: one utterance as transcribed.
     """
-    t = _SPOKEN_POINT.sub(r"\1 point ", text)  # ACI-Bench writes a spoken decimal as "ninety seven . two"
-    t = _ELLIPSIS.sub(", ", t)
-    t = _SPACE_PUNCT.sub(r"\1", t)
+    t = text
+    if " . " in t:
+        t = _SPOKEN_POINT.sub(r"\1 point ", t)  # ACI-Bench writes a spoken decimal as "ninety seven . two"
+    if ".." in t or "…" in t:
+        t = _ELLIPSIS.sub(", ", t)
+    t = _SPACE_PUNCT.sub(_group1, t)
     t = _expand(t)
-    t = _STUTTER.sub("", t)
+    if "- " in t:
+        t = _STUTTER.sub("", t)
     t = FILLER.sub("", t)
-    t = _REPEAT.sub(r"\1", t)
-    t = re.sub(r",(?:\s*,)+", ",", t)
-    t = re.sub(r"\s+", " ", t).strip(" ,;-")
+    t = _dedupe(t)
+    if ",," in t or ", ," in t:
+        t = re.sub(r",(?:\s*,)+", ",", t)
+    t = " ".join(t.split()).strip(" ,;-")
     return t
 
 
@@ -100,8 +127,7 @@ _OBJ_PREV = frozenset("""see let make help have want need tell ask watch hear ge
     keep call for to with at on of about from by than into onto upon around behind""".split())
 _SUBJ_PREV = frozenset("""and but so that if when because since as then or now okay alright while until unless where
     how what why though although once whether think guess know feel time ago day night week today yesterday after
-    before
-    like""".split())
+    before""".split())
 
 
 def _conj(word: str, plural: bool) -> str:

@@ -26,6 +26,18 @@ class Segment:
 
 
 _SPLIT = re.compile(r"(?<=[.?!])\s+")
+_ABBREV_END = re.compile(r"(?:^|\s)(?:dr|mr|mrs|ms|st|vs|e\.g|i\.e)\.$", re.I)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split at sentence ends, but not after "Dr." and the like."""
+    out: list[str] = []
+    for part in _SPLIT.split(text):
+        if out and _ABBREV_END.search(out[-1]):
+            out[-1] += " " + part
+        else:
+            out.append(part)
+    return out
 _TAGS = (r"(?:okay|ok|alright|all right|right|yeah|you know|does that sound good|sound good|does that make sense|"
          r"is that okay|got it|how does that sound|sound okay)")
 # a tag question at the end ("..., okay?"); without punctuation only the unambiguous ones ("right" may be a side)
@@ -39,15 +51,15 @@ YESNO = re.compile(r"^(?:do|does|did|are|is|was|were|have|has|had|can|could|woul
 _Q_PATTERNS = [
     (re.compile(r"^(?:do|did|have|has) you (?:ever |still |currently |also |recently )?(?P<v>have|had|get|got|"
                 r"notice|noticed|experience|experienced|been having|been experiencing|having|feel|felt|been feeling|"
-                r"see|seen)\b(?: any(?: other)?)?\s*(?P<x>.+)", re.I), "have"),
+                r"see|seen)\b(?: any)?\s*(?P<x>.+)", re.I), "have"),
     (re.compile(r"^(?:(?:are|were) you|you (?:are|were)) (?P<adv>still |currently |also )?(?P<v>taking|using|on)\s+"
                 r"(?P<x>.+)", re.I), "take"),
     (re.compile(r"^(?P<x>no\b.+)", re.I), "any"),
     (re.compile(r"^(?:are|were) you (?:still |currently )?(?P<v>having|experiencing|getting|feeling)\s+(?:any\s+)?"
                 r"(?P<x>.+)", re.I), "have"),
     (re.compile(r"^(?:have|has) you (?P<x>(?:ever |recently |already )?[a-z]+ed\b.+)", re.I), "having"),
-    (re.compile(r"^(?:any(?:thing)?|no)(?: other| new)?(?: (?:symptoms|problems|issues|history),?)?(?: (?:like|such as|"
-                r"of|with|in))?\s+(?P<x>.+)", re.I), "any"),
+    (re.compile(r"^(?:any(?:thing)?|no)\s+(?P<o>(?:other|new|more)\s+)?(?P<k>(?:symptoms|problems|issues|history),?\s+"
+                r"(?:(?:like|such as|of|with|in)\s+)?)?(?P<x>.+)", re.I), "any"),
 ]
 _X_TAIL = re.compile(r"[,\s]*(?:(?:or|and) )?(?:anything|something|any of that|stuff)(?: else)?(?: like that)?\s*$"
                      r"|\s+at all\s*$|[,\s]*or not\s*$", re.I)
@@ -92,12 +104,16 @@ def segment_turn(turn: Turn) -> list[Segment]:
     """
     text = normalise(turn.text)
     pieces: list[str] = []
-    for part in _SPLIT.split(text):
+    for part in split_sentences(text):
         unpunctuated = len(part.split()) >= 12 and not re.search(r"[,;:](?=\s)", part)
         pieces.extend(L.DISCOURSE.split(part) if unpunctuated else [part])
     out: list[Segment] = []
     for p in pieces:
-        p = _TAG_Q.sub(".", p.strip())
+        p = p.strip()
+        tail = p[-48:]
+        m = _TAG_Q.search(tail)
+        if m:
+            p = p[: len(p) - len(tail) + m.start()] + "."
         p = _DRAGON.sub("", p.strip(" ,;")).strip(" ,;")
         if not p:
             continue
@@ -114,6 +130,8 @@ def question_items(q: Segment, p: Pronouns) -> tuple[str, str] | None:
         m = rx.match(body)
         if m:
             x = _X_TAIL.sub("", m.group("x")).strip(" ,")
+            if kind == "any" and m.groupdict().get("o") and not m.groupdict().get("k"):
+                x = m.group("o") + x  # "any other allergies?" → "other allergies"
             if len(SUBSTANTIVE.findall(x)) == 0:
                 return None
             v = m.groupdict().get("v") or ""

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from ..schema import Turn
+from ..schema import Case, Turn
 from ._audio import Word, audio_path, load_wav, words_to_turns
 from .base import ScribeInput, register
 
@@ -55,6 +55,37 @@ def load_model(model_dir: str | Path | None = None, compute_type: str = "int8", 
     return model
 
 
+def vocab_prompt(case: Case, limit: int = 200) -> str:
+    """A Whisper ``initial_prompt`` naming the case card's medications and allergies.
+
+    Whisper continues the prompt's vocabulary, so drug names it would mishear ("listen opera"
+    for lisinopril) come out spelled right when the prompt holds them. It helps only when it
+    holds the right words: a real scribe would take them from the patient's record.
+
+    Args:
+        case: the case card.
+        limit: maximum prompt length in characters (Whisper keeps ~224 prompt tokens).
+    """
+    meds = [m.name + (f" {m.dose}" if m.dose else "") for m in case.medications]
+    known = {m.name.lower() for m in case.medications}
+    from ..vocab import drugs
+
+    lexicon = drugs()
+    for line in (*case.plan, *case.history):  # drugs started or tried, named in the plan or history
+        for w in line.replace(",", " ").replace(".", " ").split():
+            if w.lower() in lexicon and w.lower() not in known:
+                known.add(w.lower())
+                meds.append(w)
+    words = []
+    if meds:
+        words.append("Medications: " + ", ".join(meds) + ".")
+    if case.allergies:
+        words.append("Allergies: " + ", ".join(a.substance for a in case.allergies) + ".")
+    if case.conditions:
+        words.append("History: " + ", ".join(case.conditions) + ".")
+    return " ".join(words)[:limit]
+
+
 class WhisperTranscriber:
     """Audio → transcript turns with faster-whisper (word timestamps, roles from turn times or pauses)."""
 
@@ -62,7 +93,7 @@ class WhisperTranscriber:
 
     def __init__(self, model_dir: str | None = None, beam_size: int = 5, vad_filter: bool = True,
                  initial_prompt: str | None = None, compute_type: str = "int8", cpu_threads: int = 2,
-                 pause_s: float = 0.8, language: str | None = None):
+                 pause_s: float = 0.8, language: str | None = None, vocab_prompt: bool = False):
         """Args:
             model_dir: CTranslate2 Whisper directory; default the bundled tiny.en.
             beam_size: beam width (1 = greedy, faster).
@@ -72,6 +103,8 @@ class WhisperTranscriber:
             cpu_threads: CPU threads for the model.
             pause_s: without turn times, a silence this long starts a new speaker turn.
             language: language code for multilingual models (tiny.en ignores it).
+            vocab_prompt: prompt with the case card's medications, allergies and history
+                (:func:`vocab_prompt`), after ``initial_prompt`` when both are given.
         """
         self.model_dir = model_dir
         self.beam_size = int(beam_size)
@@ -81,21 +114,24 @@ class WhisperTranscriber:
         self.cpu_threads = int(cpu_threads)
         self.pause_s = float(pause_s)
         self.language = language
+        self.vocab_prompt = bool(vocab_prompt)
         import faster_whisper
 
         model = "tiny.en" if model_dir is None else Path(model_dir).name
-        self.version = f"faster-whisper-{faster_whisper.__version__}/{model}/b{self.beam_size}"
+        self.version = f"faster-whisper-{faster_whisper.__version__}/{model}/b{self.beam_size}" + \
+            ("/vocab" if self.vocab_prompt else "")
 
-    def recognise(self, path: Path) -> list[Word]:
+    def recognise(self, path: Path, prompt: str | None = None) -> list[Word]:
         """Recognise the words of one audio file (times in seconds from the file start).
 
         Args:
             path: the audio file.
+            prompt: the initial prompt (default ``initial_prompt``).
         """
         audio = load_wav(path)
         model = load_model(self.model_dir, self.compute_type, self.cpu_threads)
         kwargs: dict[str, Any] = dict(beam_size=self.beam_size, vad_filter=self.vad_filter,
-                                      initial_prompt=self.initial_prompt, word_timestamps=True)
+                                      initial_prompt=prompt or self.initial_prompt, word_timestamps=True)
         if self.language:
             kwargs["language"] = self.language
         segments, _info = model.transcribe(audio, **kwargs)
@@ -111,7 +147,10 @@ class WhisperTranscriber:
         Args:
             item: scribe input with ``audio_path`` (and ``audio.turn_times`` for roles).
         """
-        words = self.recognise(audio_path(item))
+        prompt = self.initial_prompt
+        if self.vocab_prompt:
+            prompt = " ".join(p for p in (prompt, vocab_prompt(item.consultation.case)) if p) or None
+        words = self.recognise(audio_path(item), prompt)
         return words_to_turns(words, item, pause_s=self.pause_s)
 
 

@@ -145,11 +145,14 @@ def colored_noise(n: int, rng: np.random.Generator, exponent: float, sr: int = S
         exponent: spectral slope.
         sr: sample rate (the lowest shaped frequency is 20 Hz).
     """
-    spec = rng.standard_normal(n // 2 + 1) + 1j * rng.standard_normal(n // 2 + 1)
-    f = np.fft.rfftfreq(n, 1.0 / sr)
+    from scipy.fft import irfft, next_fast_len
+
+    m = next_fast_len(n, real=True)
+    spec = rng.standard_normal(m // 2 + 1) + 1j * rng.standard_normal(m // 2 + 1)
+    f = np.fft.rfftfreq(m, 1.0 / sr)
     shape = np.maximum(f, 20.0) ** (-exponent / 2.0)
     shape[0] = 0.0
-    return _unit_power(np.fft.irfft(spec * shape, n))
+    return _unit_power(irfft(spec * shape, m)[:n])
 
 
 def hum_noise(n: int, rng: np.random.Generator, sr: int = SAMPLE_RATE, mains_hz: float = 50.0) -> np.ndarray:

@@ -20,30 +20,10 @@ import re
 from dataclasses import dataclass, field
 
 from ..schema import Case, Medication, SpeakerRole, Turn
+from .phrasing import (DOSE, FILLER_P, FILLERS, FREQUENCIES, NUMBER_WORDS, PRESCRIBING, ROUTE_PHRASE,
+                       for_duration, med_plan_items, plan_clause)
 from .voice import (join_list, lower_first, patient_voice, pronouns, regional_terms, sentence,
                     strip_article, strip_stop)
-
-FILLERS = ("Um, ", "Uh, ", "Well, ", "Well... ", "Hmm, ", "So, ", "Yeah, ")
-FREQUENCIES = ("once a day", "twice a day", "three times a day", "four times a day", "at night",
-               "in the morning")
-NUMBER_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-                "twelve")
-ROUTE_PHRASE = {"oral": "by mouth", "po": "by mouth", "inhaled": "inhaled", "topical": "applied to the skin",
-                "subcutaneous": "by injection under the skin", "sublingual": "under the tongue",
-                "intramuscular": "by injection", "transdermal": "as a patch", "nasal": "as a nasal spray",
-                "eye drops": "as eye drops", "rectal": "rectally", "vaginal": "vaginally"}
-_FILLER_P = {"hesitant": 0.6, "chatty": 0.35, "terse": 0.12}
-_CLINICIAN_VERBS = ("start", "stop", "increase", "reduce", "decrease", "refer", "order", "book", "arrange",
-                    "request", "check", "prescribe", "send", "repeat", "recheck", "switch", "change",
-                    "give", "organise", "organize", "write", "schedule", "add", "review", "offer",
-                    "provide", "swab", "taper", "hold", "restart", "titrate", "measure", "screen")
-_PATIENT_VERBS = ("take", "rest", "avoid", "drink", "use", "keep", "return", "come", "seek", "go", "attend",
-                  "try", "monitor", "apply", "elevate", "wear", "call", "contact", "practise", "practice",
-                  "record", "eat", "ice", "stretch", "limit", "see", "complete", "continue", "book in",
-                  "bring", "walk", "do", "read", "finish", "have", "get", "pick")
-_PRESCRIBING = re.compile(r"^(start|increase|change|prescribe|switch)\b", re.I)
-_DOSE = re.compile(r"\d+(?:\.\d+)?\s*(?:mg|mcg|g|ml|%|units)(?![A-Za-z])", re.I)
-
 
 @dataclass
 class Fact:
@@ -69,7 +49,7 @@ class _Builder:
         self.subj, self.obj, self.poss = pronouns(case.persona.pronouns)
         self.terms = regional_terms(case.region, case.dialect)
         self.say = case.metadata.get("say", {}) or {}
-        self.filler_p = _FILLER_P.get((case.persona.speech_style or "").lower(), 0.3)
+        self.filler_p = FILLER_P.get((case.persona.speech_style or "").lower(), 0.3)
         self.name = case.persona.name if case.persona.name != "the patient" else ""
         self.first = self.name.split()[0] if self.name else ""
         self.corrections = 0
@@ -411,7 +391,7 @@ class _Builder:
                 self.p(self.pick(["Okay.", "Right.", "Okay, that's fine.", "Sure, I can do that."]), hesitate=False)
 
     def closing(self) -> None:
-        if "pharmacy" in self.case.dialect and any(_PRESCRIBING.match(x) and _DOSE.search(x)
+        if "pharmacy" in self.case.dialect and any(PRESCRIBING.match(x) and DOSE.search(x)
                                                    for x in med_plan_items(self.case) + list(self.case.plan)):
             where = self.case.dialect["pharmacy"]
             t = self.c(f"I'll send the prescription to the {where} for you.")
@@ -425,42 +405,6 @@ class _Builder:
 
 def upper_med(text: str) -> str:
     return text[:1].upper() + text[1:]
-
-
-def for_duration(duration: str) -> str:
-    """ "three days" → "for three days"; "since Monday" stays as it is."""
-    return duration if duration.split(" ", 1)[0].lower() in ("since", "for") else f"for {duration}"
-
-
-def med_plan_items(case: Case) -> list[str]:
-    """Plan items implied by medications with status new/changed/stopped (unless the plan names them)."""
-    plan_text = " ".join(case.plan).lower()
-    out = []
-    for m in case.medications:
-        if m.status == "current" or m.name.lower() in plan_text:
-            continue
-        spec = " ".join(x for x in [m.dose, ROUTE_PHRASE.get((m.route or "").lower(), m.route or ""),
-                                    m.frequency] if x)
-        ind = f" for {strip_stop(m.indication)}" if m.indication else ""
-        if m.status == "new":
-            out.append(f"Start {m.name} {spec}{ind}.")
-        elif m.status == "changed":
-            out.append(f"Change {m.name} to {spec}.")
-        elif m.status == "stopped":
-            out.append(f"Stop {m.name}.")
-    return out
-
-
-def plan_clause(item: str, rng: random.Random) -> str:
-    """How the clinician says a plan item written as an instruction ("Start ...", "Rest ...")."""
-    x = strip_stop(item)
-    first = x.split(" ", 1)[0].lower()
-    low = lower_first(x)
-    if first in _CLINICIAN_VERBS:
-        return rng.choice([f"We'll {low}.", f"I'm going to {low}.", f"I'd like to {low}."])
-    if first in _PATIENT_VERBS or re.match(r"^(follow|book in|come back)", low):
-        return rng.choice([f"I'd like you to {low}.", f"You should {low}.", f"I'd suggest you {low}."])
-    return rng.choice([f"Also, {low}.", f"And {low}."])
 
 
 def build_script(case: Case, rng: random.Random) -> Script:

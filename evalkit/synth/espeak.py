@@ -11,6 +11,7 @@ process. Sessions are serialised by a lock (the library is not thread-safe); loa
 from __future__ import annotations
 
 import _ctypes
+import atexit
 import ctypes
 import os
 import shutil
@@ -60,12 +61,13 @@ def _paths() -> tuple[str, str]:
 
 def _private_library() -> str:
     pid = os.getpid()
-    if pid not in _PRIVATE:
+    if pid not in _PRIVATE or not os.path.exists(_PRIVATE[pid]):  # (a tmp cleaner may remove it)
         src, _ = _paths()
         d = tempfile.mkdtemp(prefix="evalkit-espeak-")
         dst = os.path.join(d, "libespeak-ng-evalkit.so")
         shutil.copyfile(src, dst)
         _PRIVATE[pid] = dst
+        atexit.register(shutil.rmtree, d, True)
     return _PRIVATE[pid]
 
 
@@ -118,7 +120,7 @@ class EspeakSession:
         try:
             if self.lib is not None:
                 self.lib.espeak_Terminate()
-                _ctypes.dlclose(self.lib._handle)
+                _ctypes.dlclose(self.lib._handle)  # POSIX; the next session loads a fresh copy
         finally:
             self.lib = None
             _LOCK.release()

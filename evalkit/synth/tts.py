@@ -11,10 +11,13 @@ Text goes through :func:`evalkit.synth.spoken.spoken_form` first ("500 mg" → "
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import random
+import threading
 import wave
+from collections import OrderedDict
 from math import gcd
 from pathlib import Path
 
@@ -28,28 +31,37 @@ from .generate import stable_hash
 from .spoken import spoken_form
 
 SAMPLE_RATE = 16000
-ENGINES = ("espeak",)
+ENGINES = ("espeak", "piper")  # piper needs the optional extra evalkit[voices] (see piper_engine.py)
 _PEAK = 0.89  # peak level of the clean speech (≈ -1 dBFS)
 _LEAD_S, _TAIL_S = 0.30, 0.40
 
-#: espeak voices by region; the clinician and patient always get different voices
+#: espeak voices by region; the clinician and patient always get different voices. Chosen for
+#: Whisper tiny.en intelligibility (en-gb-scotland, en+f3, en+f4, en-us-nyc and en-gb-x-gbcwmd
+#: scored 30-40% WER on the same dialogue where these scored 18-27%). espeak has no Australian voice.
 VOICES: dict[str, dict[str, list[str]]] = {
-    "UK": {"clinician": ["en-gb-x-rp", "en-gb-scotland"], "female": ["en+f3", "en+f2"],
+    "UK": {"clinician": ["en-gb-x-rp", "en+m7"], "female": ["en+f2", "en+f5"],
            "male": ["en-gb-x-gbclan", "en+m3"]},
-    "US": {"clinician": ["en-us", "en-us+m3"], "female": ["en-us+f3", "en-us+f2"],
-           "male": ["en-us-nyc", "en-us+m7"]},
-    "AU": {"clinician": ["en-gb-x-gbcwmd", "en+m7"], "female": ["en+f4", "en+f5"],
+    "US": {"clinician": ["en-us", "en-us+m3"], "female": ["en-us+f2", "en-us+f3"],
+           "male": ["en-us+m7", "en-us+m3"]},
+    "AU": {"clinician": ["en+m7", "en-gb-x-rp"], "female": ["en+f5", "en+f2"],
            "male": ["en-gb-x-gbclan", "en+m3"]},
 }
 _REGION_VOICES = {"IE": "UK", "NZ": "AU", "CA": "US"}
 
 
-def choose_voices(consultation: Consultation, rng: random.Random) -> dict[str, VoiceSpec]:
+def choose_voices(consultation: Consultation, rng: random.Random, accents: bool = False) -> dict[str, VoiceSpec]:
     """Pick the clinician's and the patient-side speaker's voices (region, sex, seed).
 
     ``case.metadata.voices`` (``{clinician: "en-gb-x-rp", patient: "en+f3"}``) overrides the choice.
+    With ``accents`` (or a card with ``metadata.accent``/``clinician_accent``) the voices come from
+    the region's accent pools (:mod:`evalkit.synth.accents`: RP, Scottish, Northern, West
+    Midlands, US, Caribbean, Indian-accented English...); otherwise from :data:`VOICES`.
     """
     case = consultation.case
+    if accents or case.metadata.get("accent") or case.metadata.get("clinician_accent"):
+        from .accents import choose_accent_voices
+
+        return choose_accent_voices(case, rng)
     table = VOICES.get(_REGION_VOICES.get(case.region, case.region), VOICES["US"])
     speaker = case.metadata.get("speaker", "self")
     sex = case.persona.sex.value
@@ -119,36 +131,82 @@ def measured_snr(clean: np.ndarray, noisy: np.ndarray, turn_times: list[TurnTime
     return float(10 * np.log10(np.mean((a * clean[mask]) ** 2) / np.mean(noise ** 2)))
 
 
-def _render(consultation: Consultation, seed: int) -> tuple[np.ndarray, list[TurnTime], dict[str, VoiceSpec]]:
+def _render(consultation: Consultation, seed: int, engine: str = "espeak", accents: bool = False,
+            overlap_rate: float = 0.0) -> tuple[np.ndarray, list[TurnTime], dict]:
+    """Clean speech of a whole consultation, its turn times and voices.
+
+    With ``overlap_rate`` > 0, that fraction of clinician→patient hand-overs (seeded) start
+    0.2–0.6 s before the clinician has finished (never before the middle of the clinician's
+    turn): the two voices are mixed there and the patient turn's start is before the previous
+    turn's end.
+    """
     rng = random.Random(seed + stable_hash(consultation.id))
-    voices = choose_voices(consultation, rng)
-    pieces: list[np.ndarray] = [np.zeros(int(_LEAD_S * SAMPLE_RATE))]
-    pos = len(pieces[0])
+    orng = random.Random(seed * 7919 + stable_hash(consultation.id + ":overlap"))
+    if engine == "piper":
+        from .piper_engine import choose_piper_voices
+        from .piper_engine import speak as piper_speak
+
+        voices: dict = choose_piper_voices(consultation.case, rng)
+        session: contextlib.AbstractContextManager = contextlib.nullcontext(None)
+    else:
+        voices = choose_voices(consultation, rng, accents=accents)
+        session = EspeakSession(seed=seed)
+    placed: list[tuple[int, np.ndarray]] = []
+    pos = int(_LEAD_S * SAMPLE_RATE)  # end of everything placed so far
+    prev_start = pos
     times: list[TurnTime] = []
     prev_role = None
-    with EspeakSession(seed=seed) as tts:
+    with session as tts:
         for turn in consultation.turns:
             text = spoken_form(turn.text)
             if not text:
                 continue
-            pcm = tts.speak(text, voices.get(turn.speaker.value, voices[SpeakerRole.PATIENT.value]))
-            x = _trim(_resample(pcm.astype(np.float64) / 32768.0, ESPEAK_RATE))
+            voice = voices.get(turn.speaker.value, voices[SpeakerRole.PATIENT.value])
+            if engine == "piper":
+                x = _trim(piper_speak(text, voice))
+            else:
+                x = _trim(_resample(tts.speak(text, voice).astype(np.float64) / 32768.0, ESPEAK_RATE))
             if x.size == 0:
                 continue
+            start = pos
             if prev_role is not None:
                 lo, hi = (0.15, 0.3) if prev_role == turn.speaker else (0.25, 0.6)
-                gap = np.zeros(int(rng.uniform(lo, hi) * SAMPLE_RATE))
-                pieces.append(gap)
-                pos += gap.size
-            times.append(TurnTime(turn_id=turn.id, start=round(pos / SAMPLE_RATE, 3),
-                                  end=round((pos + x.size) / SAMPLE_RATE, 3)))
-            pieces.append(x)
-            pos += x.size
+                start = pos + int(rng.uniform(lo, hi) * SAMPLE_RATE)
+                if (overlap_rate > 0 and prev_role == SpeakerRole.CLINICIAN and turn.speaker == SpeakerRole.PATIENT
+                        and orng.random() < overlap_rate):
+                    start = max(prev_start + (pos - prev_start) // 2, pos - int(orng.uniform(0.2, 0.6) * SAMPLE_RATE))
+            times.append(TurnTime(turn_id=turn.id, start=round(start / SAMPLE_RATE, 3),
+                                  end=round((start + x.size) / SAMPLE_RATE, 3)))
+            placed.append((start, x))
+            prev_start = start
+            pos = max(pos, start + x.size)
             prev_role = turn.speaker
-    pieces.append(np.zeros(int(_TAIL_S * SAMPLE_RATE)))
-    y = np.concatenate(pieces)
+    y = np.zeros(pos + int(_TAIL_S * SAMPLE_RATE))
+    for start, x in placed:
+        y[start:start + x.size] += x
     peak = float(np.max(np.abs(y))) or 1.0
     return y * (_PEAK / peak), times, voices
+
+
+_RENDERS: OrderedDict = OrderedDict()  # a sweep speaks each consultation once per engine, then varies the channel
+_RENDERS_LOCK = threading.Lock()
+
+
+def _render_cached(consultation: Consultation, seed: int, engine: str, accents: bool,
+                   overlap_rate: float) -> tuple[np.ndarray, list[TurnTime], dict]:
+    from ..schema import content_hash
+
+    key = (content_hash(consultation), seed, engine, accents, overlap_rate)
+    with _RENDERS_LOCK:
+        if key in _RENDERS:
+            _RENDERS.move_to_end(key)
+            return _RENDERS[key]
+    out = _render(consultation, seed, engine, accents, overlap_rate)
+    with _RENDERS_LOCK:
+        _RENDERS[key] = out
+        while len(_RENDERS) > 6:
+            _RENDERS.popitem(last=False)
+    return out
 
 
 def _pcm16_wav_bytes(x: np.ndarray) -> bytes:
@@ -163,7 +221,8 @@ def _pcm16_wav_bytes(x: np.ndarray) -> bytes:
 
 
 def synthesize(consultation: Consultation, out_path: str | Path, *, seed: int = 0, snr_db: float | None = None,
-               engine: str = "espeak", root: str | Path | None = None) -> Audio:
+               engine: str = "espeak", root: str | Path | None = None, channel=None, overlap_rate: float = 0.0,
+               accents: bool = False) -> Audio:
     """Speak a consultation into a 16 kHz mono PCM16 WAV.
 
     Args:
@@ -171,8 +230,14 @@ def synthesize(consultation: Consultation, out_path: str | Path, *, seed: int = 
         out_path: the WAV file to write (folders are created; written atomically).
         seed: seeds voices, rates, pauses and noise; same inputs → same bytes.
         snr_db: add seeded background noise at this signal-to-noise ratio (dB); None = clean.
-        engine: the speech engine (``"espeak"``).
+        engine: the speech engine: ``"espeak"``, or ``"piper"`` (neural; needs ``evalkit[voices]``).
         root: folder ``Audio.path`` is made relative to (the database's folder).
+        channel: an acoustic channel (:class:`evalkit.synth.channels.ChannelSpec`, a name —
+            ``clean``, ``room``, ``phone`` — or a dict of its fields); its noise is added at
+            ``snr_db`` unless it sets its own. Recorded in ``Audio.provenance["channel"]``.
+        overlap_rate: fraction of clinician→patient hand-overs where the patient starts talking
+            before the clinician has finished (seeded; visible in the turn times).
+        accents: choose accented espeak voices from the card's region (:mod:`evalkit.synth.accents`).
 
     Returns:
         The :class:`Audio` record with per-turn times (copy them onto the turns with
@@ -180,10 +245,18 @@ def synthesize(consultation: Consultation, out_path: str | Path, *, seed: int = 
     """
     if engine not in ENGINES:
         raise InputError("tts", "engine", f"unknown speech engine {engine!r}", f"use one of: {', '.join(ENGINES)}")
-    clean, times, voices = _render(consultation, seed)
+    clean, times, voices = _render_cached(consultation, seed, engine, accents, overlap_rate)
     y = clean
     measured = None
-    if snr_db is not None:
+    extra: dict = {}
+    if channel is not None:
+        from .channels import ChannelSpec, apply_channel
+
+        spec = ChannelSpec.coerce(channel, snr_db)
+        y, extra["channel"] = apply_channel(clean, times, spec, (seed * 1_000_003 + stable_hash(consultation.id)))
+        snr_db = spec.snr_db
+        measured = extra["channel"].get("measured_snr_db")
+    elif snr_db is not None:
         nrng = np.random.default_rng([seed & 0xFFFFFFFF, stable_hash(consultation.id) & 0xFFFFFFFF])
         mask = speech_mask(len(clean), times)
         p_sig = float(np.mean(clean[mask] ** 2))
@@ -203,7 +276,9 @@ def synthesize(consultation: Consultation, out_path: str | Path, *, seed: int = 
                  engine=engine, voices={role: v.label() for role, v in voices.items() if role != "OTHER"},
                  snr_db=snr_db,
                  provenance={"seed": seed, "spoken_form": "evalkit.synth.spoken", "measured_snr_db": measured,
-                             "resample": f"resample_poly {ESPEAK_RATE}->{SAMPLE_RATE}"})
+                             "resample": (f"resample_poly {ESPEAK_RATE}->{SAMPLE_RATE}" if engine == "espeak"
+                                          else f"soxr 22050*shift->{SAMPLE_RATE}"),
+                             "overlap_rate": overlap_rate, "accents": accents, **extra})
 
 
 def with_turn_times(consultation: Consultation, audio: Audio | None) -> Consultation:

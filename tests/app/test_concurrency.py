@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from evalkit.schema import Annotation
@@ -14,7 +15,7 @@ from evalkit.store import Store
 
 from .conftest import APP, PW
 
-N = 25
+N = 12
 
 
 def _writer(db: str, who: str, n: int) -> None:
@@ -24,10 +25,11 @@ def _writer(db: str, who: str, n: int) -> None:
                              run_id="r")
 
 
+@pytest.mark.slow
 def test_two_writer_processes_lose_no_annotation(tmp_path):
     db = str(tmp_path / "c.duckdb")
     Store(db).schema_version()  # create the file first
-    ctx = mp.get_context("spawn")
+    ctx = mp.get_context("fork")  # spawn re-imports evalkit in each child: slow on a busy machine
     procs = [ctx.Process(target=_writer, args=(db, who, N)) for who in ("dr.ada", "dr.bob")]
     for p in procs:
         p.start()

@@ -104,7 +104,7 @@ def test_medication_doses_appear_verbatim(aci_notes):
     assert found / total >= 0.7, (found, total)
 
 
-_NEG = re.compile(r"\b(?:no|not|never|denies|nothing|none|without|negative)\b|n't\b", re.I)
+_NEG = re.compile(r"\b(?:no|nope|nah|not|never|denies|nothing|none|without|negative)\b|n't\b", re.I)
 _NUM = re.compile(r"\d+(?:\.\d+)?")
 _SIDE = re.compile(r"\b(?:left|right|bilateral(?:ly)?)\b", re.I)
 

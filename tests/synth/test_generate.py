@@ -10,7 +10,7 @@ import pytest
 
 from evalkit.schema import SpeakerRole
 from evalkit.synth import generate, generate_consultation, load_cards
-from evalkit.synth.dialogue import plan_clause
+from evalkit.synth.phrasing import plan_clause
 from evalkit.synth.voice import patient_voice
 from evalkit.templates import list_templates, load_template
 

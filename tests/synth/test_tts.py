@@ -132,3 +132,15 @@ def test_non_wav_audio_is_rejected(tmp_path):
 def test_unknown_engine(short, tmp_path):
     with pytest.raises(InputError, match="engine"):
         synthesize(short, tmp_path / "x.wav", engine="nope")
+
+
+def test_every_configured_voice_exists_and_speaks():
+    from evalkit.synth.espeak import EspeakSession, VoiceSpec
+    from evalkit.synth.tts import VOICES
+
+    names = sorted({v for table in VOICES.values() for vs in table.values() for v in vs})
+    with EspeakSession(seed=0) as s:
+        for name in names:
+            assert s.speak("Hello.", VoiceSpec(name)).size > 1000, name
+        with pytest.raises(InputError, match="no voice"):
+            s.speak("Hello.", VoiceSpec("en-gb+f3"))  # espeak drops the variant: reported, not silently wrong
