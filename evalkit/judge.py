@@ -173,7 +173,9 @@ class LLMJudge:
                 if v.sentence_id not in ids:
                     self.stats["unknown_sentence_ids"] += 1
                     continue
-                part.verdicts.setdefault(v.sentence_id, []).append(v)
+                same = part.verdicts.setdefault(v.sentence_id, [])
+                if not any((x.text, x.verdict, x.type) == (v.text, v.verdict, v.type) for x in same):
+                    same.append(v)  # a model repeating itself does not multiply claims
             sf = value.get("salient_facts")
             part.salient = int(sf) if isinstance(sf, (int, float)) and not isinstance(sf, bool) and sf >= 0 else None
             for k, o in enumerate(value.get("omissions") or []):

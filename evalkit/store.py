@@ -646,6 +646,10 @@ class Store:
                 "flag_rules": col("SELECT DISTINCT rule FROM flags ORDER BY 1"),
             }
 
+    # The queue is ordered: flagged sessions first, the most severe first (major hallucinations,
+    # number of flags, hallucination rate), then the rest by id. Severity is read from the scores
+    # of flagged sessions only, and the page's own scores are fetched for its rows only, so a
+    # million score rows are never pivoted whole.
     _QUEUE_SQL = """
         WITH st AS (
             SELECT session_id, arg_max(json_extract_string(payload, '$.status'), created_at) AS status
@@ -655,14 +659,13 @@ class Store:
             SELECT session_id, count(*) AS n_flags, string_agg(DISTINCT rule, ', ' ORDER BY rule) AS flag_rules,
                    list(DISTINCT rule) AS rule_list
             FROM flags WHERE ($run IS NULL OR run_id = $run) GROUP BY session_id),
-        sc AS (
+        sev AS (
             SELECT session_id,
-                   max(value) FILTER (WHERE metric = 'hallucination_rate') AS hallucination_rate,
-                   max(value) FILTER (WHERE metric = 'major_hallucinations') AS major_hallucinations,
-                   max(value) FILTER (WHERE metric = 'omission_rate') AS omission_rate,
-                   max(value) FILTER (WHERE metric = 'wer') AS wer
-            FROM scores WHERE metric IN ('hallucination_rate', 'major_hallucinations', 'omission_rate', 'wer')
-              AND ($run IS NULL OR run_id = $run) GROUP BY session_id),
+                   max(value) FILTER (WHERE metric = 'major_hallucinations') AS sev_major,
+                   max(value) FILTER (WHERE metric = 'hallucination_rate') AS sev_rate
+            FROM scores WHERE metric IN ('major_hallucinations', 'hallucination_rate')
+              AND run_id IN (SELECT DISTINCT run_id FROM flags WHERE ($run IS NULL OR run_id = $run))
+              AND session_id IN (SELECT session_id FROM fl) GROUP BY session_id),
         mine AS (SELECT session_id, count(*) AS my_annotations FROM annotations
                  WHERE reviewer = $me GROUP BY session_id),
         asg AS (SELECT session_id, string_agg(DISTINCT reviewer, ', ' ORDER BY reviewer) AS assigned,
@@ -672,10 +675,10 @@ class Store:
             SELECT s.session_id, s.run_id, s.consultation_id, s.scribe, c.specialty, c.template,
                    coalesce(fl.n_flags, 0) AS n_flags, fl.flag_rules, coalesce(st.status, 'to_review') AS status,
                    asg.assigned, coalesce(mine.my_annotations, 0) AS my_annotations,
-                   sc.hallucination_rate, sc.major_hallucinations, sc.omission_rate, sc.wer
+                   coalesce(sev.sev_major, 0) AS sev_major, sev.sev_rate
             FROM sessions s
             LEFT JOIN consultations c ON c.id = s.consultation_id
-            LEFT JOIN fl USING (session_id) LEFT JOIN st USING (session_id) LEFT JOIN sc USING (session_id)
+            LEFT JOIN fl USING (session_id) LEFT JOIN st USING (session_id) LEFT JOIN sev USING (session_id)
             LEFT JOIN mine USING (session_id) LEFT JOIN asg USING (session_id)
             WHERE s.status = 'ok'
               AND ($run IS NULL OR s.run_id = $run)
@@ -685,12 +688,10 @@ class Store:
               AND ($status IS NULL OR coalesce(st.status, 'to_review') = $status
                    OR ($status = 'open' AND coalesce(st.status, 'to_review') <> 'done'))
               AND ($assigned IS NULL OR coalesce(asg.to_assignee, FALSE))
-              AND (NOT $flagged_only OR fl.n_flags > 0)),
-        o AS (
-            SELECT *, row_number() OVER (ORDER BY (n_flags > 0) DESC, coalesce(major_hallucinations, 0) DESC,
-                                         n_flags DESC, hallucination_rate DESC NULLS LAST, session_id) AS position
-            FROM q)
+              AND (NOT $flagged_only OR fl.n_flags > 0))
     """
+    _QUEUE_ORDER = "(n_flags > 0) DESC, sev_major DESC, n_flags DESC, sev_rate DESC NULLS LAST, session_id"
+    _QUEUE_METRICS = ("hallucination_rate", "major_hallucinations", "omission_rate", "wer")
 
     @staticmethod
     def _queue_params(run_id: str | None, scribe: str | None, specialty: str | None, flag_rule: str | None,
@@ -703,25 +704,50 @@ class Store:
                      flag_rule: str | None = None, status: str | None = None, assigned_to: str | None = None,
                      flagged_only: bool = False, me: str | None = None, limit: int = 50,
                      offset: int = 0) -> tuple[pd.DataFrame, dict]:
-        """One page of the review queue (flagged sessions first) and the totals of the whole filter.
+        """One page of the review queue (flagged and most severe first) and the totals of the whole filter.
 
         Every filter is a bound parameter. Returns (rows, {"total", "done", "flagged", "to_review",
-        "in_review", "needs_adjudication"}).
+        "in_review", "needs_adjudication"}); rows carry position (1-based) and the session's
+        hallucination_rate, major_hallucinations, omission_rate and wer.
         """
         p = self._queue_params(run_id, scribe, specialty, flag_rule, status, assigned_to, flagged_only, me)
-        with self.connect() as con:
-            con.execute("CREATE OR REPLACE TEMP TABLE _queue AS " + self._QUEUE_SQL + " SELECT * FROM o", p)
-            rows = con.execute("SELECT * FROM _queue ORDER BY position LIMIT $limit OFFSET $offset",
-                               {"limit": int(limit), "offset": int(offset)}).df()
-            tot = con.execute("""SELECT count(*), count(*) FILTER (WHERE status = 'done'),
-                                        count(*) FILTER (WHERE n_flags > 0),
-                                        count(*) FILTER (WHERE status = 'to_review'),
-                                        count(*) FILTER (WHERE status = 'in_review'),
-                                        count(*) FILTER (WHERE status = 'needs_adjudication')
-                                 FROM _queue""").fetchone()
-            con.execute("DROP TABLE _queue")
+        p.update(limit=int(limit), offset=int(offset))
         keys = ("total", "done", "flagged", "to_review", "in_review", "needs_adjudication")
-        return rows, {k: int(v or 0) for k, v in zip(keys, tot)}
+        with self.connect() as con:
+            rows = con.execute(self._QUEUE_SQL + f"""
+                SELECT *, $offset + row_number() OVER (ORDER BY {self._QUEUE_ORDER}) AS position FROM (
+                    SELECT *, count(*) OVER () AS _total,
+                           count(*) FILTER (WHERE status = 'done') OVER () AS _done,
+                           count(*) FILTER (WHERE n_flags > 0) OVER () AS _flagged,
+                           count(*) FILTER (WHERE status = 'to_review') OVER () AS _to_review,
+                           count(*) FILTER (WHERE status = 'in_review') OVER () AS _in_review,
+                           count(*) FILTER (WHERE status = 'needs_adjudication') OVER () AS _needs_adjudication
+                    FROM q ORDER BY {self._QUEUE_ORDER} LIMIT $limit OFFSET $offset)
+                ORDER BY position""", p).df()
+            if rows.empty:
+                tot = con.execute(self._QUEUE_SQL + """
+                    SELECT count(*), count(*) FILTER (WHERE status = 'done'), count(*) FILTER (WHERE n_flags > 0),
+                           count(*) FILTER (WHERE status = 'to_review'), count(*) FILTER (WHERE status = 'in_review'),
+                           count(*) FILTER (WHERE status = 'needs_adjudication') FROM q""",
+                                  {k: v for k, v in p.items() if k not in ("limit", "offset")}).fetchone()
+                counts = {k: int(v or 0) for k, v in zip(keys, tot)}
+            else:
+                counts = {k: int(rows[f"_{k}"].iloc[0]) for k in keys}
+                con.register("_page", rows[["session_id", "run_id"]])
+                sc = con.execute(f"""
+                    SELECT session_id, metric, value FROM scores
+                    WHERE run_id IN (SELECT DISTINCT run_id FROM _page)
+                      AND session_id IN (SELECT session_id FROM _page)
+                      AND metric IN ({', '.join('?' * len(self._QUEUE_METRICS))})""",
+                                 list(self._QUEUE_METRICS)).df()
+                con.unregister("_page")
+        rows = rows.drop(columns=[c for c in rows.columns if c.startswith("_") or c.startswith("sev_")],
+                         errors="ignore")
+        wide = (sc.pivot_table(index="session_id", columns="metric", values="value", aggfunc="max")
+                if not rows.empty and not sc.empty else pd.DataFrame())
+        for m in self._QUEUE_METRICS:
+            rows[m] = rows["session_id"].map(wide[m]) if m in wide else float("nan")
+        return rows, counts
 
     def queue_position(self, session_id: str, *, run_id: str | None = None, scribe: str | None = None,
                        specialty: str | None = None, flag_rule: str | None = None, status: str | None = None,
@@ -731,13 +757,14 @@ class Store:
         p = self._queue_params(run_id, scribe, specialty, flag_rule, status, assigned_to, flagged_only, me)
         p["sid"] = session_id
         with self.connect() as con:
-            row = con.execute(self._QUEUE_SQL + """
-                , w AS (SELECT session_id, position, count(*) OVER () AS total,
-                               lag(session_id) OVER (ORDER BY position) AS prev,
-                               lead(session_id) OVER (ORDER BY position) AS next FROM o)
+            row = con.execute(self._QUEUE_SQL + f"""
+                , w AS (SELECT session_id, count(*) OVER () AS total,
+                               row_number() OVER (ORDER BY {self._QUEUE_ORDER}) AS position,
+                               lag(session_id) OVER (ORDER BY {self._QUEUE_ORDER}) AS prev,
+                               lead(session_id) OVER (ORDER BY {self._QUEUE_ORDER}) AS next FROM q)
                 SELECT position, total, prev, next FROM w WHERE session_id = $sid""", p).fetchone()
             if row is None:
-                total = con.execute(self._QUEUE_SQL + " SELECT count(*) FROM o",
+                total = con.execute(self._QUEUE_SQL + " SELECT count(*) FROM q",
                                     {k: v for k, v in p.items() if k != "sid"}).fetchone()[0]
                 return {"position": None, "total": int(total), "prev": None, "next": None}
         return {"position": int(row[0]), "total": int(row[1]), "prev": row[2], "next": row[3]}

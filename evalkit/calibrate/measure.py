@@ -42,12 +42,13 @@ def _flagged_sentences(res: JudgeResult) -> set[str]:
     return {c.sentence_id for c in res.claims if c.verdict != "supported"}
 
 
-def _omission_hits(res: JudgeResult, words: set[str]) -> set[str]:
-    """Omissions (by text) sharing a content word with ``words``."""
+def _omission_hits(res: JudgeResult, sentence: str) -> set[str]:
+    """Omissions (by text) that share a content word, a synonym or a number with ``sentence``."""
+    words = content_words(sentence) | _numbers(sentence)
     hits = set()
     for o in res.omissions:
         text = o.text.split(":", 1)[1] if ":" in o.text[:20] else o.text
-        if content_words(text) & words or _numbers(text) & words or _stem_overlap(text, words):
+        if content_words(text) & words or _numbers(text) & words or _stem_overlap(text, sentence):
             hits.add(o.text)
     return hits
 
@@ -59,15 +60,15 @@ def _numbers(text: str) -> set[str]:
     return set(re.findall(r"\b\d{2,}\b", text))
 
 
-def _stem_overlap(text: str, words: set[str]) -> bool:
-    """Shared word stems, synonyms ("Motrin" / "ibuprofen") or numbers ("800")."""
+def _stem_overlap(text: str, sentence: str) -> bool:
+    """Shared word stems or synonyms ("Motrin" / "ibuprofen", "come back" / "follow up")."""
     from ..grounding.lexicon import lexicon, stem, stems, tokens
 
     a = {stem(w) for w in content_words(text)}
-    if a & {stem(w) for w in words}:
+    if a & {stem(w) for w in content_words(sentence)}:
         return True
     lx = lexicon()
-    ta, tb = tokens(text), sorted(words)
+    ta, tb = tokens(text), tokens(sentence)
     ca = {t.canonical for _, _, t in lx.match(stems(ta)) if t.category != "anatomy"}
     cb = {t.canonical for _, _, t in lx.match(stems(tb)) if t.category != "anatomy"}
     return bool(ca & cb)
@@ -82,9 +83,8 @@ def caught(error: PlantedError, clean: JudgeResult, altered: JudgeResult) -> tup
         altered: the judge's result on the note with the error.
     """
     if error.kind == "deleted_plan_item":
-        words = content_words(error.original) | _numbers(error.original)
-        now = _omission_hits(altered, words)
-        before = _omission_hits(clean, words)
+        now = _omission_hits(altered, error.original)
+        before = _omission_hits(clean, error.original)
         major = any(o.severity == "major" for o in altered.omissions if o.text in now)
         return bool(now), bool(now - before), major
     flagged = [c for c in altered.claims if c.sentence_id == error.sentence_id and c.verdict != "supported"]

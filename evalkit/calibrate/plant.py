@@ -43,9 +43,11 @@ _ACTION_RE = re.compile(
     r"recommend(?:ed)?|advised|follow(?:-| )?up (?:in|with)|obtain|increase|decrease|discontinue|stop|"
     r"initiate|repeat|return|begin|hold|resume)\b", re.I)
 _NOT_PLAN_ITEM = re.compile(r"\b(?:presents?|agrees?|understands?|reports?|reasoning|discussed|is a \d+)\b", re.I)
+_NO_ACTION = re.compile(r"\b(?:do not|don't|does not|no need|not necessary|not needed|not recommended)\b", re.I)
 _GENERIC_PLAN = frozenset("""patient will would should take continue encouraged advised recommend recommended
 follow discussed plan start order ordered also today time weeks week months month days needed directed well
 agree agrees treatment medical additional testing education counseling instructed""".split())
+_NOT_FINDING = re.compile(r"\s*(?:that|taking|having|to|a possibility|possibility|the possibility|any medication|a \d|\d)\b")
 _NEGATED = re.compile(r"\b(?:denies|denied|deny|no|not|negative|without|never|none)\b", re.I)
 _PLAN_SECTION = re.compile(r"plan|instruction|recommend|treatment|disposition", re.I)
 _HISTORY_SECTION = re.compile(r"history|subjective|hpi|present_illness|pmh|background", re.I)
@@ -260,6 +262,10 @@ def _plant_number(note: Note, transcript: list[Turn], rng: random.Random):
         for m in _NUM_RE.finditer(s.text):
             if _DOSE_RE.match(s.text, m.start()):
                 continue  # doses are their own kind
+            before, after = s.text[max(0, m.start() - 8):m.start()].lower(), s.text[m.end():m.end() + 6].lower()
+            if re.search(r"(?:type|stage|grade|class)\s*$", before) or re.match(r"\s*(?:-|to|or)\s*\d", after) \
+                    or re.search(r"\d\s*(?:-|to|or)\s*$", before):
+                continue  # a name ("type 2 diabetes") or a range ("2 to 3 weeks"), not one quantity
             if m.group(1) in said and not re.match(r"\d{4}$", m.group(1)):
                 spots.append((s, m))
     if not spots:
@@ -334,7 +340,9 @@ def _plant_negation(note: Note, transcript: list[Turn], rng: random.Random):
                     continue
                 # the cue must govern a finding: a condition or symptom within the next few words
                 after = s.text[m.end():m.end() + 50].lower()
-                after_words = _words(after)[:6]
+                if _NOT_FINDING.match(after):
+                    continue  # "denies that ...", "denies taking ...", "there is a possibility ..."
+                after_words = _words(after)[:4]
                 window = " ".join(after_words)
                 if any(_has_term(after_words, window, c) for c in conds):
                     spots.append((s, direction, rx, rep))
@@ -366,7 +374,8 @@ def _plant_deletion(note: Note, transcript: list[Turn], rng: random.Random):
 
     spots = []
     for sec, s in note.sentences():
-        if not in_plan(sec) or not _ACTION_RE.search(s.text) or _NOT_PLAN_ITEM.search(s.text):
+        if not in_plan(sec) or not _ACTION_RE.search(s.text) or _NOT_PLAN_ITEM.search(s.text) \
+                or _NO_ACTION.search(s.text):
             continue
         mine = content_words(s.text)
         rest: set[str] = set()

@@ -74,7 +74,7 @@ def sweep_cmd(
     result = run_sweep(config, store, progress=progress)
     table = Table(title=f"sweep {result.sweep_id} ({result.wall_s:.0f} s)", header_style="bold")
     for h in ("condition", "n", "WER", "medical WER", "numeric err.", "halluc.", "run"):
-        table.add_column(h, justify="left" if h in ("condition", "run") else "right")
+        table.add_column(h, justify="left" if h in ("condition", "run") else "right", no_wrap=h in ("condition", "run"))
     for r in result.rows:
         table.add_row(r["condition"], str(r["n"]), _pct(r["wer"]), _pct(r["medical_wer"]),
                       _pct(r["numeric_error_rate"]), _pct(r["hallucination_rate"]), r["run_id"])

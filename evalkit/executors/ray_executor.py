@@ -139,6 +139,9 @@ class RayExecutor:
                 opts["address"] = self.address
             else:
                 opts.setdefault("num_cpus", self.concurrency)
+                # Ray starts workers at nice 15; on a shared machine they then starve behind every
+                # other process. Cases are the job here: run them at the driver's priority.
+                os.environ.setdefault("RAY_worker_niceness", "0")
                 self.started_local = True
             try:
                 ray.init(**opts)

@@ -15,7 +15,7 @@ from .negation import AFF, CLAUSE_PUNCT, FAM, HIST, HYPO, NEG, POSS, may_have_tr
 
 _SIDE_SKIP = frozenset("""side sided of the your my her his their upper lower medial lateral inner outer
 posterior anterior proximal distal mid middle index ring little big a this that its aspect part area
-portion""".split())
+portion first second third fourth fifth great radial ulnar dorsal plantar palmar volar""".split())
 _PUNCT = re.compile(r"[,.;:?!()]")
 #: words a negation passes over inside a list of findings ("no fever, chills, or any night sweats")
 CONNECTORS = frozenset("""or and nor any no other the a an of signs sign evidence symptoms symptom history recent
@@ -29,7 +29,7 @@ _PRECEDENCE = (HYPO, POSS, FAM, NEG, HIST)
 class Unit:
     """One analysed piece of text (a transcript turn or a note claim)."""
 
-    __slots__ = ("text", "norm", "toks", "sts", "matches", "_offs", "_marks", "_pairs")
+    __slots__ = ("text", "norm", "toks", "sts", "matches", "_offs", "_marks", "_pairs", "_nums")
 
     def __init__(self, text: str, lx: Lexicon | None = None):
         self.text = text
@@ -40,6 +40,15 @@ class Unit:
         self._offs: list[int] | None = None
         self._marks: dict[int, str] | None = None
         self._pairs: list[tuple[str, str, int, int]] | None = None
+        self._nums: list | None = None
+
+    def numbers(self) -> list:
+        """The checkable numbers of this text (:func:`evalkit.grounding.numbers.note_numbers`, cached)."""
+        if self._nums is None:
+            from .numbers import note_numbers
+
+            self._nums = note_numbers(self.text)
+        return self._nums
 
     def offsets(self) -> list[int]:
         """Character offset (in ``norm``) of every token."""
@@ -59,7 +68,7 @@ class Unit:
             return self._marks  # type: ignore[return-value]
         marks: dict[int, str] = {}
         toks = self.toks
-        trig = triggers(toks) if may_have_triggers(set(toks)) else []
+        trig = triggers(toks) if may_have_triggers(toks) else []
         if trig:
             offs = self.offsets()
             n = len(toks)

@@ -151,7 +151,8 @@ def check_concepts(u: Unit, idx: TranscriptIndex) -> list[Check]:
 
 
 _MEASURE_GAP = frozenset("is was were of at to on in today's today currently recent most last reviewed showed "
-                         "revealed measured reading readings level levels value".split())
+                         "revealed measured reading readings level levels value elevated high low up down around "
+                         "about approximately slightly mildly".split())
 
 
 def _measure_before(u: Unit, tok: int) -> Term | None:
@@ -167,7 +168,7 @@ def _measure_before(u: Unit, tok: int) -> Term | None:
 def check_numbers(u: Unit, text: str, idx: TranscriptIndex, drug_turns: list[int]) -> list[Check]:
     """Every number must have been said (with its unit); a dose near its drug; a measurement near its name."""
     out: list[Check] = []
-    nums = note_numbers(text)
+    nums = u.numbers()
     if not nums:
         return out
     near: set[float] | None = None
@@ -200,7 +201,9 @@ def check_numbers(u: Unit, text: str, idx: TranscriptIndex, drug_turns: list[int
                 out.append(Check("dose", CONTRADICTED, "contextual", True, drug_turns[:3],
                                  f"dose {n.value:g} {n.unit} differs from the dose said for this medication"))
                 continue
-        m = _measure_before(u, len(TOKEN_RE.findall(normalize(text[:n.start]))))
+        m = None
+        if any(t.category in ("measure", "procedure") for _, _, t in u.matches):
+            m = _measure_before(u, len(TOKEN_RE.findall(normalize(text[:n.start]))))
         if m is not None and m.canonical in idx.concept_turns:
             where = {j for i, _ in idx.concept_turns[m.canonical] for j in (i - 1, i, i + 1)}
             if not where & set(turns):
@@ -261,6 +264,14 @@ def check_laterality(u: Unit, idx: TranscriptIndex) -> list[Check]:
                     out.append(Check("laterality", CONTRADICTED, "contextual", True,
                                      sorted(with_f & set(other))[:3],
                                      f"the transcript gives this finding to the {opp} {key.removeprefix('group:')}"))
+                    break
+            if same and other:
+                # turns naming both sides compare them ("the left knee looks fine"); the side the
+                # dialogue is about is the one named on its own
+                only_same, only_other = set(same) - set(other), set(other) - set(same)
+                if not only_same and only_other and not bilateral:
+                    out.append(Check("laterality", CONTRADICTED, "contextual", True, sorted(only_other)[:3],
+                                     f"note says {side} {key.removeprefix('group:')}, the transcript says {opp}"))
                     break
             if same or bilateral:
                 out.append(Check("laterality", SUPPORTED, evidence=(same or bilateral)[:2]))  # type: ignore[index]

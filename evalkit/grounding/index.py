@@ -179,12 +179,14 @@ class TranscriptIndex:
     def _mention_polarity(self, i: int, tok: int) -> str:
         u = self.units[i]
         p = u.polarity(tok)
-        if self.roles[i] == SpeakerRole.PATIENT or p == NEG:
+        if self.roles[i] == SpeakerRole.PATIENT:
             return UNKNOWN if p == POSS else p
         offs = u.offsets()
         short = len(u.toks) <= 6
         if not (short or (tok < len(offs) and is_question_about(u.norm, offs[tok]))):
             return UNKNOWN if p == POSS else p
+        if p == NEG and any(t in ("not", "no", "never", "without") for t in u.toks[max(0, tok - 4):tok]):
+            return NEG  # "so no chest pain?" / "you haven't had any fever": the clinician states it
         if tok < len(offs) and later_question(u.norm, offs[tok]):
             return UNKNOWN
         for j in range(i + 1, min(i + 3, len(self.units))):

@@ -16,7 +16,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..paths import rubrics_dir
 
-TOKEN_RE = re.compile(r"[a-z]+(?:'[a-z]+)*|\d+(?:,\d{3})*(?:\.\d+)?")
+TOKEN_RE = re.compile(r"[a-z]+\d+[a-z\d]*|[a-z]+(?:'[a-z]+)*|\d+(?:,\d{3})*(?:\.\d+)?")
 
 STOPWORDS = frozenset("""
 a an the and or but nor so of to in on at by for with from into onto over under about as is are was were be
@@ -134,7 +134,7 @@ lateral proximal distal superior inferior dorsal ventral palmar plantar""".split
 
 #: conditions too generic to be a fabricated diagnosis on their own
 GENERIC_FINDINGS = frozenset("""pain swell inflammation infection mass lump strain burn wound allergy allergi
-cold flu congestion weakness fatigue cyst tumor tumour cancer murmur""".split())
+cold flu congestion weakness fatigue cyst tumor tumour cancer murmur tender ache sore hurt discomfort""".split())
 
 
 @dataclass
@@ -156,6 +156,7 @@ class Lexicon:
     drug_names: frozenset[str] = frozenset()  # single-token drug names (lower-case)
     anatomy: "Lexicon | None" = None  # anatomy terms only (body parts inside "knee pain", "back pain")
     _parts: dict[int, tuple[list[str], list[str]]] = field(default_factory=dict)
+    symptoms: frozenset[str] = frozenset()  # canonicals of symptoms (a past episode is not a current one)
 
     def add(self, text: str, category: str, canonical: str | None = None) -> None:
         st = tuple(stems(tokens(text)))
@@ -299,6 +300,7 @@ def lexicon() -> Lexicon:
         t = lx.find(u)
         if t is not None:
             t.category = "measure"
+    lx.symptoms = frozenset(t.canonical for t in map(lx.find, _read_lines(gdir / "symptoms.txt")) if t is not None)
     lx.drug_names = frozenset(d for d in drugs if " " not in d)
     anat = Lexicon()
     for lst in lx.first.values():

@@ -118,9 +118,9 @@ def normalize(text: str) -> str:
     return _NT.sub(" not", text.lower())
 
 
-def may_have_triggers(token_set: set[str]) -> bool:
+def may_have_triggers(words) -> bool:
     """Cheap pre-check: whether any non-terminating trigger can start among these words."""
-    return not rules().first_words.isdisjoint(token_set)
+    return not rules().first_words.isdisjoint(words)
 
 
 def _by_second_word(first: dict[str, list[tuple]]) -> dict[str, tuple[tuple | None, dict[str, list[tuple]]]]:

@@ -74,6 +74,7 @@ class NoteView:
     concept_actions: dict[str, set[str]]  # concept -> action classes of the plan sentences naming it
     numbers: set[float]
     plan_stems: list[set[str]]  # stems of each plan-section sentence
+    plan_keys: list[set[str]]  # stems + concepts + "act:<class>" of each plan-section sentence
 
 
 def note_view(units: list[Unit], sections: list[str] | None = None) -> NoteView:
@@ -85,6 +86,7 @@ def note_view(units: list[Unit], sections: list[str] | None = None) -> NoteView:
     action: set[str] = set()
     nums: set[float] = set()
     plan: list[set[str]] = []
+    keys: list[set[str]] = []
     cact: dict[str, set[str]] = {}
     in_plan = [bool(PLAN_SECTION.search(sec)) for sec in sections] if sections else [True] * len(units)
     if not any(in_plan):
@@ -95,13 +97,14 @@ def note_view(units: list[Unit], sections: list[str] | None = None) -> NoteView:
         concepts |= cs
         if p:
             plan.append(set(u.sts))
+            keys.append(set(u.sts) | cs | {"act:" + ACTION_CLASS[x] for x in u.sts if x in ACTION_CLASS})
             if ACTION_CUE.search(u.norm):
                 action |= cs
                 acts = {ACTION_CLASS[x] for x in u.sts if x in ACTION_CLASS}
                 for c in cs:
                     cact.setdefault(c, set()).update(acts)
-        nums.update(n.value for n in note_numbers(u.text))
-    return NoteView(stems, concepts, action, cact, nums, plan)
+        nums.update(n.value for n in u.numbers())
+    return NoteView(stems, concepts, action, cact, nums, plan, keys)
 
 
 def _covered(term: Term, nv: NoteView, need_action: bool = False) -> bool:
@@ -112,6 +115,18 @@ def _covered(term: Term, nv: NoteView, need_action: bool = False) -> bool:
         return False
     key = [s for s in term.stems if s not in STOPWORDS and s not in GENERIC and len(s) > 2]
     return bool(key) and all(s in nv.stems for s in key)
+
+
+def _clause_covered(canon: str, clause_keys: list[set[str]], nv: NoteView) -> bool:
+    """Some plan sentence naming ``canon`` says at least half of what one of its clauses says."""
+    if not clause_keys:
+        return True
+    for ck in clause_keys:
+        need = max(min(2, len(ck)), (len(ck) + 1) // 2)
+        for pk in nv.plan_keys:
+            if canon in pk and len(ck & pk) >= need:
+                return True
+    return False
 
 
 def _affirmed_turns(idx: TranscriptIndex, canonical: str) -> list[int]:
@@ -142,6 +157,7 @@ def find_omissions(idx: TranscriptIndex, units: list[Unit],
     # plan items: a clinician's plan clause naming a drug, test, referral or follow-up
     plan_concepts: dict[str, list[int]] = {}
     plan_actions: dict[str, set[str]] = {}
+    plan_keys: dict[str, list[set[str]]] = {}
     generic_items: list[tuple[int, list[str], str]] = []
     for i, u in enumerate(idx.units[:idx.n_turns]):
         if idx.roles[i] == SpeakerRole.PATIENT:
@@ -155,9 +171,15 @@ def find_omissions(idx: TranscriptIndex, units: list[Unit],
             named = False
             k0 = bisect_left(offs, m.end())
             act = next((ACTION_CLASS[x] for x in u.sts[k0:k0 + 5] if x in ACTION_CLASS), None)
+            ckey: set[str] | None = None
             for s0, e0, t in u.matches:
                 if t.category in _PLAN_CATS and s0 < len(offs) and m.end() <= offs[s0] < end:
                     named = True
+                    if ckey is None:
+                        ckey = {stem(w) for w in _WORD.findall(u.norm[m.end():end]) if w not in STOPWORDS
+                                and w not in GENERIC and len(w) > 3 and stem(w) not in _PLAN_VERBS}
+                        ckey |= {"act:" + act} if act else set()
+                    plan_keys.setdefault(t.canonical, []).append(ckey | {t.canonical})
                     turns = plan_concepts.setdefault(t.canonical, [])
                     if i not in turns:
                         turns.append(i)
@@ -181,7 +203,8 @@ def find_omissions(idx: TranscriptIndex, units: list[Unit],
         seen.add(canon)
         acts = plan_actions.get(canon, set())
         said = nv.concept_actions.get(canon)
-        if not _covered(t, nv, need_action=True) or (acts and said is not None and said and not acts & said):
+        if not _covered(t, nv, need_action=True) or (acts and said is not None and said and not acts & said) \
+                or not _clause_covered(canon, plan_keys.get(canon, []), nv):
             verb = "/".join(sorted(acts))
             out.append(Omission(id=f"om{len(out)}", text=f"plan: {verb + ' ' if verb else ''}{t.text}",
                                 category="plan", severity="major", evidence=[ids[i] for i in turns[:3]]))

@@ -14,10 +14,14 @@ from ..schema import SpeakerRole
 from .entities import Unit
 from .index import UNKNOWN, TranscriptIndex
 from .lexicon import GENERIC, GENERIC_FINDINGS, STOPWORDS, Term, lexicon
-from .negation import AFF, HIST, NEG
+from .negation import AFF, FAM, HIST, NEG
 
-_PAST = re.compile(r"\b(?:in the past|previously|prior|history|used to|ever)\b")
+_NEGATED_WORDS = re.compile(r"\b(?:denies|denied|deny|no|not|negative|without|never)\b")
+_MANEUVER = re.compile(r"\b(?:palpation|pronation|supination|flexion|extension|rotation|motion|movement|moving|"
+                       r"pressure|weight bearing|when|with|during|while|upon|on exam|examination|testing)\b")
+_PAST = re.compile(r"\b(?:in the past|previously|prior to|used to)\b")
 _WINDOW = 10  # tokens between a finding and its body part in a transcript turn
+UNCONFIRMED = False  # flag a finding the clinician asked about but the patient never confirmed
 ANATOMY_FABRICATION = True  # flag "knee pain" when the transcript never puts that finding at that part
 MAJORITY = 2  # opposite-polarity turns needed per same-polarity turn to call a contradiction
 
@@ -71,9 +75,7 @@ def transcript_polarities(idx: TranscriptIndex, findings: list[str], anat: set[s
             if anat and not _turn_has_anatomy(idx, i, tok, anat):
                 continue
             p = idx.mention_polarity(i, tok)
-            if p == HIST:
-                p = AFF
-            if p in (AFF, NEG, UNKNOWN):
+            if p in (AFF, NEG, UNKNOWN, FAM, HIST):
                 out.setdefault(p, []).append(i)
     return out
 
@@ -88,7 +90,10 @@ def check_polarity(u: Unit, s: int, e: int, term: Term, pol: str,
         of the finding; ``unsupported`` / ``fabrication`` when the note affirms a finding
         (at a body part) that the transcript never mentions there.
     """
-    if pol == HIST:
+    family = pol == FAM
+    if family and _NEGATED_WORDS.search(u.norm):
+        return None  # "denies a family history of X": a negated family history is not checked
+    if pol in (HIST, FAM):
         pol = AFF
     if pol not in (AFF, NEG):
         return None
@@ -101,18 +106,29 @@ def check_polarity(u: Unit, s: int, e: int, term: Term, pol: str,
     if pol == NEG and _PAST.search(u.norm):
         return None  # "denied headaches in the past": another time than the dialogue's
     pols = transcript_polarities(idx, findings, anat)
+    fam = pols.pop(FAM, [])
+    if family:  # "family history of X": the family's mentions are the affirmations
+        pols[AFF] = pols.get(AFF, []) + fam
+    hist = pols.pop(HIST, [])
+    if pol == AFF or not any(f in lx.symptoms for f in findings):
+        # a past episode backs an affirmation, and a history of a disease contradicts its denial;
+        # a past episode of a symptom does not contradict a current denial
+        pols[AFF] = pols.get(AFF, []) + hist
+    pols = {k: v for k, v in pols.items() if v}
     opp = AFF if pol == NEG else NEG
     n_opp, n_same = len(set(pols.get(opp, ()))), len(set(pols.get(pol, ())))
     # every mention says the opposite, or (for a specific finding) the opposite is said over
     # and over: a complaint discussed at length against one "does this hurt? no" at the exam
-    majority = not generic and n_opp >= MAJORITY * n_same and n_opp >= MAJORITY
+    majority = (not generic or not _MANEUVER.search(u.norm)) and n_opp >= MAJORITY * n_same and n_opp >= MAJORITY
     if n_opp and (not n_same or majority):
         verb = "denies" if pol == NEG else "affirms"
         other = "affirms" if pol == NEG else "denies"
         return "contradicted", "negation", sorted(set(pols[opp]))[:3], f"note {verb} '{term.text}', the transcript {other} it"
-    own = lx.parts(term)[1]
-    if pol == AFF and own and not pols and ANATOMY_FABRICATION and not any(
-            st in idx.stem_turns for a in own for st in a.split()):
+    if pol == AFF and not generic and not family and UNCONFIRMED and set(pols) == {UNKNOWN}:
+        return ("unsupported", "fabrication", sorted(set(pols[UNKNOWN]))[:3],
+                f"'{term.text}' was asked about but never confirmed in the transcript")
+    if pol == AFF and anat and not pols and ANATOMY_FABRICATION and not any(
+            st in idx.stem_turns for a in anat for st in a.split()):
         where = "/".join(sorted(anat))
         return "unsupported", "fabrication", [], f"'{term.text}' at the {where} is not in the transcript"
     return None

@@ -25,6 +25,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import random
 import threading
 import time
 import weakref
@@ -170,7 +171,8 @@ class LLMClient:
     # ------------------------------------------------------------------ public API
 
     async def acomplete(self, spec: ModelSpec, messages: list[dict], *, response_format: dict | None = None,
-                        purpose: str = "judge", prompt_hash: str = "", cache: bool = True) -> LLMReply:
+                        purpose: str = "judge", prompt_hash: str = "", cache: bool = True,
+                        remember: bool = True) -> LLMReply:
         """One chat completion: from the cache, or from the model (retried).
 
         Args:
@@ -180,6 +182,8 @@ class LLMClient:
             purpose: recorded in ``llm_calls`` (``judge``, ``scribe``, ``generate``...).
             prompt_hash: the rubric's content hash (part of the cache key).
             cache: read and write the reply cache.
+            remember: write a fresh reply to the cache now; with False the caller decides later
+                with :meth:`remember` (e.g. only once the reply proved usable).
 
         Raises:
             LLMCallError: the call failed for good (after retries, or not retryable).
@@ -205,15 +209,21 @@ class LLMClient:
             raise
         finally:
             st.inflight.pop(key, None)
-        if cache:
-            value = {"content": reply.content, "finish_reason": reply.finish_reason,
-                     "prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens,
-                     "cost_usd": reply.cost_usd, "model": spec.model}
-            self._mem[key] = value
-            with self._buf_lock:
-                self._buf_cache[key] = value
+        if cache and remember:
+            self.remember(reply)
         self._maybe_flush(st)
         return reply
+
+    def remember(self, reply: LLMReply) -> None:
+        """Put a fresh reply in the cache (a no-op for cached replies)."""
+        if reply.cached or not reply.key:
+            return
+        value = {"content": reply.content, "finish_reason": reply.finish_reason,
+                 "prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens,
+                 "cost_usd": reply.cost_usd, "model": reply.model}
+        self._mem[reply.key] = value
+        with self._buf_lock:
+            self._buf_cache[reply.key] = value
 
     def complete(self, spec: ModelSpec, messages: list[dict], **kw: Any) -> LLMReply:
         """Blocking :meth:`acomplete` (runs on the client's own event-loop thread)."""
@@ -381,17 +391,26 @@ class LLMClient:
     async def _call(self, st: _LoopState, spec: ModelSpec, messages: list[dict], response_format: dict | None,
                     purpose: str, key: str) -> LLMReply:
         route = self._route(spec, response_format)
-        retrying = AsyncRetrying(stop=stop_after_attempt(self.retries + 1),
+        try:  # the common case, a first attempt that works, without building a retry controller
+            raw, latency = await self._attempt(st, spec, route, messages, response_format, purpose)
+        except LLMCallError as e:
+            if not e.retryable or self.retries < 1:
+                raise
+        else:
+            return LLMReply(content=raw.content, finish_reason=raw.finish_reason, prompt_tokens=raw.prompt_tokens,
+                            completion_tokens=raw.completion_tokens, cost_usd=raw.cost_usd, latency_s=latency,
+                            cached=False, model=spec.model, key=key)
+        retrying = AsyncRetrying(stop=stop_after_attempt(self.retries),
                                  wait=wait_exponential_jitter(initial=self.backoff, max=self.max_backoff),
                                  retry=retry_if_exception(lambda e: isinstance(e, LLMCallError) and e.retryable),
                                  reraise=True)
-        attempts = 0
+        await asyncio.sleep(self.backoff * (0.5 + random.random()))  # backoff after the first failure
+        attempts = 1
         try:
             async for attempt in retrying:
                 with attempt:
                     attempts += 1
-                    if attempts > 1:
-                        self.stats["retries"] += 1
+                    self.stats["retries"] += 1
                     raw, latency = await self._attempt(st, spec, route, messages, response_format, purpose)
         except LLMCallError as e:
             e.attempts = attempts

@@ -34,8 +34,8 @@ def note_from_reply(reply: NoteReply, template: str, valid_turns: set[int]) -> t
             key = f"{key}_{n + 1}"
         sents = []
         for i, s in enumerate(sec.sentences):
-            raw = list(s.evidence)
-            ids = [e for e in dict.fromkeys(turn_ids(raw)) if e in valid_turns]
+            raw = turn_ids(list(s.evidence))
+            ids = [e for e in dict.fromkeys(raw) if e in valid_turns]
             dropped += len(raw) - len(ids)
             kept += len(ids)
             sents.append(NoteSentence(id=f"{key}.{i}", text=s.text.strip(), evidence=ids))

@@ -25,22 +25,24 @@ class _Reply(BaseModel):
 
 
 def turn_ids(v: Any) -> list[int]:
+    """Turn ids from a model's evidence list (``3``, ``"T3"``, ``"[T3]"``, ``"turn 3"``).
+
+    Entries that are not turn ids become ``-1`` so callers can count them as invalid.
+    """
     if v is None:
         return []
     if not isinstance(v, list):
         v = [v]
     out = []
     for x in v:
-        if isinstance(x, bool):
-            continue
-        if isinstance(x, int):
+        if isinstance(x, int) and not isinstance(x, bool):
             out.append(x)
         elif isinstance(x, float) and x.is_integer():
             out.append(int(x))
-        elif isinstance(x, str):
-            m = re.fullmatch(r"\s*\[?\s*(?:T|turn\s*)?(\d+)\s*\]?\s*", x, re.I)
-            if m:
-                out.append(int(m.group(1)))
+        elif isinstance(x, str) and (m := re.fullmatch(r"\s*\[?\s*(?:T|turn\s*)?(\d+)\s*\]?\s*", x, re.I)):
+            out.append(int(m.group(1)))
+        else:
+            out.append(-1)
     return out
 
 

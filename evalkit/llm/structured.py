@@ -3,7 +3,8 @@
 An unusable reply is never dropped silently: it is repaired locally (code fences, trailing
 commas, truncated JSON), then — if still unusable — sent back to the model with the rubric's
 ``repair`` prompt naming the problems; if that fails too, the :class:`Outcome` carries an
-error for the caller to record (``JudgeResult.error``). Error texts name fields and problems,
+error for the caller to record (``JudgeResult.error``). Replies are cached only once the
+exchange produced a usable value, so a re-run retries what failed and replays what worked. Error texts name fields and problems,
 never the reply's content (which may quote patient text).
 """
 
@@ -86,7 +87,7 @@ async def ask(client: LLMClient, spec: ModelSpec, rubric: Rubric, messages: list
     problem = "no reply"
     for round_ in range(repairs + 1):
         reply = await client.acomplete(spec, msgs, response_format=rf, purpose=purpose,
-                                       prompt_hash=rubric.prompt_hash)
+                                       prompt_hash=rubric.prompt_hash, remember=False)
         out.replies.append(reply)
         out.truncated = reply.truncated
         value, notes = parse_json_reply(reply.content)
@@ -94,6 +95,8 @@ async def ask(client: LLMClient, spec: ModelSpec, rubric: Rubric, messages: list
             result, problem = parse(value)
             if result is not None:
                 out.value, out.error, out.repaired = result, None, notes
+                for r in out.replies:  # the whole exchange, so a re-run replays it with no calls
+                    client.remember(r)
                 return out
         else:
             problem = notes[-1] if notes else "reply is not JSON"

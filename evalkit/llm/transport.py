@@ -200,6 +200,7 @@ class LeanRoute:
         self.headers = config.validate_environment(headers={}, model=model, messages=[], optional_params=opt,
                                                    litellm_params=self.litellm_params, api_key=self.api_key,
                                                    api_base=self.api_base)
+        self._httpx_request: Any = None
         self.url = config.get_complete_url(api_base=self.api_base, api_key=self.api_key, model=model,
                                            optional_params=opt, litellm_params=self.litellm_params, stream=False)
 
@@ -214,19 +215,47 @@ class LeanRoute:
         headers, signed = self.config.sign_request(headers=dict(self.headers), optional_params=self.optional_params,
                                                    request_data=data, api_base=self.url, api_key=self.api_key,
                                                    model=self.model, stream=False, fake_stream=False)
-        return data, headers, signed if signed is not None else json.dumps(data).encode()
+        return data, headers, signed if signed is not None else json.dumps(data, separators=(",", ":")).encode()
 
     def parse(self, status: int, body: bytes, content_type: str, data: dict, messages: list[dict]) -> Any:
-        import httpx
         from litellm.types.utils import ModelResponse
 
-        raw = httpx.Response(status, content=body, headers={"content-type": content_type or "application/json"},
-                             request=httpx.Request("POST", self.url))
+        raw = _response_class()(status, content=body, headers={"content-type": content_type or "application/json"},
+                                request=self._request())
         return self.config.transform_response(model=self.model, raw_response=raw, model_response=ModelResponse(),
                                               logging_obj=_NULL_LOG, request_data=data, messages=messages,
                                               optional_params=self.optional_params,
                                               litellm_params=self.litellm_params, encoding=None,
                                               api_key=self.api_key, json_mode=self.json_mode)
+
+
+    def _request(self) -> Any:
+        if self._httpx_request is None:
+            import httpx
+
+            self._httpx_request = httpx.Request("POST", self.url)
+        return self._httpx_request
+
+
+_RESPONSE_CLS: Any = None
+
+
+def _response_class() -> Any:
+    """An ``httpx.Response`` that decodes its (JSON, UTF-8) body without charset sniffing."""
+    global _RESPONSE_CLS
+    if _RESPONSE_CLS is None:
+        import httpx
+
+        class _JSONResponse(httpx.Response):
+            @property
+            def text(self) -> str:  # type: ignore[override]
+                return self.content.decode("utf-8", "replace")
+
+            def json(self, **kw: Any) -> Any:
+                return json.loads(self.content, **kw)
+
+        _RESPONSE_CLS = _JSONResponse
+    return _RESPONSE_CLS
 
 
 async def call_lean(route: LeanRoute, session: Any, messages: list[dict]) -> RawReply:

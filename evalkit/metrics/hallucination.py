@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..grounding import GROUNDING_VERSION
-from ..grounding.claims import split_claims, strip_label
+from ..grounding.claims import split_claims
 from ..grounding.entities import Unit
 from ..grounding.ground import ground_claim
 from ..grounding.index import transcript_index
@@ -44,7 +44,7 @@ def judge_note(transcript: list[Turn], note: Note, case: Case | None = None) -> 
     sections: list[str] = []
     for sec, sent in note.sentences():
         for n, text in enumerate(split_claims(sent.text)):
-            u = Unit(strip_label(text), lx)
+            u = Unit(text, lx)
             units.append(u)
             sections.append(f"{sec.key} {sec.title}".lower())
             g = ground_claim(u, idx)

@@ -82,8 +82,11 @@ class _Walker:
         self.context: tuple[Segment | None, str | None] = (None, None)
         self.cc_open = False
         self.cc_count = 0
+        self.topic: str | None = None  # the category of the last exchange, for "tell me more about it"
 
     def add(self, cat: str, text: str, evidence: list[int]) -> None:
+        if cat in _HISTORY_CATS:
+            self.topic = cat
         text = sentence(LEAD.sub("", text))
         if len(SUBSTANTIVE.findall(text)) >= 1 and len(text) > 3:
             self.facts.append(Fact(cat, text, sorted(set(evidence))))
@@ -105,6 +108,8 @@ class _Walker:
                 cat = _question_category(low, self.phase)
                 if cat is None and last_q is not None and FOLLOW_UP.search(low):
                     cat = last_cat
+                if cat is None and self.topic and (FOLLOW_UP.search(low) or re.search(r"\btell me\b|\bmore\b", low)):
+                    cat = "hpi" if self.topic == "chief_complaint" else self.topic
                 last_q, last_cat = s, cat
                 if self.phase == EXAM and cat in ("medications", "allergies", "social", "family", "pmh", "ros"):
                     self.phase = HISTORY  # back to history taking mid-examination
@@ -122,7 +127,7 @@ class _Walker:
 
     def statement(self, s: Segment) -> str | None:
         low = s.low
-        if L.is_meta(low):
+        if L.is_meta(low) and not (len(low.split()) >= 15 and (L.PLAN_VERB.search(low) or L.NUMBER_UNIT.search(low))):
             return None
         text = s.text
         m = L.PROBLEM_HEADER.search(text)
@@ -151,12 +156,16 @@ class _Walker:
             self.add("results", clinician_voice(text, self.p), [s.turn_id])
             return "results"
         announce = bool(ANNOUNCE.search(low)) and not FINDING_VERB.search(low)
+        if drug and L.NUMBER_UNIT.search(low) and not s.question:  # a drug with its dose, in any phase
+            cat = "plan" if self.phase == AP or intent else "medications"
+            self.add(cat, self._plan_text(text) if cat == "plan" else clinician_voice(text, self.p), [s.turn_id])
+            return cat
         if self.phase == EXAM and announce and not plan_verb:
             return None
         if self.phase == EXAM and L.EXAM_MARKER.search(low) and not STRONG_DX.search(low) and not announce:
             self.add("exam", clinician_voice(text, self.p), [s.turn_id])
             return "exam"
-        if self.phase == AP and (cond or L.ASSESSMENT_CUE.search(low)) or STRONG_DX.search(low) and about_patient:
+        if self.phase == AP and (cond or L.ASSESSMENT_CUE.search(low)) or STRONG_DX.search(low):
             self.add("assessment", clinician_voice(text, self.p), [s.turn_id])
             return "assessment"
         if self.phase != AP and L.ASSESSMENT_CUE.search(low) and cond and about_patient and not intent:
@@ -260,7 +269,7 @@ class _Walker:
             return "allergies"
         if L.FAMILY.search(low) and cond and re.search(r"\b(?:had|has|have|died|passed)\b", low):
             return "family"
-        if self.cc_open and self.cc_count < 2 and _clinical(low):
+        if self.cc_open and self.cc_count < 2:
             return "chief_complaint"
         if self.phase == HISTORY and qcat in _HISTORY_CATS and qcat != "chief_complaint":
             return qcat

@@ -72,7 +72,7 @@ PLAN_VERB = rx(
     r"physical therapy", r"inject\w*", r"give you", r"get (?:a|an|some|you|your|her|him)", r"check(?:ing)?",
     r"keep (?:taking|an eye|track)", r"try", r"add(?:ing)?", r"change (?:your|the|her|his)", r"adjust\w*",
     r"counsel\w*", r"educat\w*", r"take", r"encourag\w*", r"call (?:you|me|us)", r"put (?:you|her|him) on",
-    r"place (?:you|her|him) on", r"obtain", r"draw", r"arrange", r"book", r"suggest\w*", r"pick up",
+    r"place (?:you|her|him) on", r"obtain", r"draw", r"arrange", r"book", r"suggest\w*", r"pick up", r"review",
     r"go to (?:the )?(?:a&e|er|emergency|hospital|urgent care)",
 )
 INTENT = rx(
@@ -163,7 +163,8 @@ NUMBER_UNIT = re.compile(
 
 # ------------------------------------------------------------------ answers, fillers
 AFFIRM = re.compile(r"^(?:yes|yeah|yep|yup|uh-huh|mm-hmm|mhm|correct|that's right|right|sure|definitely|absolutely|"
-                    r"i do|i am|i have|i did|i was|i think so|uh,? yes|um,? yes|um,? yeah)\b[,.!]?", re.I)
+                    r"(?:i do|i am|i have|i did|i was)(?=\s*(?:[,.!]|$))|i think so|uh,? yes|um,? yes|um,? yeah)\b[,.!]?",
+                    re.I)
 NEGATE = re.compile(r"^(?:no|nope|nah|not really|never|none|not that i(?: have)? (?:noticed|know)|nothing|"
                     r"i do not(?: think so)?|i have not|i did not|not at all|"
                     r"uh,? no|um,? no)(?=$|[,.!?]| i | it | not | nothing| that| none| never| no\b| ma'am| sir)", re.I)

@@ -39,7 +39,7 @@ def split_sentences(text: str) -> list[str]:
             out.append(part)
     return out
 _TAGS = (r"(?:okay|ok|alright|all right|right|yeah|you know|does that sound good|sound good|does that make sense|"
-         r"is that okay|got it|how does that sound|sound okay)")
+         r"is that (?:okay|ok|alright|all right)|if that is okay|got it|how does that sound|sound okay)")
 # a tag question at the end ("..., okay?"); without punctuation only the unambiguous ones ("right" may be a side)
 _TAG_Q = re.compile(r"(?:,\s*" + _TAGS + r"\s*[?.]?|\s+" + _TAGS + r"\s*\?|\s+(?:okay|alright|all right|how does that sound|"
                     r"does that sound good|does that make sense|sound good))\s*$", re.I)
@@ -62,20 +62,26 @@ _Q_PATTERNS = [
                 r"(?:(?:like|such as|of|with|in)\s+)?)?(?P<x>.+)", re.I), "any"),
 ]
 _X_TAIL = re.compile(r"[,\s]*(?:(?:or|and) )?(?:anything|something|any of that|stuff)(?: else)?(?: like that)?\s*$"
-                     r"|\s+at all\s*$|[,\s]*or not\s*$", re.I)
+                     r"|\s+at all\s*$|[,\s]*or not\s*$|\s+(?:that )?(?:i|we) should know(?: about)?\s*$", re.I)
 PLAN_LEAD = re.compile(
-    r"^(?:(?:and|so|but|okay|now|alright|then|also)\s+)*(?:i am (?:also )?going to|i (?:do |also |really )?want to|"
+    r"^(?:(?:and|so|but|okay|now|alright|then|also)\s+)*(?:(?:the|my) plan (?:is|would be),?\s+(?:to\s+)?)?"
+    r"(?:i am (?:also )?going to|i (?:do |also |really )?want to|"
     r"i would (?:also )?like to|we are (?:also )?going to|we will(?: also)?|let us|i will(?: also)?|"
     r"the plan (?:is|would be) to|so the plan is(?: to)?|my plan is to|plan is to|what i would like to do is)"
     r"(?:\s+(?:also|just|go ahead and|probably|definitely))*\s+", re.I)
 YOU_TO = re.compile(r"^(?:(?:and|so|but|okay|now|alright|then|also)\s+)*i (?:do |also |really )?(?:(?:want|would like)"
                      r" you to|(?:would )?(?:suggest|recommend|advise)(?: that)? you(?: to)?)\s+", re.I)
-ANNOUNCE = re.compile(r"\b(?:going to|want to|let me|let us|i will)\b", re.I)
+# "what we are going to do is ...", "what that means is ...": statements, not questions
+_PSEUDO_CLEFT = re.compile(r"^(?:(?:and|so|okay|ok|now|alright|all right|um|uh|well|but|then|also)[, ]+)*"
+                           r"(?:what|how|when|where|why|which)\s+(?:i|we|you|he|she|they|it|that|this)\b(?! (?:is|are|was|were)\b)")
+_TELL_ME = re.compile(r"^(?:(?:and|so|okay|now|right|alright)[, ]+)*(?:tell me|describe|talk me through|walk me through)\b")
+ANNOUNCE = re.compile(r"\b(?:going to|want to|would like to|let me|let us|i will)\b", re.I)
 SUBSTANTIVE = re.compile(r"[a-z]{3,}", re.I)
 _GERUND = {"feel": "feeling", "felt": "feeling", "been feeling": "feeling", "notice": "noticing",
            "noticed": "noticing", "see": "seeing", "seen": "seeing", "get": "getting", "got": "getting"}
 STRONG_DX = re.compile(r"\b(?:what we call|consistent with|diagnos\w+|concerned (?:that|for|about)|my impression|"
-                        r"(?:showing|shows) signs of|suspect|most likely|i think (?:this|it|you) (?:is|are|has|have))\b", re.I)
+                        r"(?:showing|shows) signs of|suspect|most likely|i think (?:this|it|you) (?:is|are|has|have)|"
+                       r"(?:this|it) (?:looks|sounds|seems) like|from what (?:you|he|she|they) (?:have|has) told me)\b", re.I)
 FINDING_VERB = re.compile(r"\b(?:is|are|was|were|shows?|showed|looks?|have|has|appreciate|noted?|feel)\b", re.I)
 ADVICE = re.compile(r"\b(?:you should|you need to|you will need to|(?:i would|i) (?:suggest|recommend|advise))\b", re.I)
 EXAM_FINDING = re.compile(
@@ -118,7 +124,8 @@ def segment_turn(turn: Turn) -> list[Segment]:
         if not p:
             continue
         low = p.lower()
-        question = p.endswith("?") or bool(L.QUESTION_START.match(low) and not low.endswith("."))
+        question = p.endswith("?") or bool(L.QUESTION_START.match(low) and not low.endswith(".")
+                                           and not _PSEUDO_CLEFT.match(low)) or bool(_TELL_ME.match(low))
         out.append(Segment(turn.id, turn.speaker, p, low, question))
     return out
 

@@ -154,6 +154,34 @@ def requested_sentence_ids(req: dict) -> list[str]:
     return _SENTENCE_LINE.findall(text)
 
 
+def evalkit_responder(req: dict) -> dict:
+    """A valid reply to any evalkit prompt: judge (all supported), PDQI-9 (all 4), adherence (all
+    appropriate), notes (one sentence per section key, citing turn 0) and dialogues (saying every
+    planted keyword). For wiring tests and demos, not for measuring anything."""
+    system = str((req.get("messages") or [{}])[0].get("content") or "")
+    text = _user_text(req)
+    if "Judge all" in text:
+        return judge_responder(req)
+    if "PDQI-9" in system:
+        keys = re.search(r"Item keys: (.*?)\.\s*$", text, re.M)
+        return {"items": {k.strip(): {"score": 4, "rationale": ""} for k in (keys.group(1) if keys else "").split(",")
+                          if k.strip()}}
+    keys_m = re.search(r"Section keys(?: in this note)?: (.*?)\.\s*$", text, re.M)
+    keys = [k.strip() for k in keys_m.group(1).split(",")] if keys_m else []
+    if '"appropriate"' in text:
+        return {"sections": [{"section": k, "appropriate": True, "problems": [], "severity": None} for k in keys]}
+    if '"turns"' in text:
+        said = [w.strip() for m in re.findall(r"\(say: (.*?)\)\s*$", text, re.M) for w in m.split(",")]
+        return {"turns": [{"speaker": "doctor", "text": "Hello, what brings you in today?"},
+                          {"speaker": "patient", "text": "I wanted to talk about " + (", ".join(said) or "my health") + "."}]}
+    if keys:
+        said = [w.strip() for m in re.findall(r"\(say: (.*?)\)\s*$", text, re.M) for w in m.split(",")]
+        body = "Discussed " + (", ".join(said) if said else "the consultation") + "."
+        return {"sections": [{"key": k, "sentences": [{"text": body if i == 0 else "Reviewed.", "evidence": [0]}]}
+                             for i, k in enumerate(keys)]}
+    return {}
+
+
 def echo_responder(req: dict) -> dict:
     """Reply with a summary of the request (model, message count, response_format type)."""
     rf = req.get("response_format") or {}

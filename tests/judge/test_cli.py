@@ -1,0 +1,99 @@
+"""``evalkit judge`` and ``evalkit calibrate`` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from evalkit.cli import app
+
+TRANSCRIPT = "[doctor] any chest pain?\n[patient] no chest pain. i take metformin 500 mg twice a day.\n" \
+             "[doctor] we will check your hba1c today."
+NOTE = "SUBJECTIVE\n\nDenies chest pain. Takes metformin 500 mg twice daily.\n\nPLAN\n\nCheck HbA1c."
+
+
+@pytest.fixture
+def cases(tmp_path):
+    p = tmp_path / "cases.jsonl"
+    lines = [json.dumps({"id": f"case-{i}", "transcript": TRANSCRIPT, "note": NOTE.replace("HbA1c", f"HbA1c ({i})")})
+             for i in range(4)]
+    lines.insert(2, json.dumps({"id": "bad", "transcript": "no speaker tags", "note": NOTE}))
+    lines.insert(3, '{"id": "worse", "note": "PLAN\\nx"}')
+    p.write_text("\n".join(lines) + "\n")
+    return p
+
+
+def _out(path):
+    return [json.loads(x) for x in path.read_text().splitlines()]
+
+
+def test_judge_offline_default_reports_bad_lines_and_goes_on(cases, tmp_path):
+    out = tmp_path / "out.jsonl"
+    r = CliRunner().invoke(app, ["judge", "--input", str(cases), "--output", str(out)])
+    assert r.exit_code == 1, r.output
+    assert f"{cases}:3: transcript: first line has no [speaker] tag" in r.output
+    assert f"{cases}:4: transcript: is missing" in r.output
+    rows = _out(out)
+    assert [x["id"] for x in rows] == ["case-0", "case-1", "case-2", "case-3"]
+    c = rows[0]["claims"][0]
+    assert set(c) == {"text", "verdict", "type", "severity", "evidence"} and set(rows[0]) >= {"claims", "omissions"}
+
+
+def test_judge_llm_budget_stop_and_resume(cases, tmp_path, stub):
+    out, db = tmp_path / "out.jsonl", tmp_path / "j.duckdb"
+    base = ["judge", "--input", str(cases), "--output", str(out), "--judge", "openai/stub",
+            "--api-base", stub.api_base, "--db", str(db)]
+    r = CliRunner().invoke(app, base + ["--max-calls", "2", "--concurrency", "1"])
+    assert r.exit_code == 3, r.output
+    assert "budget reached" in r.output and len(_out(out)) == 2 and stub.calls == 2
+    r = CliRunner().invoke(app, base)
+    assert r.exit_code == 1  # the two bad lines; every good case judged
+    assert [x["id"] for x in _out(out)] == ["case-0", "case-1", "case-2", "case-3"]
+    assert stub.calls == 4  # the first two came from the cache
+    r = CliRunner().invoke(app, base)
+    assert stub.calls == 4 and "(4 cached" in r.output.replace("\n", " ")
+
+
+def test_judge_llm_jury_and_pdqi(cases, tmp_path, stub):
+    from evalkit.llm.schemas import PDQI_ITEMS
+
+    from .conftest import verdicts_for
+
+    def responder(req):
+        if "PDQI-9" in req["messages"][0]["content"]:
+            return {"items": {k: 3 for k in PDQI_ITEMS}}
+        return verdicts_for(req)
+
+    stub.core.responder = responder
+    out = tmp_path / "out.jsonl"
+    r = CliRunner().invoke(app, ["judge", "-i", str(cases), "-o", str(out), "-j", "openai/a", "-j", "openai/b",
+                                 "--api-base", stub.api_base, "--db", str(tmp_path / "j.duckdb"), "--pdqi"])
+    assert r.exit_code == 1, r.output  # bad lines only
+    row = _out(out)[0]
+    assert row["jury"]["rule"] == "majority" and set(row["jury"]["judges"]) == {"openai/a", "openai/b"}
+    assert row["pdqi"]["accurate"] == 3.0 and len(row["claims"]) == 3
+
+
+def test_calibrate_cli_gates_and_stores(tmp_path, stub):
+    from evalkit.store import Store
+    from evalkit.synth import generate, load_cards
+
+    db = tmp_path / "c.duckdb"
+    Store(db).put_consultations(generate(load_cards(), 3, seed=1, dataset="cal"))
+    base = ["calibrate", "--dataset", "cal", "--db", str(db), "--kinds", "fabricated_dose,negation_flip"]
+    r = CliRunner().invoke(app, base + ["--min-recall", "0.0"])
+    assert r.exit_code == 0, r.output
+    assert "fabricated_dose" in r.output and "gate passed" in r.output
+    r = CliRunner().invoke(app, base + ["--judge", "openai/stub", "--api-base", stub.api_base, "--min-recall", "0.9"])
+    assert r.exit_code == 1 and "gate failed: recall" in r.output  # the stub says everything is supported
+    assert stub.calls > 0
+    r = CliRunner().invoke(app, base + ["--min-kappa", "0.5"])
+    assert r.exit_code == 1 and "no clinician claim labels" in r.output
+    r = CliRunner().invoke(app, base + ["--kinds", "nonsense"])
+    assert r.exit_code == 2 and "unknown kind" in r.output
+    r = CliRunner().invoke(app, ["calibrate", "--db", str(db)])
+    assert r.exit_code == 2 and "--dataset" in r.output
+    cal = Store(db).calibrations()
+    assert set(cal["judge"]) == {"grounding", "openai/stub"} and len(cal) == 3
