@@ -27,6 +27,7 @@ common.inject_css()
 def _main() -> None:
     user = common.current_user()
     if user is None:
+        common.clear_cookie_script()
         render_login()
         return
     wanted = st.session_state.pop("ek_page", None)  # in-app jump (and tests) to a page by key
@@ -46,8 +47,9 @@ def _main() -> None:
     with st.sidebar:
         st.markdown(f"**{common.esc(user.name)}** · {user.role}")
         if st.button("Log out", key="logout", icon=":material/logout:"):
-            common.auth().logout(st.session_state.pop(common.TOKEN_KEY, None))
+            common.forget_login()
             st.rerun()
+        common.remember_login()
     nav = st.navigation(sections)
     if wanted in by_key and nav.url_path != wanted:
         st.switch_page(by_key[wanted])

@@ -31,6 +31,7 @@ from evalkit.auth import Auth, User  # noqa: E402
 from evalkit.review import QueueFilter, neighbours, review_queue  # noqa: E402
 from evalkit.schema import Annotation, Case, Consultation, Finding, Flag, Note, Score  # noqa: E402
 from evalkit.store import SessionResult, Store  # noqa: E402
+from tests.app.demo_db import RUN_A  # noqa: E402
 
 METRICS = ["wer", "medical_wer", "adherence", "hallucination_rate", "omission_rate", "major_hallucinations",
            "hallucination_rate_fabrication", "hallucination_rate_negation", "latency_s", "cost_usd"]
@@ -75,14 +76,18 @@ def build(db: Path, n_sessions: int, per_run: int = 1000) -> dict:
 
 
 def timed(fn, n: int = 15) -> dict:
+    """Wall p50/p95 and this process's median CPU time per call, in ms (CPU time is what a quiet
+    machine would show; wall time also counts waiting for the other processes on a busy one)."""
     fn()  # warm the file cache
-    ts = []
+    ts, cpu = [], []
     for _ in range(n):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
         ts.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
     ts.sort()
-    return {"p50": round(statistics.median(ts), 1), "p95": round(ts[min(len(ts) - 1, int(0.95 * len(ts)))], 1)}
+    return {"p50": round(statistics.median(ts), 1), "p95": round(ts[min(len(ts) - 1, int(0.95 * len(ts)))], 1),
+            "cpu_p50": round(statistics.median(cpu), 1)}
 
 
 def first_paint(db: Path, session_id: str) -> dict:
@@ -91,10 +96,13 @@ def first_paint(db: Path, session_id: str) -> dict:
 
     if not Path(CHROMIUM).exists():
         return {"skipped": "no chromium"}
-    Auth(Store(db)).add_user("bench.doc", "clinician", "bench-password")
+    auth = Auth(Store(db))
+    if auth.get("bench.doc") is None:
+        auth.add_user("bench.doc", "clinician", "bench-password")
     cold, nxt = [], []
     with running_app(db, Path(tempfile.gettempdir()) / "bench_app.log") as base, browser() as ctx:
         for _ in range(3):
+            ctx.clear_cookies()  # a cold start: log in every time
             page = ctx.new_page()
             page.goto(base + "/?session=" + session_id)
             page.get_by_role("textbox", name="User name").fill("bench.doc")
@@ -111,8 +119,8 @@ def first_paint(db: Path, session_id: str) -> dict:
             page.get_by_role("button", name="Next ▶").click()
             page.wait_for_function("(t) => { const h = document.querySelector('h1');"
                                    " return h && h.innerText !== t; }", arg=title, timeout=120_000)
-            page.locator(".ek-transcript .ek-row").first.wait_for(timeout=120_000)
-            nxt.append(time.perf_counter() - t1)
+            page.get_by_role("heading", name="Scribe note").wait_for(timeout=120_000)
+            nxt.append(time.perf_counter() - t1)  # (the next synthetic session has no transcript to draw)
             page.close()
     return {"login_to_session_s": round(statistics.median(cold), 2), "next_session_s": round(statistics.median(nxt), 2)}
 
@@ -122,13 +130,21 @@ def main() -> int:
     ap.add_argument("--sessions", type=int, default=100_000)
     ap.add_argument("--keep", default=None, help="keep the database in this folder")
     ap.add_argument("--no-browser", action="store_true")
+    ap.add_argument("--reuse", action="store_true", help="reuse the database already in --keep DIR")
     args = ap.parse_args()
     d = Path(args.keep or tempfile.mkdtemp(prefix="bench_app_"))
     d.mkdir(parents=True, exist_ok=True)
     db = d / "review.duckdb"
-    if db.exists():
-        db.unlink()
-    info = build(db, args.sessions)
+    if args.reuse and db.exists():
+        from tests.app.demo_db import RUN_A, _sources
+
+        cid = _sources(2)
+        info = {"fabricated": f"{RUN_A}:{cid[0][0]}", "reviewer": User("dr.ada", "clinician"), "build_s": None,
+                "runs": [f"{r:012x}" for r in range(3)]}
+    else:
+        if db.exists():
+            db.unlink()
+        info = build(db, args.sessions)
     store = Store(db)
     me = info["reviewer"]
     n_scores = len(store.scores_frame(info["runs"][:1])) * (args.sessions // 1000)
@@ -141,9 +157,10 @@ def main() -> int:
         "queue (specialty + flag rule)": lambda: review_queue(store, me, QueueFilter(
             specialty="cardiology", flag_rule="hallucination_rate_over_0.95")),
         "next/previous": lambda: neighbours(store, me, info["fabricated"]),
-        "dashboard: summary of all runs": lambda: store.metric_summary(),
-        "dashboard: trend metrics": lambda: store.metric_summary(None, ["wer", "hallucination_rate",
-                                                                       "omission_rate"]),
+        "dashboard: summary of all runs, all metrics": lambda: store.metric_summary(),
+        "dashboard: trend metrics (all runs)": lambda: store.metric_summary(
+            None, ["wer", "medical_wer", "adherence", "hallucination_rate", "omission_rate"], quantiles=False),
+        "dashboard: distributions (4 runs)": lambda: store.metric_summary(info["runs"][:3] + [RUN_A]),
         "dashboard: breakdown by specialty": lambda: store.metric_breakdown("wer", "specialty", info["runs"]),
         "dashboard: hallucination type x severity": lambda: store.finding_breakdown(["type", "severity"]),
         "dashboard: histogram values (1 run)": lambda: store.metric_values(info["runs"][:1], "wer"),
@@ -153,9 +170,13 @@ def main() -> int:
     for name, fn in q.items():
         r = timed(fn)
         figures.append({"figure": f"{name} p95", "measured": r["p95"], "unit": "ms", "target": "< 300",
-                        "p50_ms": r["p50"], "ok": r["p95"] < 300})
+                        "p50_ms": r["p50"], "cpu_p50_ms": r["cpu_p50"], "ok": r["p95"] < 300})
     if not args.no_browser:
-        fp = first_paint(db, info["fabricated"])
+        try:
+            fp = first_paint(db, info["fabricated"])
+        except Exception as e:  # keep the query figures if the browser part fails
+            fp = {"skipped": f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"}
+            print("first paint failed:", fp["skipped"])
         if "skipped" not in fp:
             figures.append({"figure": "session page first paint after login (Chromium)",
                             "measured": fp["login_to_session_s"], "unit": "s", "target": "< 2",
@@ -163,6 +184,8 @@ def main() -> int:
             figures.append({"figure": "next session paint (Chromium)", "measured": fp["next_session_s"],
                             "unit": "s", "target": "< 2", "ok": fp["next_session_s"] < 2})
     load = os.getloadavg()[0]
+    figures.append({"figure": "one Store call's connect overhead (duckdb.connect + close) p50",
+                    "measured": timed(store.count_users)["p50"], "unit": "ms"})
     write_result("app", figures, sessions=args.sessions, score_rows=n_scores, build_s=info["build_s"],
                  db_mb=round(db.stat().st_size / 2**20, 1), load_average_1m=round(load, 1))
     return 0

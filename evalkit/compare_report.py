@@ -17,6 +17,18 @@ from .metric_info import info_or_default
 _MAX_LISTED = 20
 
 
+def _cell(text: Any) -> str:
+    """Untrusted text (a specialty, a scribe name) as an inert Markdown table cell."""
+    import html
+
+    return html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ")
+
+
+def _code(text: Any) -> str:
+    """Untrusted text (a run label, a case id) inside a `code span`: no backtick can close it early."""
+    return str(text).replace("`", "'").replace("\n", " ")
+
+
 def _p(p: float | None) -> str:
     if p is None or p != p:
         return "–"
@@ -78,7 +90,8 @@ def _worst_lines(res: CompareResult, worst: int) -> list[str]:
     for i, w in enumerate(res.worst[:worst], 1):
         what = "; ".join(f"{info_or_default(c['metric']).label} {info_or_default(c['metric']).fmt(c['a'])} → "
                          f"{info_or_default(c['metric']).fmt(c['b'])}" for c in w.changes)
-        out.append(f"| {i} | `{w.consultation_id}` | {w.scribe} | {what} | [B]({w.url_b}) · [A]({w.url_a}) |")
+        out.append(f"| {i} | `{_code(w.consultation_id)}` | {_cell(w.scribe)} | {what} | "
+                   f"[B]({w.url_b}) · [A]({w.url_a}) |")
     return out
 
 
@@ -101,7 +114,7 @@ def _breakdown_lines(res: CompareResult) -> list[str]:
                 r = next((x for x in rows if x.group == g and x.metric == m), None)
                 n = max(n, r.n if r else 0)
                 cells.append(f"{info_or_default(m).fmt(r.delta, signed=True)} {_ci(r)}" if r else "–")
-            out.append(f"| {g} | {n} | " + " | ".join(cells) + " |")
+            out.append(f"| {_cell(g)} | {n} | " + " | ".join(cells) + " |")
     secs = [g for g in res.breakdowns if g.dimension == "section"]
     if secs:
         out += ["", "**By note section** (judge claims)", "",
@@ -113,7 +126,7 @@ def _breakdown_lines(res: CompareResult) -> list[str]:
             def f(x: float) -> str:
                 return "–" if x != x else f"{x:.2f}"
 
-            out.append(f"| {sec} | {f(c.mean_a)} → {f(c.mean_b)} | {c.delta:+.2f} [{c.lo:+.2f}, {c.hi:+.2f}] | "
+            out.append(f"| {_cell(sec)} | {f(c.mean_a)} → {f(c.mean_b)} | {c.delta:+.2f} [{c.lo:+.2f}, {c.hi:+.2f}] | "
                        f"{f(h.mean_a)} → {f(h.mean_b)} | {h.delta:+.3f} [{h.lo:+.3f}, {h.hi:+.3f}] |"
                        .replace("nan", "–"))
     return out
@@ -130,8 +143,8 @@ def to_markdown(res: CompareResult, *, worst: int = 10, title: str | None = None
     """
     h = "#" * level
     s = res.settings
-    lines = [f"{h} {title or f'evalkit compare: `{res.ref_a}` → `{res.ref_b}`'}", "", headline(res), "",
-             f"A = `{res.ref_a}` ({', '.join(res.run_a)}), B = `{res.ref_b}` ({', '.join(res.run_b)}). "
+    lines = [f"{h} {title or f'evalkit compare: `{_code(res.ref_a)}` → `{_code(res.ref_b)}`'}", "", headline(res), "",
+             f"A = `{_code(res.ref_a)}` ({', '.join(res.run_a)}), B = `{_code(res.ref_b)}` ({', '.join(res.run_b)}). "
              f"{res.n_paired} paired cases (A {res.n_a} sessions, B {res.n_b}; {len(res.only_a)} only in A, "
              f"{len(res.only_b)} only in B). Paired bootstrap over cases: {s.get('n_resamples', 0):,} resamples, "
              f"seed {s.get('seed')}; binary outcomes use McNemar's test. ↓ lower is better, ↑ higher is better.",
@@ -144,7 +157,8 @@ def to_markdown(res: CompareResult, *, worst: int = 10, title: str | None = None
     for name, keys in (("A", res.only_a), ("B", res.only_b)):
         if keys:
             more = f" (+{len(keys) - _MAX_LISTED} more)" if len(keys) > _MAX_LISTED else ""
-            lines += ["", f"Only in {name} (not compared): " + ", ".join(f"`{k}`" for k in keys[:_MAX_LISTED]) + more]
+            lines += ["", f"Only in {name} (not compared): " + ", ".join(f"`{_code(k)}`" for k in keys[:_MAX_LISTED])
+                      + more]
     return "\n".join(lines) + "\n"
 
 

@@ -41,7 +41,9 @@ def to_junit(report: GateReport, *, suite_name: str | None = None) -> str:
 
 
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    import html
+
+    return html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ")  # inert in a PR comment
 
 
 def headline(report: GateReport) -> str:
@@ -60,9 +62,10 @@ def to_markdown(report: GateReport, *, worst: int = 10) -> str:
         report: the gate report.
         worst: how many worst cases the comparison lists.
     """
-    lines = [f"## evalkit gate: `{report.run}`", "", headline(report), "",
-             f"Run `{report.run}` ({', '.join(report.run_ids)}, {report.n_sessions} sessions)"
-             + (f" against baseline `{report.baseline}` ({', '.join(report.baseline_ids)})" if report.baseline else "")
+    run, base = str(report.run).replace("`", "'"), str(report.baseline or "").replace("`", "'")
+    lines = [f"## evalkit gate: `{run}`", "", headline(report), "",
+             f"Run `{run}` ({', '.join(report.run_ids)}, {report.n_sessions} sessions)"
+             + (f" against baseline `{base}` ({', '.join(report.baseline_ids)})" if report.baseline else "")
              + f"; gate file `{report.config.path}`.", "",
              "| | Check | Rule | Result |", "|---|---|---|---|"]
     for r in report.results:
@@ -72,7 +75,7 @@ def to_markdown(report: GateReport, *, worst: int = 10) -> str:
         from .compare_report import to_markdown as compare_md
 
         lines += ["", compare_md(report.comparison, worst=worst, level=3,
-                                 title=f"Compared with baseline `{report.baseline}`")]
+                                 title=f"Compared with baseline `{base}`")]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

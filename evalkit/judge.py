@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +36,7 @@ from .llm.schemas import ClaimsReply, ClaimVerdict, OmissionOut
 from .llm.spec import ModelSpec
 from .llm.structured import ask, describe_validation
 from .llm.transport import LLMCallError
-from .schema import Claim, JudgeResult, Note, NoteSection, NoteSentence, Omission, Score, Turn
+from .schema import Claim, JudgeResult, NoteSection, NoteSentence, Omission, Score, Turn
 
 _RANK = {"supported": 0, "unsupported": 1, "contradicted": 2}
 _JUDGE_KEYS = {"rubric", "repairs", "concurrency"}
@@ -77,6 +78,8 @@ class LLMJudge:
         self.version = f"{self.rubric.name}-{self.rubric.version}"
         self.prompt_hash = self.rubric.prompt_hash
         self.stats = {"invalid_evidence": 0, "unknown_sentence_ids": 0}
+        self._admit: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = \
+            weakref.WeakKeyDictionary()
         self._scorer = RubricScorer(self.spec, self.client, repairs=repairs)
         self._system = self.rubric.render("system")
         self._overhead = est_tokens(self._system + self.rubric.render(
@@ -100,13 +103,28 @@ class LLMJudge:
         Raises:
             BudgetExceeded: the run's budget is spent (the run should stop and resume later).
         """
+        await self.client.aready(self.spec, self.prompt_hash)
+        async with self._admission():
+            return await self._ajudge(transcript, note)
+
+    def _admission(self) -> asyncio.Semaphore:
+        """Notes prepared or judged at once on this loop (four times the client's concurrency): with
+        thousands queued, the first requests leave as soon as they are built, not after all are."""
+        loop = asyncio.get_running_loop()
+        sem = self._admit.get(loop)
+        if sem is None:
+            sem = self._admit[loop] = asyncio.Semaphore(max(64, 4 * self.client.concurrency))
+        return sem
+
+    async def _ajudge(self, transcript: Any, note: Any) -> JudgeResult:
         turns, nt = turns_of(transcript), note_of(note)
         items = nt.sentences()
         res = JudgeResult(judge=self.name, judge_version=self.version, prompt_hash=self.prompt_hash)
         if not items:
             return res
-        ws, bs, full = self._plan(turns, items)
-        jobs = [self._judge_part(w, i, len(ws), b, items if full else b, omissions=(k == 0 and full))
+        texts = {id(turns): render_turns(turns), id(items): render_sentences(items)}  # rendered once
+        ws, bs, full = self._plan(turns, items, texts)
+        jobs = [self._judge_part(w, i, len(ws), b, items if full else b, omissions=(k == 0 and full), texts=texts)
                 for i, w in enumerate(ws) for k, b in enumerate(bs)]
         parts = list(await asyncio.gather(*jobs))
         if not full:
@@ -129,7 +147,7 @@ class LLMJudge:
 
     # ------------------------------------------------------------------ planning
 
-    def _plan(self, turns: list[Turn], items: list[tuple[NoteSection, NoteSentence]]
+    def _plan(self, turns: list[Turn], items: list[tuple[NoteSection, NoteSentence]], texts: dict[int, str]
               ) -> tuple[list[list[Turn]], list[list[tuple[NoteSection, NoteSentence]]], bool]:
         """Transcript windows, sentence batches, and whether every request can show the whole note.
 
@@ -144,15 +162,17 @@ class LLMJudge:
                              f"for the transcript after a {self.spec.max_tokens}-token reply",
                              "raise context_tokens or lower max_tokens in the judge spec")
         max_items = max(4, self.spec.max_tokens // 70)
-        note_tokens = est_tokens(render_sentences(items)) + 4 * len(items)  # + the id list
-        full = note_tokens <= avail // 3 or note_tokens + est_tokens(render_turns(turns)) <= avail
+        note_tokens = est_tokens(texts[id(items)]) + 4 * len(items)  # + the id list
+        transcript_tokens = est_tokens(texts[id(turns)])
+        full = note_tokens <= avail // 3 or note_tokens + transcript_tokens <= avail
         if full:
             bs = batches(items, 10**9, max_items)
             used = note_tokens
         else:
             bs = batches(items, avail // 3, max_items)
             used = max(est_tokens(render_sentences(b)) + 4 * len(b) for b in bs)
-        return windows(turns, max(avail - used, 128)), bs, full
+        room = max(avail - used, 128)
+        return ([turns] if transcript_tokens <= room else windows(turns, room)), bs, full
 
     # ------------------------------------------------------------------ one part
 
@@ -192,7 +212,7 @@ class LLMJudge:
     async def _judge_part(self, window: list[Turn], index: int, total: int,
                           batch: list[tuple[NoteSection, NoteSentence]],
                           shown: list[tuple[NoteSection, NoteSentence]], omissions: bool = True,
-                          depth: int = 0) -> _Part:
+                          depth: int = 0, texts: dict[int, str] | None = None) -> _Part:
         """Verdicts for ``batch`` against one transcript window (``shown``: the note sentences displayed)."""
         ids = [s.id for _, s in batch]
         only_some = not omissions or len(batch) < len(shown)
@@ -204,11 +224,12 @@ class LLMJudge:
             part_text += self.rubric.render("claims_only") + "\n"
         msgs = [{"role": "system", "content": self._system},
                 {"role": "user", "content": self.rubric.render(
-                    "user", part=part_text, transcript=render_turns(window), note=render_sentences(shown),
+                    "user", part=part_text, transcript=(texts or {}).get(id(window)) or render_turns(window),
+                    note=(texts or {}).get(id(shown)) or render_sentences(shown),
                     n_sentences=len(ids), sentence_ids=", ".join(ids))}]
         try:
             out = await ask(self.client, self.spec, self.rubric, msgs, ClaimsReply, purpose="judge",
-                            parse=self._parser(set(ids)), repairs=self.repairs)
+                            parse=self._parser(set(ids)), repairs=self.repairs, partial_ok=True)
         except LLMCallError as e:
             if e.context_window and len(batch) > 1 and depth < 3:
                 return await self._split(window, index, total, batch, batch, omissions, depth)
@@ -269,9 +290,10 @@ class LLMJudge:
                 continue
             vs = groups[0] if not multi_window else [_merge_windows(groups)]
             for n, v in enumerate(vs):
-                claims.append(Claim(id=f"{s.id}#{n}", sentence_id=s.id, section=sec.key, text=v.text or s.text,
-                                    verdict=v.verdict, type=v.type, severity=v.severity, evidence=ev(v.evidence),
-                                    rationale=v.rationale))
+                # fields were validated by ClaimVerdict: construct without validating twice
+                claims.append(Claim.model_construct(
+                    id=f"{s.id}#{n}", sentence_id=s.id, section=sec.key, text=v.text or s.text, verdict=v.verdict,
+                    type=v.type, severity=v.severity, evidence=ev(v.evidence), rationale=v.rationale))
         omissions: list[Omission] = []
         seen: set[str] = set()
         for p in parts:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from itertools import islice
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
@@ -44,10 +45,17 @@ class LocalExecutor:
         self.concurrency = concurrency
 
     def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+        # At most max(16, 8 × concurrency) cases in flight, and a result is dropped once yielded:
+        # memory stays flat however many sessions a run has (bench/bench_rss.py).
+        limit = max(16, 8 * self.concurrency)
+        it = iter(items)
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            futures = [pool.submit(fn, it) for it in items]
-            for f in as_completed(futures):
-                yield f.result()
+            pending = {pool.submit(fn, x) for x in islice(it, limit)}
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                pending |= {pool.submit(fn, x) for x in islice(it, len(done))}
+                for f in done:
+                    yield f.result()
 
 
 def make_executor(name: str, concurrency: int, **options: Any) -> Executor:
@@ -77,15 +85,15 @@ class _GroundingJudge:
         return self._impl.judge(transcript, note, case)
 
 
-def make_judge(spec: Any) -> Any:
-    """``grounding`` → the offline judge; anything else → an LLM judge via litellm."""
+def make_judge(spec: Any, store: Store | None = None) -> Any:
+    """``grounding`` → the offline judge; anything else → an LLM judge via litellm (replies cached in ``store``)."""
     if spec in (None, "", "none"):
         return None
     if spec == "grounding":
         return _GroundingJudge()
     from .judge import make_llm_judge
 
-    return make_llm_judge(spec)
+    return make_llm_judge(spec, store=store)
 
 
 # ---------------------------------------------------------------------------- one case
@@ -128,7 +136,7 @@ def _error_text(e: BaseException) -> str:
 
 
 def process_case(consultation: Consultation, audio: Audio | None, scribe_spec: str, suite: Suite,
-                 root: str, run_id: str, cached_output: dict | None = None) -> SessionResult:
+                 root: str, run_id: str, cached_output: dict | None = None, judge: Any = None) -> SessionResult:
     """Run one scribe on one consultation and score it. Never raises: errors are recorded.
 
     Args:
@@ -139,6 +147,8 @@ def process_case(consultation: Consultation, audio: Audio | None, scribe_spec: s
         root: folder the audio paths are relative to (the database's folder).
         run_id: the run being written.
         cached_output: a ScribeOutput (as JSON) from the cache; the scribe is then not called.
+        judge: the judge to use (the runner passes one bound to the store, so LLM replies are cached);
+            default: the suite's judge, built once per process.
     """
     session_id = f"{run_id}:{consultation.id}"
     scribe = None
@@ -161,7 +171,7 @@ def process_case(consultation: Consultation, audio: Audio | None, scribe_spec: s
                                  "fix the backend's run() to return evalkit.schema.ScribeOutput")
             if not output.latency_s:
                 output.latency_s = time.perf_counter() - t0
-        judge = _judge_for(suite)
+        judge = judge if judge is not None else _judge_for(suite)
         prov = Provenance(run_id=run_id, backend=output.backend, backend_version=output.backend_version,
                           judge=getattr(judge, "name", None), judge_prompt_hash=getattr(judge, "prompt_hash", None))
         scores, findings, jres = score_output(consultation, output, suite, judge, session_id, prov)
@@ -175,15 +185,17 @@ def process_case(consultation: Consultation, audio: Audio | None, scribe_spec: s
         return SessionResult(session_id, consultation.id, scribe_spec, error=_error_text(e))
 
 
-_JUDGES: dict[str, Any] = {}
+_JUDGES: dict[tuple[str, str | None], Any] = {}
 
 
-def _judge_for(suite: Suite) -> Any:
+def _judge_for(suite: Suite, store: Store | None = None) -> Any:
+    """The suite's judge, built once per process (and per database, when it caches replies there)."""
     if "hallucination" not in suite.metrics:
         return None
-    key = content_hash(suite.judge if not isinstance(suite.judge, str) else {"s": suite.judge})
+    key = (content_hash(suite.judge if not isinstance(suite.judge, str) else {"s": suite.judge}),
+           str(store.path.resolve()) if store is not None else None)
     if key not in _JUDGES:
-        _JUDGES[key] = make_judge(suite.judge)
+        _JUDGES[key] = make_judge(suite.judge, store)
     return _JUDGES[key]
 
 
@@ -213,7 +225,7 @@ def run_suite(suite: Suite, store: Store, *, label: str | None = None, run_id: s
     """
     import uuid
 
-    consultations = store.list_consultations(suite.dataset)
+    consultations = store.consultation_ids(suite.dataset)  # ids only: cases are loaded in chunks
     if not consultations:
         raise InputError(f"dataset {suite.dataset!r}", "dataset", "has no consultations in the store",
                          "run `evalkit generate` or `evalkit import` first, or fix the suite's dataset name")
@@ -232,7 +244,7 @@ def run_suite(suite: Suite, store: Store, *, label: str | None = None, run_id: s
                          suite=suite.model_dump(mode="json"), suite_hash=suite.hash(), dataset=suite.dataset,
                          scribe=spec, judge=str(suite.judge), evalkit_version=__version__)
         done = store.done_sessions(rid)
-        todo = [c for c in consultations if c.id not in done]
+        todo = [c for c in consultations if c not in done]
         log.info("run %s (%s): %d cases, %d already done", rid, spec, len(consultations), len(done))
         if todo:
             _run_cases(store, suite, spec, rid, todo, ex, root, progress, on_result)
@@ -241,19 +253,35 @@ def run_suite(suite: Suite, store: Store, *, label: str | None = None, run_id: s
     return run_ids
 
 
-def _run_cases(store: Store, suite: Suite, spec: str, rid: str, todo: list[Consultation], ex: Executor,
-               root: str, progress: bool, on_result: Callable[[SessionResult], None] | None) -> None:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+#: consultations loaded (with their cached outputs) at a time, so memory does not grow with the run
+CHUNK = 500
 
+
+def _chunk_work(store: Store, suite: Suite, spec: str, rid: str, root: str, ids: list[str], judge: Any = None
+                ) -> tuple[list[Consultation], Callable[[Consultation], SessionResult], set[str]]:
+    """Load a chunk of cases; return them, the function processing one, and its cache hits."""
     scribe = _scribe(spec, suite.scribe_options)
-    audio = {c.id: store.get_audio(c.id) for c in todo} if scribe.needs_audio else {}
+    chunk = store.get_consultations(ids)
+    audio = store.get_audios(ids) if scribe.needs_audio else {}
     hashes = {c.id: input_hash(c, (Path(root) / audio[c.id].path) if audio.get(c.id) else None, scribe, suite)
-              for c in todo}
+              for c in chunk}
     cached = store.cache_get_many([f"scribe:{h}" for h in hashes.values()])
 
     def work(c: Consultation) -> SessionResult:
-        return process_case(c, audio.get(c.id), spec, suite, root, rid, cached.get(f"scribe:{hashes[c.id]}"))
+        return process_case(c, audio.get(c.id), spec, suite, root, rid, cached.get(f"scribe:{hashes[c.id]}"),
+                            judge=judge)
 
+    return chunk, work, set(cached)
+
+
+def _run_cases(store: Store, suite: Suite, spec: str, rid: str, todo: list[str], ex: Executor,
+               root: str, progress: bool, on_result: Callable[[SessionResult], None] | None) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    cached: set[str] = set()
+    # in this process the judge caches its replies in the store (an LLM judge's re-run makes no call);
+    # other executors build their own judge in each worker, which never opens the database
+    judge = _judge_for(suite, store) if isinstance(ex, LocalExecutor) else None
     pending: list[SessionResult] = []
     last_flush = time.monotonic()
 
@@ -272,12 +300,17 @@ def _run_cases(store: Store, suite: Suite, spec: str, rid: str, todo: list[Consu
     with Progress(*cols, disable=not progress, transient=False) as bar:
         task = bar.add_task(f"run {rid}", total=len(todo))
         failed = 0
-        for res in ex.map_unordered(work, todo):
-            pending.append(res)
-            failed += res.error is not None
-            bar.update(task, advance=1, description=f"run {rid}" + (f" ({failed} failed)" if failed else ""))
-            if on_result:
-                on_result(res)
-            if len(pending) >= 8 or time.monotonic() - last_flush > 2.0:
-                flush()
-        flush()
+        for start in range(0, len(todo), CHUNK):
+            chunk, work, cached = _chunk_work(store, suite, spec, rid, root, todo[start:start + CHUNK], judge)
+            for res in ex.map_unordered(work, chunk):
+                pending.append(res)
+                failed += res.error is not None
+                bar.update(task, advance=1, description=f"run {rid}" + (f" ({failed} failed)" if failed else ""))
+                if on_result:
+                    on_result(res)
+                if len(pending) >= 8 or time.monotonic() - last_flush > 2.0:
+                    flush()
+            flush()
+    client = getattr(judge, "client", None)
+    if client is not None and hasattr(client, "flush"):
+        client.flush()  # the judge's cached replies are in the database when the run ends

@@ -136,7 +136,7 @@ class Store:
                         if _is_lock_error(e):
                             raise StoreBusy(f"{self.path}: database busy for {self.busy_timeout:.0f}s "
                                             "(another evalkit process is writing) — fix: wait for it to "
-                                            "finish or raise --busy-timeout") from None
+                                            "finish or set EVALKIT_BUSY_TIMEOUT=<seconds>") from None
                         raise
                     msg = f"{self.path.name}: database busy, retrying in {delay:.2f}s"
                     log.info(msg)
@@ -646,10 +646,10 @@ class Store:
                 "flag_rules": col("SELECT DISTINCT rule FROM flags ORDER BY 1"),
             }
 
-    # The queue is ordered: flagged sessions first, the most severe first (major hallucinations,
-    # number of flags, hallucination rate), then the rest by id. Severity is read from the scores
-    # of flagged sessions only, and the page's own scores are fetched for its rows only, so a
-    # million score rows are never pivoted whole.
+    # The queue is ordered by sort_key: sessions with a "major" flag rule first (e.g.
+    # any_major_hallucination), then by number of flags (unflagged last), then by id. The page's
+    # scores are fetched for its own rows only, so a million score rows are never pivoted whole;
+    # a session's neighbours are found by comparing keys, without sorting the queue.
     _QUEUE_SQL = """
         WITH st AS (
             SELECT session_id, arg_max(json_extract_string(payload, '$.status'), created_at) AS status
@@ -657,15 +657,8 @@ class Store:
               AND json_extract_string(payload, '$.status') IS NOT NULL GROUP BY session_id),
         fl AS (
             SELECT session_id, count(*) AS n_flags, string_agg(DISTINCT rule, ', ' ORDER BY rule) AS flag_rules,
-                   list(DISTINCT rule) AS rule_list
+                   list(DISTINCT rule) AS rule_list, bool_or(rule ILIKE '%major%') AS major_flag
             FROM flags WHERE ($run IS NULL OR run_id = $run) GROUP BY session_id),
-        sev AS (
-            SELECT session_id,
-                   max(value) FILTER (WHERE metric = 'major_hallucinations') AS sev_major,
-                   max(value) FILTER (WHERE metric = 'hallucination_rate') AS sev_rate
-            FROM scores WHERE metric IN ('major_hallucinations', 'hallucination_rate')
-              AND run_id IN (SELECT DISTINCT run_id FROM flags WHERE ($run IS NULL OR run_id = $run))
-              AND session_id IN (SELECT session_id FROM fl) GROUP BY session_id),
         mine AS (SELECT session_id, count(*) AS my_annotations FROM annotations
                  WHERE reviewer = $me GROUP BY session_id),
         asg AS (SELECT session_id, string_agg(DISTINCT reviewer, ', ' ORDER BY reviewer) AS assigned,
@@ -675,10 +668,11 @@ class Store:
             SELECT s.session_id, s.run_id, s.consultation_id, s.scribe, c.specialty, c.template,
                    coalesce(fl.n_flags, 0) AS n_flags, fl.flag_rules, coalesce(st.status, 'to_review') AS status,
                    asg.assigned, coalesce(mine.my_annotations, 0) AS my_annotations,
-                   coalesce(sev.sev_major, 0) AS sev_major, sev.sev_rate
+                   {'a': -coalesce(fl.major_flag, FALSE)::INT, 'b': -coalesce(fl.n_flags, 0),
+                    'c': s.session_id} AS sort_key
             FROM sessions s
             LEFT JOIN consultations c ON c.id = s.consultation_id
-            LEFT JOIN fl USING (session_id) LEFT JOIN st USING (session_id) LEFT JOIN sev USING (session_id)
+            LEFT JOIN fl USING (session_id) LEFT JOIN st USING (session_id)
             LEFT JOIN mine USING (session_id) LEFT JOIN asg USING (session_id)
             WHERE s.status = 'ok'
               AND ($run IS NULL OR s.run_id = $run)
@@ -690,7 +684,7 @@ class Store:
               AND ($assigned IS NULL OR coalesce(asg.to_assignee, FALSE))
               AND (NOT $flagged_only OR fl.n_flags > 0))
     """
-    _QUEUE_ORDER = "(n_flags > 0) DESC, sev_major DESC, n_flags DESC, sev_rate DESC NULLS LAST, session_id"
+    _QUEUE_ORDER = "sort_key"
     _QUEUE_METRICS = ("hallucination_rate", "major_hallucinations", "omission_rate", "wer")
 
     @staticmethod
@@ -716,12 +710,12 @@ class Store:
         with self.connect() as con:
             rows = con.execute(self._QUEUE_SQL + f"""
                 SELECT *, $offset + row_number() OVER (ORDER BY {self._QUEUE_ORDER}) AS position FROM (
-                    SELECT *, count(*) OVER () AS _total,
-                           count(*) FILTER (WHERE status = 'done') OVER () AS _done,
-                           count(*) FILTER (WHERE n_flags > 0) OVER () AS _flagged,
-                           count(*) FILTER (WHERE status = 'to_review') OVER () AS _to_review,
-                           count(*) FILTER (WHERE status = 'in_review') OVER () AS _in_review,
-                           count(*) FILTER (WHERE status = 'needs_adjudication') OVER () AS _needs_adjudication
+                    SELECT *, count(*) OVER () AS _total,  -- (count FILTER OVER is quadratic in DuckDB 2.0)
+                           sum((status = 'done')::INT) OVER () AS _done,
+                           sum((n_flags > 0)::INT) OVER () AS _flagged,
+                           sum((status = 'to_review')::INT) OVER () AS _to_review,
+                           sum((status = 'in_review')::INT) OVER () AS _in_review,
+                           sum((status = 'needs_adjudication')::INT) OVER () AS _needs_adjudication
                     FROM q ORDER BY {self._QUEUE_ORDER} LIMIT $limit OFFSET $offset)
                 ORDER BY position""", p).df()
             if rows.empty:
@@ -741,8 +735,7 @@ class Store:
                       AND metric IN ({', '.join('?' * len(self._QUEUE_METRICS))})""",
                                  list(self._QUEUE_METRICS)).df()
                 con.unregister("_page")
-        rows = rows.drop(columns=[c for c in rows.columns if c.startswith("_") or c.startswith("sev_")],
-                         errors="ignore")
+        rows = rows.drop(columns=[c for c in rows.columns if c.startswith("_") or c == "sort_key"], errors="ignore")
         wide = (sc.pivot_table(index="session_id", columns="metric", values="value", aggfunc="max")
                 if not rows.empty and not sc.empty else pd.DataFrame())
         for m in self._QUEUE_METRICS:
@@ -757,13 +750,14 @@ class Store:
         p = self._queue_params(run_id, scribe, specialty, flag_rule, status, assigned_to, flagged_only, me)
         p["sid"] = session_id
         with self.connect() as con:
-            row = con.execute(self._QUEUE_SQL + f"""
-                , w AS (SELECT session_id, count(*) OVER () AS total,
-                               row_number() OVER (ORDER BY {self._QUEUE_ORDER}) AS position,
-                               lag(session_id) OVER (ORDER BY {self._QUEUE_ORDER}) AS prev,
-                               lead(session_id) OVER (ORDER BY {self._QUEUE_ORDER}) AS next FROM q)
-                SELECT position, total, prev, next FROM w WHERE session_id = $sid""", p).fetchone()
-            if row is None:
+            row = con.execute(self._QUEUE_SQL + """
+                , me AS (SELECT sort_key AS k FROM q WHERE session_id = $sid)
+                SELECT count(*) FILTER (WHERE q.sort_key < me.k) + 1, count(*),
+                       arg_max(q.session_id, q.sort_key) FILTER (WHERE q.sort_key < me.k),
+                       arg_min(q.session_id, q.sort_key) FILTER (WHERE q.sort_key > me.k),
+                       count(*) FILTER (WHERE q.session_id = $sid)
+                FROM q, me""", p).fetchone()
+            if row is None or not row[4]:
                 total = con.execute(self._QUEUE_SQL + " SELECT count(*) FROM q",
                                     {k: v for k, v in p.items() if k != "sid"}).fetchone()[0]
                 return {"position": None, "total": int(total), "prev": None, "next": None}
@@ -812,18 +806,21 @@ class Store:
     _BREAKDOWN_COLS = {"specialty": "c.specialty", "scribe": "s.scribe", "template": "c.template",
                        "run": "sc.run_id"}
 
-    def metric_summary(self, run_ids: Sequence[str] | None = None,
-                       metrics: Sequence[str] | None = None) -> pd.DataFrame:
-        """Per run and metric: n, mean, min, q1, median, q3, max (with the run's label and date)."""
+    def metric_summary(self, run_ids: Sequence[str] | None = None, metrics: Sequence[str] | None = None,
+                       quantiles: bool = True) -> pd.DataFrame:
+        """Per run and metric: n, mean, min, q1, median, q3, max (with the run's label and date).
+
+        ``quantiles=False`` leaves q1/median/q3 empty (much cheaper: trends need means only).
+        """
+        qs = ("quantile_cont(sc.value, 0.25) AS q1, median(sc.value) AS median, quantile_cont(sc.value, 0.75) AS q3"
+              if quantiles else "NULL::DOUBLE AS q1, NULL::DOUBLE AS median, NULL::DOUBLE AS q3")
         with self.connect() as con:
             con.register("_r", pd.DataFrame({"run_id": list(run_ids or [])}, dtype="object"))
             con.register("_m", pd.DataFrame({"metric": list(metrics or [])}, dtype="object"))
-            df = con.execute("""
+            df = con.execute(f"""
                 SELECT sc.run_id, any_value(r.label) AS label, any_value(r.scribe) AS scribe,
                        any_value(r.created_at) AS created_at, sc.metric, count(sc.value) AS n,
-                       avg(sc.value) AS mean, min(sc.value) AS min,
-                       quantile_cont(sc.value, 0.25) AS q1, median(sc.value) AS median,
-                       quantile_cont(sc.value, 0.75) AS q3, max(sc.value) AS max
+                       avg(sc.value) AS mean, min(sc.value) AS min, {qs}, max(sc.value) AS max
                 FROM scores sc LEFT JOIN runs r USING (run_id)
                 WHERE ($all_runs OR sc.run_id IN (SELECT run_id FROM _r))
                   AND ($all_metrics OR sc.metric IN (SELECT metric FROM _m))
@@ -936,6 +933,17 @@ class Store:
                 con.unregister("_c")
             self._insert_df(con, "llm_calls", ldf)
 
+    def cache_keys(self, prefix: str, max_values: int = 20_000) -> tuple[set[str], dict[str, str]]:
+        """Cache keys starting with ``prefix``, and their values (JSON text) when there are at most
+        ``max_values`` of them: a client then knows its misses and hits without asking again."""
+        with self.connect() as con:
+            n = con.execute("SELECT count(*) FROM cache WHERE starts_with(key, ?)", [prefix]).fetchone()[0]
+            if n <= max_values:
+                rows = con.execute("SELECT key, value FROM cache WHERE starts_with(key, ?)", [prefix]).fetchall()
+                return {r[0] for r in rows}, {r[0]: r[1] for r in rows}
+            rows = con.execute("SELECT key FROM cache WHERE starts_with(key, ?)", [prefix]).fetchall()
+        return {r[0] for r in rows}, {}
+
     def llm_call_summary(self, run_id: str | None = None) -> dict[str, Any]:
         """Totals over ``llm_calls``: model calls made, cache hits, errors, tokens and cost."""
         where, args = ("WHERE run_id = ?", [run_id]) if run_id else ("", [])
@@ -1017,6 +1025,39 @@ class Store:
                 FROM runs r LEFT JOIN sessions s USING (run_id)
                 WHERE r.label LIKE 'sweep:%'
                 GROUP BY ALL ORDER BY r.created_at, r.run_id""").df()
+
+    # ------------------------------------------------------------------ runs in bounded memory (issue 10)
+
+    def consultation_ids(self, dataset: str | None = None) -> list[str]:
+        """Consultation ids (of one dataset), in the order :meth:`list_consultations` returns them."""
+        sql, args = "SELECT id FROM consultations", []
+        if dataset:
+            sql += " WHERE dataset = ?"
+            args.append(dataset)
+        with self.connect() as con:
+            return [r[0] for r in con.execute(sql + " ORDER BY id", args).fetchall()]
+
+    def get_consultations(self, ids: Sequence[str]) -> list[Consultation]:
+        """Consultations by id, in the order of ``ids`` (unknown ids are left out)."""
+        if not ids:
+            return []
+        with self.connect() as con:
+            con.register("_cids", pd.DataFrame({"id": list(ids)}, dtype="object"))
+            rows = con.execute("SELECT c.id, c.data FROM consultations c JOIN _cids USING (id)").fetchall()
+            con.unregister("_cids")
+        by_id = dict(rows)
+        return [Consultation.model_validate_json(by_id[i]) for i in ids if i in by_id]
+
+    def get_audios(self, ids: Sequence[str]) -> dict[str, Audio]:
+        """Audio records of the consultations that have one, by consultation id (one query)."""
+        if not ids:
+            return {}
+        with self.connect() as con:
+            con.register("_aids", pd.DataFrame({"id": list(ids)}, dtype="object"))
+            rows = con.execute("SELECT c.id, c.audio FROM consultations c JOIN _aids USING (id) "
+                               "WHERE c.audio IS NOT NULL").fetchall()
+            con.unregister("_aids")
+        return {i: Audio.model_validate_json(a) for i, a in rows}
 
 
 class SessionResult:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -130,8 +130,8 @@ class SweepConfig:
     disfluency: float = 0.1
     overlap: float = 0.05
     vocab_prompt: str = "off"
-    rt60: float = 0.6
-    mic_distance_m: float = 2.0
+    rt60: float = 0.4
+    mic_distance_m: float = 1.0
     packet_loss: float = 0.02
     metrics: list[str] = field(default_factory=lambda: ["wer", "adherence", "hallucination"])
     judge: Any = "grounding"
@@ -315,8 +315,3 @@ def run_sweep(config: SweepConfig, store: Any, *, progress: bool = True,
     rows = summarise(store, [(cond, run_ids[cond.name]) for cond in conds])
     return SweepResult(sweep_id=sweep_id, dataset=dataset, runs=run_ids, rows=rows,
                        wall_s=time.perf_counter() - t0, synth_s=stats["synth_s"], audio_s=stats["audio_s"])
-
-
-def with_voices(config: SweepConfig, voices: list[str]) -> SweepConfig:
-    """A copy of the config with other voice engines."""
-    return replace(config, voices=list(voices))

@@ -92,7 +92,12 @@ def list_templates(directory: Path | None = None) -> list[str]:
 
 def load_template_file(path: Path) -> Template:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(str(path), None, "template file not found",
+                         "give the path of a template YAML (see rubrics/templates/)") from None
+    except UnicodeDecodeError:
+        raise InputError(str(path), None, "is not UTF-8 text", "save the template as UTF-8") from None
     except yaml.YAMLError as e:
         line = getattr(getattr(e, "problem_mark", None), "line", None)
         where = f"line {line + 1}" if line is not None else None

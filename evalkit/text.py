@@ -58,6 +58,11 @@ def parse_transcript(value: Any, source: str = "transcript") -> list[Turn]:
             if not isinstance(item, dict) or "text" not in item:
                 raise InputError(source, f"transcript[{i}]", "each turn needs 'speaker' and 'text'",
                                  'use {"speaker": "doctor", "text": "..."}')
+            for f in ("start", "end"):
+                v = item.get(f)
+                if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+                    raise InputError(source, f"transcript[{i}].{f}", f"must be a number of seconds, got "
+                                     f"{type(v).__name__}", f'give e.g. "{f}": 12.5, or leave it out')
             turns.append(Turn(id=len(turns), speaker=speaker_role(str(item.get("speaker", "other"))),
                               text=str(item["text"]).strip(),
                               start=item.get("start"), end=item.get("end")))

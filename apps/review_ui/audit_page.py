@@ -26,6 +26,10 @@ def render() -> None:
     limit = c[3].number_input("Show at most", 10, 100_000, 500, step=100, key="au_limit")
     df = review.audit_log(store, user, run_id=run_id, reviewer=reviewer, kinds=kinds or None, limit=int(limit))
     st.markdown(f"**{len(df)}** annotations")
-    st.dataframe(df, hide_index=True, width="stretch")
+    st.dataframe(df, hide_index=True, width="stretch",
+                 column_order=["created_at", "reviewer", "kind", "session_id", "target", "payload", "run_id", "id"],
+                 column_config={"created_at": st.column_config.DatetimeColumn("when", format="YYYY-MM-DD HH:mm:ss"),
+                                "payload": st.column_config.TextColumn("what", width="large"),
+                                "id": st.column_config.TextColumn("id", width="small")})
     st.download_button("Download CSV", dash.frame_csv(df), file_name="audit.csv", mime="text/csv", key="au_csv",
                        on_click="ignore")

@@ -64,15 +64,57 @@ def auth() -> Auth:
     return _auth(str(db_path().resolve()))
 
 
+COOKIE = "evalkit_session"
+
+
+def _cookie_token() -> str | None:
+    try:
+        value = st.context.cookies.get(COOKIE)
+    except Exception:  # no browser behind this run (bare mode)
+        return None
+    return value if isinstance(value, str) and value else None
+
+
 def current_user() -> User | None:
-    """The logged-in user, re-read from the database on every run (expiry, role, disabled)."""
+    """The logged-in user, re-read from the database on every run (expiry, role, disabled).
+
+    The login token lives in this browser tab's session and in a cookie, so a reload or a
+    ``?session=`` link opened in another tab keeps the login until it expires or logs out.
+    """
     token = st.session_state.get(TOKEN_KEY)
+    if not token and not st.session_state.get("_ek_logged_out"):
+        token = _cookie_token()
+        if token:
+            st.session_state[TOKEN_KEY] = token
     if not token:
         return None
     user = auth().user_for_token(token)
     if user is None:
         st.session_state.pop(TOKEN_KEY, None)
     return user
+
+
+def remember_login() -> None:
+    """Store the session token in a cookie (once per tab session); only its hash is in the database."""
+    token = st.session_state.get(TOKEN_KEY)
+    if token and st.session_state.get("_ek_cookie") != token and _cookie_token() != token:
+        hours = float(os.environ.get("EVALKIT_SESSION_HOURS", "8"))
+        st.html(f"<script>document.cookie = '{COOKIE}={token}; path=/; max-age={int(hours * 3600)}; "
+                "SameSite=Strict';</script>", unsafe_allow_javascript=True)
+    st.session_state["_ek_cookie"] = token
+
+
+def forget_login() -> None:
+    """Log out: end the server-side session and clear the cookie."""
+    auth().logout(st.session_state.pop(TOKEN_KEY, None) or _cookie_token())
+    st.session_state["_ek_logged_out"] = True
+    st.session_state.pop("_ek_cookie", None)
+
+
+def clear_cookie_script() -> None:
+    if st.session_state.get("_ek_logged_out"):
+        st.html(f"<script>document.cookie = '{COOKIE}=; path=/; max-age=0; SameSite=Strict';</script>",
+                unsafe_allow_javascript=True)
 
 
 def guard(permission: str) -> User:

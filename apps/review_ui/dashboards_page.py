@@ -42,7 +42,7 @@ def render() -> None:
         st.plotly_chart(fig2, width="stretch", key="ch_hist")
         export_row(fig2, vals, f"histogram-{m}")
     with tabs[1]:
-        allsum = store.metric_summary(None, list(dash.TREND_METRICS))
+        allsum = store.metric_summary(None, list(dash.TREND_METRICS), quantiles=False)
         picked = st.multiselect("Metrics", [m for m in dash.TREND_METRICS if m in set(allsum["metric"])],
                                 default=[m for m in ("wer", "medical_wer", "adherence", "hallucination_rate",
                                                      "omission_rate") if m in set(allsum["metric"])],

@@ -31,6 +31,7 @@ def render_login() -> None:
                         try:
                             auth.bootstrap_admin(name.strip(), pw)
                             st.session_state[common.TOKEN_KEY] = auth.login(name.strip(), pw)
+                            st.session_state.pop("_ek_logged_out", None)
                             st.rerun()
                         except InputError as e:
                             st.error(e.problem + (f" — {e.fix}" if e.fix else ""))
@@ -43,6 +44,7 @@ def render_login() -> None:
                 token = auth.login(name.strip(), pw)
                 if token:
                     st.session_state[common.TOKEN_KEY] = token
+                    st.session_state.pop("_ek_logged_out", None)
                     st.rerun()
                 st.error("Wrong user name or password (or the account is disabled). "
                          "After 5 failed tries, wait 5 minutes.")

@@ -28,8 +28,16 @@ def current_filter() -> QueueFilter:
     return st.session_state.get("ek_filter") or QueueFilter()
 
 
+@st.cache_data(ttl=30, show_spinner=False)
+def _options(db: str) -> tuple[dict, dict]:
+    """Filter choices and run labels (refreshed every 30 s: new runs appear without a restart)."""
+    store = common.store()
+    runs = store.list_runs()
+    return store.queue_options(), {r.run_id: f"{r.label or r.run_id} · {r.scribe}" for r in runs.itertuples()}
+
+
 def _filters(store, user) -> QueueFilter:
-    opts = store.queue_options()
+    opts, labels = _options(str(store.path))
     prev = current_filter()
     c = st.columns(5)
 
@@ -39,8 +47,6 @@ def _filters(store, user) -> QueueFilter:
         return col.selectbox(label, choices, index=idx, key=key,
                              format_func=lambda v: "All" if v is None else (fmt(v) if fmt else str(v)))
 
-    runs = store.list_runs()
-    labels = {r.run_id: f"{r.label or r.run_id} · {r.scribe}" for r in runs.itertuples()}
     run_id = pick(c[0], "Run", opts["runs"], prev.run_id, "qf_run", lambda v: labels.get(v, v))
     scribe = pick(c[1], "Scribe", opts["scribes"], prev.scribe, "qf_scribe")
     specialty = pick(c[2], "Specialty", opts["specialties"], prev.specialty, "qf_spec")
@@ -76,7 +82,8 @@ def render() -> None:
         ]))
     rows = q.rows
     with top[1]:
-        nxt = _first_open(store, user, filt)
+        open_rows = rows[rows["status"] != "done"] if filt.status in (None, "open") and page_no == 0 else rows[:0]
+        nxt = str(open_rows.iloc[0]["session_id"]) if len(open_rows) else _first_open(store, user, filt)
         if nxt:
             if st.button("Start reviewing: next open session", type="primary", key="q_next_open",
                          icon=":material/play_arrow:", width="stretch"):
@@ -94,7 +101,7 @@ def render() -> None:
         Mine=rows["my_annotations"].map(lambda v: f"{v} labels" if v else ""),
         assigned=rows["assigned"].fillna(""),
     )
-    cols = {"Status": st.column_config.TextColumn("Status", width="medium"),
+    cols = {"Status": st.column_config.TextColumn("Status", width="small"),
             "Case": "Case", "specialty": "Specialty", "scribe": "Scribe", "Flags": st.column_config.TextColumn("Flag reasons", width="medium"),
             "major_hallucinations": st.column_config.NumberColumn("Major halluc.", format="%d"),
             "hallucination_rate": st.column_config.ProgressColumn("Hallucination rate", min_value=0.0,

@@ -158,11 +158,14 @@ def _checklist(view: SessionView) -> None:
                       f"<b>{common.fmt_value(score)}</b>")
     if not view.checklist:
         st.caption("No adherence checks for this session.")
+    lines = []
     for item in view.checklist:
         icon = ("<b style='color:#2e7d32'>✓</b>" if item["ok"] else
                 ("<b style='color:#777'>–</b>" if item["ok"] is None else "<b style='color:#c62828'>✗</b>"))
         why = f" — <small>{common.esc(item['why'])}</small>" if item["why"] and not item["ok"] else ""
-        common.html_block(f"{icon} {common.esc(item['item'])}{why}")
+        lines.append(f"<div style='margin:2px 0'>{icon} {common.esc(item['item'])}{why}</div>")
+    if lines:
+        common.html_block("".join(lines))
 
 
 def _all_scores(view: SessionView) -> None:
@@ -227,9 +230,12 @@ def _history(view: SessionView) -> None:
     if not view.annotations:
         st.caption("No annotation yet.")
         return
+    lines = []
     for a in reversed(view.annotations):
         p = {k: v for k, v in a.payload.items() if v not in (None, "", [])}
         body = ", ".join(f"{k}: {v}" for k, v in p.items())
         target = f" on {a.target}" if a.target else ""
-        common.html_block(f"<small>{a.created_at:%Y-%m-%d %H:%M:%S}</small> <b>{common.esc(a.reviewer)}</b> "
-                          f"{common.esc(a.kind)}{common.esc(target)} — {common.esc(body)}")
+        lines.append(f"<div style='margin:3px 0'><small>{a.created_at:%Y-%m-%d %H:%M:%S}</small> "
+                     f"<b>{common.esc(a.reviewer)}</b> {common.esc(a.kind)}{common.esc(target)} — "
+                     f"{common.esc(body)}</div>")
+    common.html_block("".join(lines))

@@ -19,6 +19,12 @@ def _pct(v) -> str:
     return "–" if v is None or pd.isna(v) else f"{v:.1%}"
 
 
+def _breaks_at(v) -> str:
+    if v is None:
+        return "does not break"
+    return "already without noise" if v == "clean" else f"{v:g} dB"
+
+
 def render() -> None:
     common.guard("dashboards")
     store = common.store()
@@ -49,11 +55,10 @@ def render() -> None:
                                   default="wer", key="sw_metric") or "wer"
     st.plotly_chart(sr.curve_figure(rows, metric), width="stretch", key="sw_curve")
     st.subheader("Where does it break?")
-    bp = pd.DataFrame(sr.break_points(rows))
+    bp = pd.DataFrame([{"series": b["series"], "metric": b["metric"], "threshold": b["threshold"],
+                        "breaks at": _breaks_at(b["breaks_at_snr"])} for b in sr.break_points(rows)])
     if not bp.empty:
-        bp["breaks at"] = bp["breaks_at_snr"].map(
-            lambda v: "does not break" if v is None else ("already without noise" if v == "clean" else f"{v:g} dB"))
-        st.dataframe(bp[["series", "metric", "threshold", "breaks at"]], hide_index=True, width="stretch")
+        st.dataframe(bp, hide_index=True, width="stretch")
     st.subheader("Conditions")
     table = pd.DataFrame([{
         "condition": r["condition"], "n": r["n"], "failed": r["failed"], "WER": _pct(r["wer"]),

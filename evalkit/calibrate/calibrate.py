@@ -239,7 +239,7 @@ def calibrate(judge: Any, items: list[Any], *, kinds: list[str] | tuple[str, ...
         st = client.stats
         result["cost"] = {"calls": st["calls"], "cached": st["cached"], "errors": st["errors"],
                           "prompt_tokens": st["prompt_tokens"], "completion_tokens": st["completion_tokens"],
-                          "cost_usd": st["cost_usd"]}
+                          "cost_usd": st["cost_usd"] if st.get("priced_calls") or not st["calls"] else None}
     else:
         result["cost"] = {"calls": 0, "cached": 0, "cost_usd": 0.0}
     if hasattr(judge, "agreement"):

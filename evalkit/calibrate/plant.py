@@ -97,6 +97,22 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
+def _concept(term: str) -> str:
+    """The synonym-group id of a term (brand and generic names, lay and clinical words share one)."""
+    from ..grounding.lexicon import lexicon
+
+    t = lexicon().find(term)
+    return t.canonical if t is not None else term
+
+
+def _said_concepts(turns: list[Turn]) -> set[str]:
+    """Synonym-group ids of every term said in ``turns``: a planted term must not be a synonym of one."""
+    from ..grounding.lexicon import lexicon, stems, tokens
+
+    lx = lexicon()
+    return {t.canonical for turn in turns for _, _, t in lx.match(stems(tokens(turn.text)))}
+
+
 def _transcript_words(transcript: list[Turn]) -> set[str]:
     return {w for t in transcript for w in _words(t.text)}
 
@@ -189,7 +205,9 @@ def plant_error(note: Note, transcript: list[Turn], kind: str,
 def _plant_medication(note: Note, transcript: list[Turn], rng: random.Random):
     said = _transcript_words(transcript)
     drugs = vocab.drugs()
-    candidates = [d for d in _drug_terms() if d not in said and d[:5] not in {w[:5] for w in said if len(w) >= 5}]
+    same = _said_concepts(transcript)
+    candidates = [d for d in _drug_terms() if d not in said and d[:5] not in {w[:5] for w in said if len(w) >= 5}
+                  and _concept(d) not in same]
     if not candidates:
         return None
     new_drug = rng.choice(candidates)
@@ -281,9 +299,10 @@ def _plant_history(note: Note, transcript: list[Turn], rng: random.Random):
     said = _transcript_words(transcript)
     low_t = " ".join(t.text.lower() for t in transcript)
     note_low = " ".join(s.text.lower() for _, s in note.sentences())
+    same = _said_concepts(transcript) | _said_concepts([Turn(id=0, speaker="OTHER", text=note_low)])
     cands = [c for c in _condition_terms()
              if not any(w in said for w in _words(c) if w not in _STOP and len(w) > 3)
-             and c not in note_low and c not in low_t]
+             and c not in note_low and c not in low_t and _concept(c) not in same]
     if not cands:
         return None
     cond = rng.choice(cands)

@@ -18,11 +18,19 @@ DB_OPTION = typer.Option("evalkit.duckdb", "--db", help="DuckDB file (created if
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print a one-line error and exit (2 = bad input or configuration)."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)  # one line, never wrapped
     raise typer.Exit(code)
 
 
 def open_store(db: str | Path):
     from ..store import Store
 
-    return Store(db, on_busy=lambda msg: err_console.print(f"[yellow]{msg}[/]", highlight=False))
+    import os
+
+    raw = os.environ.get("EVALKIT_BUSY_TIMEOUT", "60")  # seconds to wait for another writer
+    try:
+        timeout = float(raw)
+    except ValueError:
+        fail(f"EVALKIT_BUSY_TIMEOUT: {raw!r} is not a number of seconds — fix: e.g. EVALKIT_BUSY_TIMEOUT=120")
+    return Store(db, busy_timeout=timeout,
+                 on_busy=lambda msg: err_console.print(f"[yellow]{msg}[/]", highlight=False, soft_wrap=True))

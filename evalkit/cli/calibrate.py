@@ -46,9 +46,10 @@ def print_report(res: dict[str, Any]) -> None:
                   f"{_fmt(res.get('false_flag_note_rate'))} of notes; judge errors: {res.get('judge_errors', 0)}",
                   highlight=False)
     c = res.get("cost") or {}
+    usd = c.get("cost_usd")
     console.print(f"cost: {c.get('calls', 0)} model calls ({c.get('cached', 0)} cached), "
                   f"{(c.get('prompt_tokens') or 0) + (c.get('completion_tokens') or 0)} tokens, "
-                  f"${(c.get('cost_usd') or 0.0):.4f}", highlight=False)
+                  + (f"${usd:.4f}" if usd is not None else "no price known for this model"), highlight=False)
     cl = res.get("clinicians")
     if cl:
         console.print(f"clinicians: κ judge–clinician {_fmt(cl.get('kappa_judge_clinician'))}, weighted κ severity "

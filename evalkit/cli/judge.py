@@ -23,11 +23,17 @@ def read_cases(path: Path, template: str | None = None) -> Iterator[tuple[int, d
     from ..errors import InputError
     from ..text import parse_note, parse_transcript
 
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
+    with path.open("rb") as fh:
+        for n, raw in enumerate(fh, 1):
+            where = f"{path}:{n}"
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                yield n, None, (f"{where}: is not UTF-8 (byte 0x{raw[e.start]:02x} at column {e.start + 1}) "
+                                "— fix: save the file as UTF-8")
+                continue
             if not line.strip():
                 continue
-            where = f"{path}:{n}"
             try:
                 rec = json.loads(line)
             except json.JSONDecodeError as e:
@@ -100,6 +106,36 @@ def _judge_llm(judge: Any, cases: list[dict], pdqi: bool) -> tuple[list[dict | N
     return lines, budget_hit
 
 
+def _with_base(model: Any, api_base: str) -> Any:
+    if isinstance(model, dict):
+        return model if model.get("api_base") else {**model, "api_base": api_base}
+    return {"model": model, "api_base": api_base}
+
+
+def _judge_one_process(spec: Any, cases: list[dict], pdqi: bool, store: Any, concurrency: int,
+                       max_calls: int | None, max_cost: float | None) -> tuple[list[dict | None], bool, dict]:
+    from ..judge import make_llm_judge
+    from ..llm.client import Budget
+
+    j = make_llm_judge(spec, store=store, budget=Budget(max_calls, max_cost), concurrency=concurrency)
+    try:
+        lines, budget_hit = _judge_llm(j, cases, pdqi)
+    finally:
+        j.client.close()
+    return lines, budget_hit, j.client.stats
+
+
+def _judge_pool(spec: Any, cases: list[dict], processes: int, store: Any, concurrency: int,
+                max_calls: int | None, max_cost: float | None) -> tuple[list[dict | None], bool, dict]:
+    from ..llm.pool import JudgePool
+
+    with JudgePool(spec, processes=processes, store=store, concurrency=concurrency, max_calls=max_calls,
+                   max_cost_usd=max_cost) as pool:
+        results, budget_hit = pool.judge_many([(c["turns"], c["note"], None) for c in cases])
+    return ([result_line(c["id"], r) if r is not None else None for c, r in zip(cases, results)], budget_hit,
+            pool.stats)
+
+
 @app.command("judge")
 def judge_command(
     input: Path = typer.Option(..., "--input", "-i", help='JSONL: one {"id", "transcript", "note"} a line; transcript '
@@ -115,6 +151,8 @@ def judge_command(
     max_cost: float | None = typer.Option(None, "--max-cost", help="Stop cleanly after spending this many USD."),
     max_calls: int | None = typer.Option(None, "--max-calls", help="Stop cleanly after this many model calls."),
     concurrency: int = typer.Option(16, "--concurrency", min=1, max=512, help="Model calls in flight."),
+    processes: int = typer.Option(1, "--processes", min=1, max=64, help="Worker processes for LLM judging "
+                                  "(one per core lifts the client-CPU ceiling at high concurrency)."),
     db: str = DB_OPTION,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary."),
 ) -> None:
@@ -133,28 +171,26 @@ def judge_command(
             err_console.print(f"[bold red]error:[/] {escape(err or '')}", highlight=False, soft_wrap=True)
         else:
             cases.append(rec)
-    budget_hit = False
-    if judge:
-        from ..judge import make_llm_judge
-        from ..llm.client import Budget
-        from ._common import open_store
-
-        spec: Any = judge[0] if len(judge) == 1 else {"jury": list(judge), "rule": jury_rule}
-        try:
-            j = make_llm_judge(spec, store=open_store(db), budget=Budget(max_calls, max_cost),
-                               concurrency=concurrency, api_base=api_base)
-        except InputError as e:
-            fail(str(e))
-        try:
-            lines, budget_hit = _judge_llm(j, cases, pdqi)
-        finally:
-            j.client.close()
-        stats = j.client.stats
-    else:
+    budget_hit, stats = False, None
+    if not judge:
         from ..metrics.hallucination import judge_note
 
-        lines = [result_line(c["id"], judge_note(c["turns"], c["note"])) for c in cases]
-        stats = None
+        lines: list[dict | None] = [result_line(c["id"], judge_note(c["turns"], c["note"])) for c in cases]
+    else:
+        from ._common import open_store
+
+        store = open_store(db)
+        members = [_with_base(m, api_base) if api_base else m for m in judge]
+        spec: Any = members[0] if len(members) == 1 else {"jury": members, "rule": jury_rule}
+        try:
+            if processes > 1 and not pdqi:
+                lines, budget_hit, stats = _judge_pool(spec, cases, processes, store, concurrency, max_calls,
+                                                       max_cost)
+            else:
+                lines, budget_hit, stats = _judge_one_process(spec, cases, pdqi, store, concurrency, max_calls,
+                                                              max_cost)
+        except InputError as e:
+            fail(str(e))
     out_fh = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")
     try:
         for line in lines:
@@ -169,7 +205,7 @@ def judge_command(
         target = err_console if output == "-" else console
         msg = f"{len(done)} of {len(cases)} cases judged, {bad} bad line(s), {judge_errors} judge error(s)"
         if stats is not None:
-            cost = f", ${stats['cost_usd']:.4f}" if stats["cost_usd"] else ""
+            cost = f", ${stats['cost_usd']:.4f}" if stats.get("priced_calls") else ""
             msg += (f"; {stats['calls']} model calls ({stats['cached']} cached, {stats['retries']} retries), "
                     f"{stats['prompt_tokens'] + stats['completion_tokens']} tokens{cost}")
         target.print(msg, highlight=False)

@@ -18,8 +18,14 @@ OUTPUT_FIELDS = ("wer", "cer", "hits", "substitutions", "deletions", "insertions
 
 def _read_pairs(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
     """Yield (line number, record, error) for each non-blank line."""
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
+    with path.open("rb") as fh:
+        for n, raw in enumerate(fh, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                yield n, None, (f"is not UTF-8 (byte 0x{raw[e.start]:02x} at column {e.start + 1}) "
+                                "— fix: save the file as UTF-8")
+                continue
             if not line.strip():
                 continue
             try:

@@ -29,7 +29,7 @@ _PRECEDENCE = (HYPO, POSS, FAM, NEG, HIST)
 class Unit:
     """One analysed piece of text (a transcript turn or a note claim)."""
 
-    __slots__ = ("text", "norm", "toks", "sts", "matches", "_offs", "_marks", "_pairs", "_nums")
+    __slots__ = ("text", "norm", "toks", "sts", "matches", "_offs", "_marks", "_pairs", "_nums", "_anat")
 
     def __init__(self, text: str, lx: Lexicon | None = None):
         self.text = text
@@ -41,6 +41,13 @@ class Unit:
         self._marks: dict[int, str] | None = None
         self._pairs: list[tuple[str, str, int, int]] | None = None
         self._nums: list | None = None
+        self._anat: list | None = None
+
+    def anatomy(self) -> list[tuple[int, int, Term]]:
+        """Body-part matches (anatomy terms only, also inside "knee pain"), cached."""
+        if self._anat is None:
+            self._anat = lexicon().anatomy.match(self.sts)  # type: ignore[union-attr]
+        return self._anat
 
     def numbers(self) -> list:
         """The checkable numbers of this text (:func:`evalkit.grounding.numbers.note_numbers`, cached)."""
@@ -165,7 +172,7 @@ def _lateral_pairs(u: Unit) -> list[tuple[str, str, int, int]]:
     if not any(t in LATERALITY for t in toks):
         return []
     lx = lexicon()
-    anat = {s: t for s, e, t in lx.anatomy.match(u.sts)}  # type: ignore[union-attr]
+    anat = {s: t for s, e, t in u.anatomy()}
     out: list[tuple[str, str, int, int]] = []
     n = len(toks)
     for i, tok in enumerate(toks):

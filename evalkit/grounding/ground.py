@@ -18,9 +18,9 @@ from rapidfuzz import fuzz, process
 
 from .entities import Unit
 from .index import TranscriptIndex
-from .lexicon import GENERIC, GENERIC_FINDINGS, OPPOSITE, STOPWORDS, TOKEN_RE, Term, lexicon
-from .negation import AFF, FAM, HIST, NEG, POSS, normalize
-from .numbers import DOSE_UNITS, note_numbers
+from .lexicon import GENERIC, GENERIC_FINDINGS, OPPOSITE, STOPWORDS, TOKEN_RE, Term, lexicon, stem
+from .negation import AFF, NEG, normalize
+from .numbers import DOSE_UNITS
 from .polarity import check_polarity
 
 SUPPORTED, UNSUPPORTED, CONTRADICTED = "supported", "unsupported", "contradicted"
@@ -64,14 +64,8 @@ def _drug_supported(term: Term, idx: TranscriptIndex) -> list[int] | None:
         cands = [t for t in idx.long_tokens() if t[0] == name[0]]
         m = process.extractOne(name, cands, scorer=fuzz.ratio, score_cutoff=85) if cands else None
         if m:
-            return idx.stem_turns.get(lexicon_stem(m[0]), [])
+            return idx.stem_turns.get(stem(m[0]), [])
     return None
-
-
-def lexicon_stem(tok: str) -> str:
-    from .lexicon import stem
-
-    return stem(tok)
 
 
 def _concept_supported(term: Term, idx: TranscriptIndex) -> list[int] | None:
@@ -172,6 +166,7 @@ def check_numbers(u: Unit, text: str, idx: TranscriptIndex, drug_turns: list[int
     if not nums:
         return out
     near: set[float] | None = None
+    near_pairs: set[tuple[float, str]] = set()
     local: list[int] | None = None
     for n in nums:
         unit = n.unit_canon
@@ -194,12 +189,22 @@ def check_numbers(u: Unit, text: str, idx: TranscriptIndex, drug_turns: list[int
             out.append(Check("number", UNSUPPORTED, "fabrication", True, [],
                              f"the number {what} is not in the transcript"))
             continue
-        if drug_turns and n.unit in DOSE_UNITS:
+        if drug_turns and (n.unit in DOSE_UNITS or unit in ("time", "hour", "tablet", "puff")):
+            # a dose, or how often ("3 times a day", "every 6 hours"), is said about the drug
             if near is None:
                 near = idx.dose_numbers_near(drug_turns)
-            if near and n.value not in near:
+                near_pairs = {p for i in drug_turns for j in (i - 1, i, i + 1) if 0 <= j < len(idx.units)
+                              for p in idx.pairs_in(j)}
+            said = {v for v, un in near_pairs if un == unit}
+            if said and n.value not in said:
                 out.append(Check("dose", CONTRADICTED, "contextual", True, drug_turns[:3],
-                                 f"dose {n.value:g} {n.unit} differs from the dose said for this medication"))
+                                 f"{n.value:g} {n.unit} differs from the {sorted(said)[0]:g} {n.unit} said for this medication"))
+                continue
+            if near and n.value not in near and not (unit in ("time", "hour") and
+                                                     n.value in idx.numbers_near(drug_turns)):
+                what = "dose" if n.unit in DOSE_UNITS else "frequency"
+                out.append(Check("dose", CONTRADICTED, "contextual", True, drug_turns[:3],
+                                 f"{what} {n.value:g} {n.unit} differs from what was said for this medication"))
                 continue
         m = None
         if any(t.category in ("measure", "procedure") for _, _, t in u.matches):
@@ -304,9 +309,9 @@ def check_history(u: Unit, idx: TranscriptIndex) -> list[Check]:
                      and len(w) > 3 and not w[0].isdigit()]
             if not words or len(words) > 5:
                 continue
-            if not any(lexicon_stem(w) in idx.stem_turns for w in words) and not any(
+            if not any(stem(w) in idx.stem_turns for w in words) and not any(
                     _concept_supported(t, idx) is not None
-                    for _, _, t in lexicon().match([lexicon_stem(w) for w in TOKEN_RE.findall(item)])):
+                    for _, _, t in lexicon().match([stem(w) for w in TOKEN_RE.findall(item)])):
                 out.append(Check("condition", UNSUPPORTED, "fabrication", True, [],
                                  f"history of '{item.strip()}' is not in the transcript"))
     return out

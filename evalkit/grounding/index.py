@@ -20,7 +20,7 @@ CASE_TURN_ID = -1
 
 
 def case_turn(case: Case) -> Turn:
-    """A pseudo-turn holding the case card's demographics (name, age, sex)."""
+    """A pseudo-turn holding the case card's demographics (name, age, sex) and chief complaint."""
     p = case.persona
     bits = []
     if p.name and p.name != "the patient":
@@ -29,6 +29,8 @@ def case_turn(case: Case) -> Turn:
         bits.append(f"{p.age} year old {p.age}-year-old")
     if p.sex.value in ("female", "male"):
         bits.append(p.sex.value)
+    if case.chief_complaint and case.chief_complaint != "not recorded":
+        bits.append(f"presents with {case.chief_complaint}")
     return Turn(id=CASE_TURN_ID, speaker=SpeakerRole.OTHER, text=" . ".join(bits) or "case")
 
 
@@ -37,8 +39,8 @@ class TranscriptIndex:
 
     Args:
         turns: the consultation's turns (ids are kept as evidence ids).
-        case: the case card, when known: the patient's name, age and sex ground the note's
-            demographics (they are not said in every dialogue). They are
+        case: the case card, when known: the patient's name, age, sex and chief complaint
+            ground the note's demographics (they are not said in every dialogue). They are
             held in one extra pseudo-turn with id -1, never given as evidence.
     """
 
@@ -144,6 +146,13 @@ class TranscriptIndex:
                 u = self.units[j]
                 if any(t in DOSE_UNITS for t in u.toks):
                     out |= self.numbers_in(j)
+        return out
+
+    def numbers_near(self, turn_indexes: list[int], window: int = 3) -> set[float]:
+        """Every number said in, or within ``window`` turns of, the given turns."""
+        out: set[float] = set()
+        for j in {j for i in turn_indexes for j in range(max(0, i - window), min(len(self.units), i + window + 1))}:
+            out |= self.numbers_in(j)
         return out
 
     # ------------------------------------------------------------------ laterality
@@ -277,7 +286,7 @@ def transcript_index(turns: list[Turn], case: Case | None = None) -> TranscriptI
     """
     p = case.persona if case is not None else None
     key = (tuple((t.id, t.speaker, t.text) for t in turns),
-           (p.name, p.age, p.sex) if p is not None else None)
+           (p.name, p.age, p.sex, case.chief_complaint) if p is not None else None)
     with _CACHE_LOCK:
         idx = _CACHE.get(key)
         if idx is not None:

@@ -115,7 +115,8 @@ CLAUSE_PUNCT = re.compile(r"[.;:!?()]")
 
 def normalize(text: str) -> str:
     """Lower-case and expand "n't" to " not" so triggers match written and spoken forms."""
-    return _NT.sub(" not", text.lower())
+    low = text.lower()
+    return _NT.sub(" not", low) if "n't" in low else low
 
 
 def may_have_triggers(words) -> bool:
@@ -198,6 +199,10 @@ _QUESTION_LEAD = re.compile(
     r"\bhow about\b|\bwhat about\b|\byou been\b|\byou noticed?\b|\bexperiencing\b|\bor not\b|\bno\s*\?)")
 
 
+_TAG_QUESTION = re.compile(r"(?:okay|ok|right|alright|all right|sound|sounds good|make sense|makes sense|yeah|"
+                           r"correct|fair|you know|understand)\s*\?")
+
+
 def is_question_about(turn_text: str, pos: int) -> bool:
     """Whether the words at ``pos`` in a (normalised) clinician turn sit in a yes/no question."""
     # the clause holding pos
@@ -205,7 +210,9 @@ def is_question_about(turn_text: str, pos: int) -> bool:
     q = turn_text.find("?", pos)
     nxt = [p for p in (turn_text.find(".", pos), turn_text.find("!", pos)) if p >= 0]
     if q >= 0 and (not nxt or q < min(nxt)):
-        return True
+        tag = _TAG_QUESTION.search(turn_text, max(pos, q - 30), q + 1)
+        if tag is None or tag.start() - pos < 15 or _QUESTION_LEAD.search(turn_text[max(start, pos - 80):pos]):
+            return True  # a real question, not a statement ending "..., okay?"
     window = turn_text[max(start, pos - 80):pos]
     return bool(_QUESTION_LEAD.search(window))
 

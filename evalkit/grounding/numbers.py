@@ -29,6 +29,9 @@ NUMBER_WORDS = frozenset(_ONES) | frozenset(_TENS) | frozenset(_SCALES) | frozen
 DIGIT_RE = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
 #: numbers a term implies ("baby aspirin" is 81 mg)
 IMPLIED_NUMBERS = {"baby aspirin": 81.0, "low dose aspirin": 81.0}
+_OUT_OF_BEFORE = re.compile(r"out of\s*$")
+_SLASH_SCALE = re.compile(r"/(?:4|5|6|10)\b")
+_SCALE_AFTER = re.compile(r"(?:4|5|6|10)\b")
 _HAS_DIGIT = re.compile(r"\d")
 _DATE_RE = re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/(?:19|20)\d{2}\b")
 _TIME_RE = re.compile(r"\b\d{1,2}:\d{2}\b")
@@ -198,8 +201,11 @@ def number_readings(toks: list[str]) -> tuple[set[float], set[tuple[float, str]]
             return None
         return None
 
-    def record(vs: set[float], k: int) -> None:
+    def record(vs: set[float], k: int, start: int) -> None:
         vals.update(vs)
+        if start >= 2 and toks[start - 2] == "out" and toks[start - 1] == "of":
+            pairs.update((v, "denominator") for v in vs)  # "two out of six": six is a scale
+            return
         u = unit_after(k)
         if u is None:
             bare.update(vs)
@@ -229,7 +235,7 @@ def number_readings(toks: list[str]) -> tuple[set[float], set[tuple[float, str]]
             vs = {v}
             if h + 3 < n and toks[h + 1] == "and" and toks[h + 2] == "a" and toks[h + 3] == "half":
                 vs.add(v + 0.5)
-            record(vs, h + 1)
+            record(vs, h + 1, h)
             i = h + 1
             continue
         # a run of number words, with "and" / "a half" / "a hundred" inside
@@ -251,7 +257,7 @@ def number_readings(toks: list[str]) -> tuple[set[float], set[tuple[float, str]]
                 pairs.update((v, "time") for v in vs)
                 vals.update(vs)
             else:
-                record(vs, j)
+                record(vs, j, start)
         i = j
     return vals, pairs, bare
 
@@ -261,10 +267,16 @@ _SPOKEN_DECIMAL = re.compile(r"\b(\d+|zero|one|two|three|four|five|six|seven|eig
                              r"(\d|zero|one|two|three|four|five|six|seven|eight|nine)\b")
 
 
+_LEADING_POINT = re.compile(r"\b(a|an|of|about|is|was|at|measuring) \. (zero|one|two|three|four|five|six|seven|"
+                            r"eight|nine|\d)\b")
+
+
 def spoken_decimals(text: str) -> str:
-    """ "seven . three" (transcribed "seven point three") -> "seven point three"; "2 . 5" -> "2.5"."""
+    """ "seven . three" (transcribed "seven point three") -> "seven point three"; "2 . 5" -> "2.5";
+    "a . five centimeter" -> "a point five centimeter"."""
     if " . " not in text:
         return text
+    text = _LEADING_POINT.sub(r"\1 point \2", text)
     return _SPOKEN_DECIMAL.sub(lambda m: f"{m.group(1)}.{m.group(2)}" if m.group(1).isdigit() and m.group(2).isdigit()
                                else f"{m.group(1)} point {m.group(2)}", text)
 
@@ -279,6 +291,8 @@ class NoteNumber:
     @property
     def unit_canon(self) -> str | None:
         """The canonical unit (``day``, ``mg``, ``percent``...) or None."""
+        if self.unit == "denominator":
+            return "denominator"
         return UNIT_CANON.get(self.unit) if self.unit else None
 
 
@@ -307,6 +321,10 @@ def note_numbers(text: str) -> list[NoteNumber]:
             continue
         um = re.match(r"\s*-?\s*([A-Za-z%]+)", text[e:e + 16])
         unit = um.group(1).lower() if um else None
+        if _OUT_OF_BEFORE.search(text, max(0, s - 8), s) or (left == "/" and _SCALE_AFTER.match(text, s)):
+            unit = "denominator"  # "2 out of 6", "3/6": the scale, not a count
+        elif _SLASH_SCALE.match(text, e):
+            unit = "out"  # "3/6" reads "three out of six"
         try:
             out.append(NoteNumber(_value(m.group(0)), s, e, unit))
         except ValueError:

@@ -52,11 +52,13 @@ PLAN_SECTION = re.compile(r"plan|instruction|recommend|treatment|disposition|ass
 _STRONG_PLAN = re.compile(r"\W*(?:(?:go ahead and|also|just|probably|definitely|have you|you to|to)\s+)*"
                           r"(?:order|prescribe|start|schedule|refer|increase|decrease|stop|discontinue|repeat|"
                           r"recheck|check|get|send|give|put|switch|add|hold|draw|obtain|push|strain|ice|rest|"
-                          r"elevate|wear|avoid|limit|cut|apply|use|drink)\b")
+                          r"elevate|wear|avoid|limit|cut|apply|use|drink|continue|keep|monitor|watch|track|"
+                          r"stay on|try|take|eat)\b")
 _PLAN_OBJECTS = frozenset("""profile panel test tests fluids urine stool culture scan imaging appointment brace
 ice rest elevation compression stretches stretching crutches wheelchair cane walker splint sling bandage
 cream ointment drops spray patch stockings hydration water salt sugar alcohol caffeine smoking weight
-specialist cardiologist dermatologist neurologist orthopedic surgeon podiatrist physical nutritionist""".split())
+specialist cardiologist dermatologist neurologist orthopedic surgeon podiatrist physical nutritionist
+medication medications medicine medicines pills foods food diet sugars sugar pressures readings""".split())
 _PLAN_VERBS = frozenset(stem(w) for w in """order prescribe start continue take give send refer schedule check
 see come follow make sure want need going get put try keep also go ahead maybe probably little bit okay
 just think know talk look back today week weeks month months day days time next soon like really""".split())
@@ -79,8 +81,6 @@ class NoteView:
 
 def note_view(units: list[Unit], sections: list[str] | None = None) -> NoteView:
     """Lookups over the note's claim units (``sections``: each unit's section key and title)."""
-    from .numbers import note_numbers
-
     stems: set[str] = set()
     concepts: set[str] = set()
     action: set[str] = set()
@@ -129,32 +129,53 @@ def _clause_covered(canon: str, clause_keys: list[set[str]], nv: NoteView) -> bo
     return False
 
 
+def _med_turns(idx: TranscriptIndex, canon: str) -> list[int]:
+    key = ("med", canon)
+    got = idx.memo.get(key)
+    if got is None:
+        got = idx.memo[key] = _affirmed_turns(idx, canon)
+    return got
+
+
+def _diagnosis_turns(idx: TranscriptIndex, canon: str) -> list[int]:
+    key = ("dx", canon)
+    got = idx.memo.get(key)
+    if got is None:
+        got = idx.memo[key] = sorted(i for i in set(idx.polarities(canon).get(AFF, [])) if i < idx.n_turns)
+    return got
+
+
 def _affirmed_turns(idx: TranscriptIndex, canonical: str) -> list[int]:
     pols = idx.polarities(canonical)
     return sorted(i for i in set(pols.get(AFF, [])) | set(pols.get(UNKNOWN, [])) if i < idx.n_turns)
 
 
-def find_omissions(idx: TranscriptIndex, units: list[Unit],
-                   sections: list[str] | None = None) -> tuple[list[Omission], int]:
-    """Salient transcript facts missing from the note, and how many salient facts there were.
+@dataclass
+class Facts:
+    """The salient facts of one transcript (independent of any note; memoised on the index)."""
 
-    Args:
-        idx: the transcript index.
-        units: the note's claims, analysed (one :class:`Unit` each).
-        sections: each claim's section key and title (plan items must be covered in a
-            plan-like section when the note has one).
-    """
-    nv = note_view(units, sections)
-    out: list[Omission] = []
-    salient = 0
-    ids = idx.ids
-    seen: set[str] = set()
+    terms: dict[str, Term]
+    plan: list[tuple[str, list[int], set[str], list[set[str]]]]  # concept, turns, action classes, clause keys
+    generic: list[tuple[int, list[str], str]]  # turn, key stems, words
+    meds: list[str]  # candidates: salient when the dialogue affirms them (decided lazily)
+    doses: list[tuple[str, set[float], int]]  # concept, readings, turn
+    allergies: list[tuple[str, list[str], int]]  # what, key stems, turn
+    diagnoses: list[str]  # candidates, as for meds
+
+
+def transcript_facts(idx: TranscriptIndex) -> Facts:
+    """Salient facts of the transcript: plan items, medications, doses, allergies, diagnoses."""
+    got = idx.memo.get("facts")
+    if got is None:
+        got = idx.memo["facts"] = _facts(idx)
+    return got
+
+
+def _facts(idx: TranscriptIndex) -> Facts:
     terms: dict[str, Term] = {}
     for u in idx.units:
         for _, _, t in u.matches:
             terms.setdefault(t.canonical, t)
-
-    # plan items: a clinician's plan clause naming a drug, test, referral or follow-up
     plan_concepts: dict[str, list[int]] = {}
     plan_actions: dict[str, set[str]] = {}
     plan_keys: dict[str, list[set[str]]] = {}
@@ -195,87 +216,110 @@ def find_omissions(idx: TranscriptIndex, units: list[Unit],
                 key = list(dict.fromkeys(stem(w) for w in words if stem(w) not in _PLAN_VERBS))[:6]
                 if len(key) >= 2:
                     generic_items.append((i, key, " ".join(words[:8])))
-    for canon, turns in plan_concepts.items():
-        t = terms.get(canon)
-        if t is None:
-            continue
-        salient += 1
-        seen.add(canon)
-        acts = plan_actions.get(canon, set())
-        said = nv.concept_actions.get(canon)
-        if not _covered(t, nv, need_action=True) or (acts and said is not None and said and not acts & said) \
-                or not _clause_covered(canon, plan_keys.get(canon, []), nv):
-            verb = "/".join(sorted(acts))
-            out.append(Omission(id=f"om{len(out)}", text=f"plan: {verb + ' ' if verb else ''}{t.text}",
-                                category="plan", severity="major", evidence=[ids[i] for i in turns[:3]]))
-    done: set[str] = set()
-    for i, key, words in generic_items:
-        sig = " ".join(sorted(key))
-        if sig in done:
-            continue
-        done.add(sig)
-        salient += 1
-        need = max(2, (2 * len(key) + 2) // 3)
-        if not any(sum(1 for k in key if k in ps) >= need for ps in nv.plan_stems):
-            out.append(Omission(id=f"om{len(out)}", text=f"plan: {words}", category="plan",
-                                severity="minor", evidence=[ids[i]]))
-
-    # medications said as taken or given
-    for canon, hits in idx.concept_turns.items():
+    plan = [(c, turns, plan_actions.get(c, set()), plan_keys.get(c, [])) for c, turns in plan_concepts.items()
+            if c in terms]
+    seen = {c for c, *_ in plan}
+    # medications and diagnoses are candidates here; whether the dialogue affirms them is
+    # decided only for the ones a note leaves out (see find_omissions), which saves time
+    meds: list[str] = []
+    for canon in idx.concept_turns:
         t = terms.get(canon)
         if t is None or t.category != "drug" or canon in seen:
             continue
-        turns = _affirmed_turns(idx, canon)
-        if not turns:
-            continue
-        salient += 1
+        meds.append(canon)
         seen.add(canon)
-        if not _covered(t, nv):
-            out.append(Omission(id=f"om{len(out)}", text=f"medication: {t.text}", category="medication",
-                                severity="major", evidence=[ids[i] for i in turns[:3]]))
-
-    # doses said with their drug
+    doses: list[tuple[str, set[float], int]] = []
     for canon in [c for c in seen if terms[c].category == "drug"]:
-        if not _covered(terms[canon], nv):
-            continue
         for i, tok in [h for h in idx.concept_turns.get(canon, ()) if h[0] < idx.n_turns][:6]:
-            u = idx.units[i]
-            val = _dose_after(u, tok)
-            if val is None:
-                continue
-            salient += 1
-            if not any(v in nv.numbers for v in val):
-                out.append(Omission(id=f"om{len(out)}", text=f"dose: {terms[canon].text} {max(val):g}",
-                                    category="dose", severity="major", evidence=[ids[i]]))
-            break
-
-    # allergies
+            val = _dose_after(idx.units[i], tok)
+            if val is not None:
+                doses.append((canon, val, i))
+                break
+    allergies: list[tuple[str, list[str], int]] = []
     for i, u in enumerate(idx.units[:idx.n_turns]):
+        if "allerg" not in u.norm:
+            continue
         for m in _ALLERGY.finditer(u.norm):
             what = m.group(1).strip()
             key = [s for s in Unit(what).sts if s not in STOPWORDS and s not in GENERIC and len(s) > 2]
-            if not key or idx.mention_polarity(i, 0) == NEG:
-                continue
-            salient += 1
-            if not any(s in nv.stems for s in key):
-                out.append(Omission(id=f"om{len(out)}", text=f"allergy: {what}", category="allergy",
-                                    severity="major", evidence=[ids[i]]))
-
-    # diagnoses and conditions said as present
-    for canon, hits in idx.concept_turns.items():
+            if key and idx.mention_polarity(i, 0) != NEG:
+                allergies.append((what, key, i))
+    diagnoses: list[str] = []
+    for canon in idx.concept_turns:
         t = terms.get(canon)
         if t is None or t.category != "condition" or canon in seen:
             continue
         if all(s in GENERIC_FINDINGS or s in STOPWORDS for s in t.stems):
             continue
-        turns = sorted(i for i in set(idx.polarities(canon).get(AFF, [])) if i < idx.n_turns)
-        if not turns:
-            continue
-        salient += 1
+        diagnoses.append(canon)
         seen.add(canon)
-        if not _covered(t, nv):
-            out.append(Omission(id=f"om{len(out)}", text=f"diagnosis: {t.text}", category="diagnosis",
-                                severity="minor", evidence=[ids[i] for i in turns[:3]]))
+    return Facts(terms, plan, generic_items, meds, doses, allergies, diagnoses)
+
+
+def find_omissions(idx: TranscriptIndex, units: list[Unit],
+                   sections: list[str] | None = None) -> tuple[list[Omission], int]:
+    """Salient transcript facts missing from the note, and how many salient facts there were.
+
+    Args:
+        idx: the transcript index.
+        units: the note's claims, analysed (one :class:`Unit` each).
+        sections: each claim's section key and title (plan items must be covered in a
+            plan-like section when the note has one).
+    """
+    facts = transcript_facts(idx)
+    terms = facts.terms
+    nv = note_view(units, sections)
+    out: list[Omission] = []
+    ids = idx.ids
+
+    def add(text: str, category: str, severity: str, turns: list[int]) -> None:
+        out.append(Omission.model_construct(id=f"om{len(out)}", text=text, category=category, severity=severity,
+                                            evidence=[ids[i] for i in turns[:3]]))
+
+    for canon, turns, acts, keys in facts.plan:
+        t = terms[canon]
+        said = nv.concept_actions.get(canon)
+        if not _covered(t, nv, need_action=True) or (acts and said and not acts & said) \
+                or not _clause_covered(canon, keys, nv):
+            verb = "/".join(sorted(acts))
+            add(f"plan: {verb + ' ' if verb else ''}{t.text}", "plan", "major", turns)
+    done: set[str] = set()
+    n_generic = 0
+    for i, key, words in facts.generic:
+        sig = " ".join(sorted(key))
+        if sig in done:
+            continue
+        done.add(sig)
+        n_generic += 1
+        need = max(2, (2 * len(key) + 2) // 3)
+        if not any(sum(1 for k in key if k in ps) >= need for ps in nv.plan_stems):
+            add(f"plan: {words}", "plan", "minor", [i])
+    n_meds = n_diag = 0
+    for canon in facts.meds:
+        covered = _covered(terms[canon], nv)
+        turns = _med_turns(idx, canon) if not covered else None
+        if covered or turns:
+            n_meds += 1  # a covered medication counts as salient without asking how it was said
+        if turns:
+            add(f"medication: {terms[canon].text}", "medication", "major", turns)
+    n_doses = 0
+    for canon, val, i in facts.doses:
+        if not _covered(terms[canon], nv):
+            continue
+        n_doses += 1
+        if not any(v in nv.numbers for v in val):
+            add(f"dose: {terms[canon].text} {max(val):g}", "dose", "major", [i])
+    for what, key, i in facts.allergies:
+        if not any(s in nv.stems for s in key):
+            add(f"allergy: {what}", "allergy", "major", [i])
+    for canon in facts.diagnoses:
+        covered = _covered(terms[canon], nv)
+        turns = _diagnosis_turns(idx, canon) if not covered else None
+        if covered or turns:
+            n_diag += 1
+        if turns:
+            add(f"diagnosis: {terms[canon].text}", "diagnosis", "minor", turns)
+    salient = len(facts.plan) + n_generic + n_meds + n_doses + len(facts.allergies) + n_diag
     return out, salient
 
 

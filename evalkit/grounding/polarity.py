@@ -19,9 +19,10 @@ from .negation import AFF, FAM, HIST, NEG
 _NEGATED_WORDS = re.compile(r"\b(?:denies|denied|deny|no|not|negative|without|never)\b")
 _MANEUVER = re.compile(r"\b(?:palpation|pronation|supination|flexion|extension|rotation|motion|movement|moving|"
                        r"pressure|weight bearing|when|with|during|while|upon|on exam|examination|testing)\b")
+_VAGUE = frozenset("pain tender swell ache sore hurt discomfort weak weakness numb congestion fatigue".split())
 _PAST = re.compile(r"\b(?:in the past|previously|prior to|used to)\b")
 _WINDOW = 10  # tokens between a finding and its body part in a transcript turn
-UNCONFIRMED = False  # flag a finding the clinician asked about but the patient never confirmed
+UNCONFIRMED = True  # flag a finding the clinician asked about but the patient never confirmed
 ANATOMY_FABRICATION = True  # flag "knee pain" when the transcript never puts that finding at that part
 MAJORITY = 2  # opposite-polarity turns needed per same-polarity turn to call a contradiction
 
@@ -36,7 +37,10 @@ def claim_anatomy(u: Unit, s: int, e: int, term: Term) -> set[str]:
     anat = set(lx.parts(term)[1])
     if not anat:
         others = [(s2, e2) for s2, e2, t2 in u.matches if s2 != s and t2.category != "anatomy"]
-        for a0, a1, t in lx.anatomy.match(u.sts, max(0, s - 5), min(len(u.sts), e + 6)):  # type: ignore[union-attr]
+        lo, hi = max(0, s - 5), min(len(u.sts), e + 6)
+        for a0, a1, t in u.anatomy():
+            if a0 < lo or a1 > hi:
+                continue
             if not any(s2 <= a0 < e2 for s2, e2 in others):  # not the body part of another finding
                 anat.add(t.canonical)
     return anat
@@ -54,12 +58,12 @@ def _turn_has_anatomy_uncached(idx: TranscriptIndex, i: int, tok: int, anat: set
     lx = lexicon()
     u = idx.units[i]
     lo, hi = max(0, tok - _WINDOW), min(len(u.sts), tok + _WINDOW)
-    for s, e, t in lx.anatomy.match(u.sts, lo, hi):  # type: ignore[union-attr]
-        if t.canonical in anat:
+    for s, e, t in u.anatomy():
+        if lo <= s and e <= hi and t.canonical in anat:
             return True
     if i > 0 and idx.roles[i] == SpeakerRole.PATIENT and idx.roles[i - 1] != SpeakerRole.PATIENT:
         # an answer ("no numbness") to a question that named the body part ("...in your foot?")
-        return any(t.canonical in anat for _, _, t in lx.anatomy.match(idx.units[i - 1].sts))  # type: ignore[union-attr]
+        return any(t.canonical in anat for _, _, t in idx.units[i - 1].anatomy())
     return False
 
 
@@ -101,8 +105,8 @@ def check_polarity(u: Unit, s: int, e: int, term: Term, pol: str,
     findings, _ = lx.parts(term)
     anat = claim_anatomy(u, s, e, term)
     generic = _generic(findings)
-    if not anat and generic:
-        return None
+    if not anat and generic and any(w in _VAGUE for f in findings for w in f.split()):
+        return None  # "denies pain" says nothing checkable without a body part
     if pol == NEG and _PAST.search(u.norm):
         return None  # "denied headaches in the past": another time than the dialogue's
     pols = transcript_polarities(idx, findings, anat)

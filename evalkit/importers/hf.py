@@ -171,7 +171,11 @@ def load_hf(source: str | Path, split: str = "train", mapping: dict[str, str] | 
     out: list[Consultation] = []
     seen: set[str] = set()
     for i in range(n):
-        row = ds[i]
+        try:
+            row = ds[i]
+        except Exception as e:  # Arrow decodes rows lazily: bad UTF-8, mixed types...
+            raise InputError(f"{src}: row {i + 1}", None, f"could not be read ({type(e).__name__})",
+                             "save the file as UTF-8 with the same type in a column on every row") from None
         raw_id = _get(row, cols["id"]) if "id" in cols else None
         if raw_id is None or str(raw_id).strip() == "":
             cid = f"{name}-{i:05d}"

@@ -30,9 +30,9 @@ class Tier:
 
 
 def _decode(raw: bytes, source: str) -> str:
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
     try:
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return raw.decode("utf-16")
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(source, None, "is neither UTF-8 nor UTF-16",
@@ -66,6 +66,12 @@ def parse_textgrid(text: str, source: str = "TextGrid") -> list[Tier]:
         pos += 1
         return tokens[pos - 1]
 
+    def count(what: str) -> int:
+        v = float(take(float, what))
+        if not v.is_integer() or not 0 <= v < 10**7:  # inf, NaN, negative or fractional sizes
+            raise InputError(source, what, f"{v:g} is not a count", "save the file from Praat as a text TextGrid")
+        return int(v)
+
     if len(tokens) < 2 or tokens[0] != "ooTextFile" or tokens[1] != "TextGrid":
         raise InputError(source, "header", "is not a TextGrid (expected File type = \"ooTextFile\")",
                          "give a Praat TextGrid file")
@@ -76,14 +82,14 @@ def parse_textgrid(text: str, source: str = "TextGrid") -> list[Tier]:
         return []
     if pos < len(tokens) and tokens[pos] == "<exists>":
         pos += 1
-    n_tiers = int(take(float, "size"))
+    n_tiers = count("size")
     tiers: list[Tier] = []
     for t in range(n_tiers):
         kind = str(take(str, f"tier {t + 1} class"))
         name = str(take(str, f"tier {t + 1} name"))
         take(float, f"tier {t + 1} xmin")
         take(float, f"tier {t + 1} xmax")
-        n = int(take(float, f"tier {t + 1} size"))
+        n = count(f"tier {t + 1} size")
         tier = Tier(name=name, kind=kind)
         for i in range(n):
             where = f"tier {name!r} item {i + 1}"
@@ -103,7 +109,11 @@ def read_textgrid(path: str | Path) -> list[Tier]:
         path: the ``.TextGrid`` file.
     """
     p = Path(path)
-    return parse_textgrid(_decode(p.read_bytes(), str(p)), source=str(p))
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise InputError(str(p), None, "TextGrid file not found", "check the path") from None
+    return parse_textgrid(_decode(raw, str(p)), source=str(p))
 
 
 def write_textgrid(path: str | Path, tiers: list[Tier], xmax: float | None = None) -> None:

@@ -3,9 +3,10 @@
 Every judge, the LLM scribe and LLM generation call :meth:`LLMClient.acomplete` (or the
 blocking :meth:`LLMClient.complete`). For each request it:
 
-1. looks the request up in the reply cache (key: model + prompt hash + input hash; lookups
-   made in the same event-loop tick are batched into one ``Store.cache_get_many``) — a hit
-   makes no call;
+1. looks the request up in the reply cache (key: model + prompt hash + input hash). The keys
+   stored for a model and prompt hash — and their replies, up to 20,000 — are loaded once, so
+   a miss (and usually a hit) costs no query; other hits made in the same event-loop tick are
+   fetched with one ``Store.cache_get_many``. A hit makes no call;
 2. otherwise checks the :class:`Budget` (``--max-calls``, ``--max-cost``), waits for one of
    ``concurrency`` slots and calls the model through litellm (:mod:`evalkit.llm.transport`),
    retrying rate limits, server errors, timeouts and dropped connections with exponential
@@ -22,101 +23,26 @@ everything paid for is flushed to the cache first, so re-running resumes for fre
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import atexit
 import json
 import logging
 import random
 import threading
 import time
 import weakref
-from dataclasses import dataclass
 from typing import Any, Awaitable, TypeVar
 
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
+from .budget import Budget, BudgetExceeded
+from .reply import LLMReply, key_prefix, request_key
 from .spec import ModelSpec
 from .transport import LeanRoute, LLMCallError, RawReply, call_lean, call_litellm, classify
 
+__all__ = ["Budget", "BudgetExceeded", "LLMClient", "LLMReply", "request_key"]
+
 log = logging.getLogger("evalkit.llm")
 T = TypeVar("T")
-
-
-class BudgetExceeded(BaseException):
-    """The run's call or cost budget is spent. Not an ``Exception``: it stops the run."""
-
-
-class Budget:
-    """A per-run budget shared by every call of a client (thread-safe).
-
-    Args:
-        max_calls: model calls allowed (cache hits are free); None for no limit.
-        max_cost_usd: spend allowed; checked before each call, so the calls in flight when the
-            limit is reached (at most ``concurrency``) may overshoot it.
-    """
-
-    def __init__(self, max_calls: int | None = None, max_cost_usd: float | None = None):
-        self.max_calls, self.max_cost_usd = max_calls, max_cost_usd
-        self.calls = 0
-        self.cost_usd = 0.0
-        self._lock = threading.Lock()
-
-    def reserve(self) -> None:
-        with self._lock:
-            if self.max_calls is not None and self.calls >= self.max_calls:
-                raise BudgetExceeded(f"call budget of {self.max_calls} reached")
-            if self.max_cost_usd is not None and self.cost_usd >= self.max_cost_usd:
-                raise BudgetExceeded(f"cost budget of ${self.max_cost_usd:g} reached (${self.cost_usd:.4f} spent)")
-            self.calls += 1
-
-    def spend(self, cost: float | None) -> None:
-        if cost:
-            with self._lock:
-                self.cost_usd += cost
-
-
-@dataclass
-class LLMReply:
-    """A model reply (fresh or from the cache)."""
-
-    content: str
-    finish_reason: str = "stop"
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    cost_usd: float | None = None  # spent by this call: 0 for a cache hit, None when unpriced
-    latency_s: float = 0.0
-    cached: bool = False
-    model: str = ""
-    key: str = ""
-
-    @property
-    def truncated(self) -> bool:
-        return self.finish_reason == "length"
-
-
-def request_key(spec: ModelSpec, messages: list[dict], response_format: dict | None, prompt_hash: str) -> str:
-    """Cache key: ``llm:<model>:<prompt hash>:<input hash>`` (input: messages, response format, and
-    the spec's model, server, temperature, max_tokens and params)."""
-    h = _key_prefix(spec, response_format).copy()
-    for m in messages:
-        h.update(f"\x00{m.get('role')}\x00".encode())
-        h.update(str(m.get("content")).encode())
-    return f"llm:{spec.model}:{(prompt_hash or '-')[:12]}:{h.hexdigest()[:32]}"
-
-
-_PREFIXES: dict[tuple[int, int], tuple[ModelSpec, Any, Any]] = {}
-
-
-def _key_prefix(spec: ModelSpec, response_format: dict | None) -> Any:
-    """sha256 state over the spec identity and response format, memoised per object pair."""
-    got = _PREFIXES.get((id(spec), id(response_format)))
-    if got is not None and got[0] is spec and got[1] is response_format:
-        return got[2]
-    h = hashlib.sha256(json.dumps(spec.cache_identity(), sort_keys=True).encode())
-    h.update(json.dumps(response_format, sort_keys=True).encode() if response_format is not None else b"-")
-    if len(_PREFIXES) > 1024:
-        _PREFIXES.clear()
-    _PREFIXES[(id(spec), id(response_format))] = (spec, response_format, h)
-    return h
 
 
 class _LoopState:
@@ -128,6 +54,29 @@ class _LoopState:
         self.pending: dict[str, list[asyncio.Future]] = {}
         self.inflight: dict[str, asyncio.Future] = {}
         self.tasks: set[asyncio.Task] = set()
+        self.loading: dict[str, asyncio.Future] = {}
+
+
+class _Slot:
+    """One of ``concurrency`` slots, taken only when the budget allows another call."""
+
+    __slots__ = ("sem", "budget", "t0")
+
+    def __init__(self, sem: asyncio.Semaphore, budget: Budget):
+        self.sem, self.budget, self.t0 = sem, budget, 0.0
+
+    async def __aenter__(self) -> "_Slot":
+        await self.sem.acquire()
+        try:
+            self.budget.reserve()  # inside the slot: at most `concurrency` calls overshoot a cost limit
+        except BaseException:
+            self.sem.release()
+            raise
+        self.t0 = time.perf_counter()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self.sem.release()
 
 
 class LLMClient:
@@ -154,8 +103,10 @@ class LLMClient:
         self.retries, self.backoff, self.max_backoff = retries, backoff, max_backoff
         self.flush_every, self.flush_interval = flush_every, flush_interval
         self.stats = {"calls": 0, "cached": 0, "errors": 0, "retries": 0, "prompt_tokens": 0,
-                      "completion_tokens": 0, "cost_usd": 0.0}
+                      "completion_tokens": 0, "cost_usd": 0.0, "priced_calls": 0}
         self._mem: dict[str, dict] = {}
+        self._known: dict[str, set[str]] = {}  # cache keys in the store, per model + prompt hash
+        self._preloaded: dict[str, str] = {}  # their values (JSON text), when few enough to load at once
         self._buf_cache: dict[str, dict] = {}
         self._buf_calls: list[dict] = []
         self._buf_lock = threading.Lock()
@@ -167,6 +118,8 @@ class LLMClient:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._start_lock = threading.Lock()
+        if store is not None:  # nothing paid for is lost, even if the caller never closes the client
+            atexit.register(self._flush_quietly)
 
     # ------------------------------------------------------------------ public API
 
@@ -203,6 +156,12 @@ class LLMClient:
         try:
             reply = await self._call(st, spec, messages, response_format, purpose, key)
             fut.set_result(reply)
+        except BudgetExceeded as e:
+            if self.store is not None:  # the run stops here: keep what was paid for
+                await asyncio.to_thread(self._flush_quietly)
+            fut.set_exception(e)
+            fut.exception()
+            raise
         except BaseException as e:
             fut.set_exception(e)
             fut.exception()  # mark retrieved
@@ -214,6 +173,17 @@ class LLMClient:
         self._maybe_flush(st)
         return reply
 
+    async def aready(self, spec: ModelSpec, prompt_hash: str = "") -> None:
+        """Load which replies are cached for this model and prompt, if not loaded yet.
+
+        Callers fanning out many requests await this first, so that the first requests can leave
+        as soon as they are built instead of after every other request has been prepared.
+        """
+        if self.store is not None and hasattr(self.store, "cache_keys"):
+            prefix = key_prefix(spec, prompt_hash)
+            if prefix not in self._known:
+                await self._known_keys(self._state(), prefix)
+
     def remember(self, reply: LLMReply) -> None:
         """Put a fresh reply in the cache (a no-op for cached replies)."""
         if reply.cached or not reply.key:
@@ -222,8 +192,9 @@ class LLMClient:
                  "prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens,
                  "cost_usd": reply.cost_usd, "model": reply.model}
         self._mem[reply.key] = value
-        with self._buf_lock:
-            self._buf_cache[reply.key] = value
+        if self.store is not None:
+            with self._buf_lock:
+                self._buf_cache[reply.key] = value
 
     def complete(self, spec: ModelSpec, messages: list[dict], **kw: Any) -> LLMReply:
         """Blocking :meth:`acomplete` (runs on the client's own event-loop thread)."""
@@ -250,6 +221,12 @@ class LLMClient:
                     self._buf_cache.update(cache)
                     self._buf_calls[:0] = calls
                 raise
+
+    def _flush_quietly(self) -> None:
+        try:
+            self.flush()
+        except Exception as e:  # at exit or on a budget stop: report, never mask the real outcome
+            log.warning("could not write LLM cache and call records (%s)", type(e).__name__)
 
     async def aflush(self) -> None:
         await asyncio.to_thread(self.flush)
@@ -327,12 +304,39 @@ class LLMClient:
         hit = self._mem.get(key)
         if hit is not None or self.store is None:
             return hit
+        prefix = key.rsplit(":", 1)[0] + ":"  # llm:<model>:<prompt hash>:
+        if hasattr(self.store, "cache_keys"):
+            known = self._known.get(prefix)
+            if known is None:
+                known = await self._known_keys(st, prefix)
+            if key not in known:  # a miss, known without asking the database
+                return None
+            raw = self._preloaded.pop(key, None)
+            if raw is not None:  # a hit, loaded with the keys
+                value = json.loads(raw)
+                self._mem[key] = value
+                return value
         fut = asyncio.get_running_loop().create_future()
         first = not st.pending
         st.pending.setdefault(key, []).append(fut)
         if first:  # every lookup made in this tick joins one batched query
             asyncio.get_running_loop().call_soon(self._spawn, st, self._load(st))
         return await fut
+
+    async def _known_keys(self, st: _LoopState, prefix: str) -> set[str]:
+        """The cache keys stored for one model and prompt hash, loaded once per client."""
+        fut = st.loading.get(prefix)
+        if fut is None:
+            fut = st.loading[prefix] = asyncio.ensure_future(asyncio.to_thread(self.store.cache_keys, prefix))
+        try:
+            keys, values = await asyncio.shield(fut)
+        except Exception as e:  # a busy or broken cache must not stop judging
+            log.warning("reply cache unavailable (%s): calling the model", type(e).__name__)
+            keys, values = set(), {}
+        if prefix not in self._known:
+            self._known[prefix] = keys
+            self._preloaded.update(values)
+        return self._known[prefix]
 
     def _spawn(self, st: _LoopState, coro: Any) -> None:
         t = asyncio.ensure_future(coro)
@@ -355,10 +359,11 @@ class LLMClient:
 
     def _from_cache(self, spec: ModelSpec, key: str, hit: dict, purpose: str) -> LLMReply:
         self.stats["cached"] += 1
-        with self._buf_lock:
-            self._buf_calls.append({"run_id": self.run_id, "model": spec.model, "purpose": purpose,
-                                    "prompt_tokens": None, "completion_tokens": None, "cost_usd": 0.0,
-                                    "latency_s": 0.0, "cached": True, "error": None})
+        if self.store is not None:
+            with self._buf_lock:
+                self._buf_calls.append({"run_id": self.run_id, "model": spec.model, "purpose": purpose,
+                                        "prompt_tokens": None, "completion_tokens": None, "cost_usd": 0.0,
+                                        "latency_s": 0.0, "cached": True, "error": None})
         return LLMReply(content=hit.get("content") or "", finish_reason=hit.get("finish_reason") or "stop",
                         prompt_tokens=hit.get("prompt_tokens"), completion_tokens=hit.get("completion_tokens"),
                         cost_usd=0.0, cached=True, model=spec.model, key=key)
@@ -421,25 +426,27 @@ class LLMClient:
 
     async def _attempt(self, st: _LoopState, spec: ModelSpec, route: LeanRoute | None, messages: list[dict],
                        response_format: dict | None, purpose: str) -> tuple[RawReply, float]:
-        async with st.sem:
-            self.budget.reserve()  # inside the slot: at most `concurrency` calls overshoot a cost limit
-            t0 = time.perf_counter()
-            err: str | None = None
-            raw: RawReply | None = None
-            try:
-                if route is not None:
-                    raw = await call_lean(route, await self._session(st), messages)
-                else:
+        slot = _Slot(st.sem, self.budget)
+        err: str | None = None
+        raw: RawReply | None = None
+        try:
+            if route is not None:  # holds the slot only while the request is on the wire
+                raw = await call_lean(route, await self._session(st), messages, slot)
+            else:
+                async with slot:
                     raw = await call_litellm(spec, messages, response_format)
-            except LLMCallError as e:
-                err = str(e)
-                raise
-            except Exception as e:  # anything unexpected from a transport: classified, never lost
-                ce = classify(spec.label, e)
-                err = str(ce)
-                raise ce from None
-            finally:
-                latency = time.perf_counter() - t0
+        except LLMCallError as e:
+            err = str(e)
+            raise
+        except BudgetExceeded:
+            raise
+        except Exception as e:  # anything unexpected from a transport: classified, never lost
+            ce = classify(spec.label, e)
+            err = str(ce)
+            raise ce from None
+        finally:
+            latency = time.perf_counter() - slot.t0 if slot.t0 else 0.0
+            if slot.t0:  # a call was made (not refused by the budget)
                 self._record(spec, purpose, raw, latency, err)
         return raw, latency
 
@@ -455,11 +462,13 @@ class LLMClient:
                        cost_usd=raw.cost_usd)
             s["prompt_tokens"] += raw.prompt_tokens or 0
             s["completion_tokens"] += raw.completion_tokens or 0
-            if raw.cost_usd:
+            if raw.cost_usd is not None:
                 s["cost_usd"] += raw.cost_usd
+                s["priced_calls"] += 1
             self.budget.spend(raw.cost_usd)
-        with self._buf_lock:
-            self._buf_calls.append(row)
+        if self.store is not None:
+            with self._buf_lock:
+                self._buf_calls.append(row)
 
     def _maybe_flush(self, st: _LoopState) -> None:
         if self.store is None or self._flush_lock.locked():
@@ -467,4 +476,4 @@ class LLMClient:
         n = len(self._buf_cache)
         if n >= self.flush_every or (n and time.monotonic() - self._last_flush > self.flush_interval):
             self._last_flush = time.monotonic()
-            self._spawn(st, self.aflush())
+            self._spawn(st, asyncio.to_thread(self._flush_quietly))

@@ -43,8 +43,7 @@ class RubricScorer:
                           f"({self.spec.context()} tokens); PDQI-9 needs the whole consultation")
         msgs = rubric.messages(transcript=transcript, note=note.to_text())
         try:
-            out = await ask(self.client, self.spec, rubric, msgs, PDQIReply, purpose="pdqi", repairs=self.repairs,
-                            repair_truncated=True)
+            out = await ask(self.client, self.spec, rubric, msgs, PDQIReply, purpose="pdqi", repairs=self.repairs)
         except LLMCallError as e:
             return None, f"call failed: {e}"
         if out.value is None:
@@ -74,7 +73,7 @@ class RubricScorer:
 
         try:
             out = await ask(self.client, self.spec, rubric, msgs, AdherenceReply, purpose="adherence", parse=parse,
-                            repairs=self.repairs, repair_truncated=True)
+                            repairs=self.repairs)
         except LLMCallError as e:
             return None, {"error": f"call failed: {e}"}
         if out.value is None:

@@ -10,7 +10,7 @@ and stored calibrations of the old wording are never mixed with the new.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -61,14 +61,11 @@ class Rubric(BaseModel):
     items: list[RubricItem] = Field(default_factory=list)
     _source: str = PrivateAttr(default="rubric")
     _builtins: dict[str, str] | None = PrivateAttr(default=None)
-    _hash: str | None = PrivateAttr(default=None)
 
-    @property
+    @cached_property
     def prompt_hash(self) -> str:
         """Content hash of everything the model is told (16 hex digits)."""
-        if self._hash is None:
-            self._hash = content_hash(self.model_dump(mode="json"))
-        return self._hash
+        return content_hash(self.model_dump(mode="json"))
 
     def _builtin(self) -> dict[str, str]:
         if self._builtins is not None:

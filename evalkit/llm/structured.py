@@ -64,7 +64,7 @@ def schema_parser(schema: type[BaseModel]) -> Callable[[Any], tuple[Any, str | N
 async def ask(client: LLMClient, spec: ModelSpec, rubric: Rubric, messages: list[dict],
               schema: type[BaseModel], *, purpose: str = "judge",
               parse: Callable[[Any], tuple[Any, str | None]] | None = None, repairs: int = 1,
-              repair_truncated: bool = False) -> Outcome:
+              partial_ok: bool = False) -> Outcome:
     """Call the model and return its validated reply, repairing once if needed.
 
     Args:
@@ -74,8 +74,9 @@ async def ask(client: LLMClient, spec: ModelSpec, rubric: Rubric, messages: list
         schema: the reply schema (sent as ``response_format`` unless ``spec.structured`` is none).
         parse: ``value -> (result, problem)``; default validates against ``schema``.
         repairs: follow-up rounds after an unusable reply.
-        repair_truncated: also send a truncated reply back for repair (callers that can split the
-            input instead leave this off).
+        partial_ok: accept what a reply cut off at ``max_tokens`` holds (the claims judge asks again
+            for what is missing, or splits the input). Otherwise a cut-off reply is never used: the
+            question is asked again with twice the room.
 
     Raises:
         LLMCallError, BudgetExceeded: from the client.
@@ -91,6 +92,8 @@ async def ask(client: LLMClient, spec: ModelSpec, rubric: Rubric, messages: list
         out.replies.append(reply)
         out.truncated = reply.truncated
         value, notes = parse_json_reply(reply.content)
+        if value is not None and reply.truncated and not partial_ok:
+            value, notes = None, notes + ["incomplete"]
         if value is not None:
             result, problem = parse(value)
             if result is not None:
@@ -102,8 +105,12 @@ async def ask(client: LLMClient, spec: ModelSpec, rubric: Rubric, messages: list
             problem = notes[-1] if notes else "reply is not JSON"
         if reply.truncated:
             problem = f"reply cut off at the token limit ({problem})"
-            if not repair_truncated:
-                break
+            if partial_ok:
+                break  # the caller splits the input instead
+            if round_ < repairs:  # ask the same question with twice the room to answer
+                spec = spec.model_copy(update={"max_tokens": spec.max_tokens * 2})
+                msgs = list(messages)
+                continue
         if round_ < repairs:
             msgs = list(messages) + [{"role": "assistant", "content": reply.content[:8000]},
                                      {"role": "user", "content": rubric.render("repair", problems=problem)}]

@@ -26,6 +26,12 @@ from ._utterance import (ADVICE, ANNOUNCE, CONTINUES, EXAM_FINDING, FINDING_VERB
                          segment_turn)
 
 HISTORY, EXAM, AP = "history", "exam", "ap"
+_HISTORY_Q = re.compile(r"^(?:(?:and|so|okay|ok|now|alright|right|well)[, ]+)*(?:any|what about|how about|"
+                        r"do you (?:ever )?(?:have|get)|have you (?:had|noticed|got))\b")
+_PLAN_IS = re.compile(r"^(?:so\s+)?(?:the|my) plan (?:is|would be),?\s+(?:to\s+)?", re.I)
+_LIST = re.compile(r",|\bor\b")
+_LABEL = {"allergies": "Allergies", "medications": "Medications", "pmh": "Past history", "family": "Family history",
+          "social": "Social history"}
 _HISTORY_CATS = ("chief_complaint", "hpi", "ros", "pmh", "medications", "allergies", "social", "family")
 
 
@@ -69,6 +75,8 @@ def _question_category(low: str, phase: str) -> str | None:
         return "exam"
     if cond or anat or L.ROS_SYMPTOM.search(low) or L.HPI_CUE.search(low) or L.NUMBER_UNIT.search(low):
         return "hpi"
+    if phase == HISTORY and _HISTORY_Q.match(low) and not L.is_meta(low):
+        return "hpi"  # "any X?", "what about X?": history taking even when X is not in the lexicon
     return None
 
 
@@ -148,11 +156,13 @@ class _Walker:
         intent = bool(L.INTENT.search(low))
         plan_verb = bool(L.PLAN_VERB.search(low))
         imperative = bool(L.PLAN_VERB.match(LEAD.sub("", low))) and not s.question
-        if imperative or ADVICE.search(low) or (plan_verb and (intent or self.phase == AP) and not (self.phase == EXAM and L.EXAM_MARKER.search(low))) \
+        announced_exam = self.phase == EXAM and L.EXAM_MARKER.search(low)
+        if imperative or ADVICE.search(low) or (plan_verb and (intent or self.phase == AP) and not announced_exam) \
                 or (self.phase == AP and drug and not L.ASSESSMENT_CUE.search(low)):
             self.add("plan", self._plan_text(text), [s.turn_id])
             return "plan"
-        if L.RESULTS_TERM.search(low) and L.RESULT_FINDING.search(low) and not intent:
+        if L.RESULTS_TERM.search(low) and L.RESULT_FINDING.search(low) and not intent and \
+                not (self.phase == EXAM and (EXAM_FINDING.search(low) or L.EXAM_MARKER.search(low))):
             self.add("results", clinician_voice(text, self.p), [s.turn_id])
             return "results"
         announce = bool(ANNOUNCE.search(low)) and not FINDING_VERB.search(low)
@@ -199,6 +209,9 @@ class _Walker:
 
     def _plan_text(self, text: str) -> str:
         text = LEAD.sub("", text)
+        stated = _PLAN_IS.match(text)
+        if stated:
+            text = text[stated.end():]
         m = YOU_TO.match(text)
         if m:
             lead = "Advised to " if re.search(r"suggest|recommend|advise", m.group(0), re.I) else "Patient to "
@@ -207,7 +220,7 @@ class _Walker:
         if m and L.PLAN_VERB.match(text[m.end():]):
             rest = clinician_voice(text[m.end():], self.p)
             return "Plan: " + rest
-        if L.PLAN_VERB.match(text):
+        if L.PLAN_VERB.match(text) or stated:
             return "Plan: " + clinician_voice(text, self.p)
         return clinician_voice(text, self.p)
 
@@ -221,7 +234,12 @@ class _Walker:
                 text, low = self.answer(q, qcat, s)
                 if not text or L.DISMISS.match(low):
                     continue
-            if s.question or L.ACK.match(low) or len(SUBSTANTIVE.findall(low)) < 2:
+            if s.question or L.ACK.match(low) or L.DISMISS.match(L.INTERJECTION.sub("", low)):
+                continue
+            if len(SUBSTANTIVE.findall(low)) < 2:
+                short = L.INTERJECTION.sub("", text).strip(" .,!")
+                if qcat in _LABEL and short and SUBSTANTIVE.search(short) and not L.DISMISS.match(short):
+                    self.add(qcat, f"{_LABEL[qcat]}: {short}", [s.turn_id])  # "Penicillin." after "Any allergies?"
                 continue
             if L.INTERJECTION.match(text):
                 text = L.INTERJECTION.sub("", text)
@@ -257,10 +275,19 @@ class _Walker:
                 self.add(qcat, ("Denies " + x) if kind != "take" else "Reports not " + x, ev)
             elif aff and not negated_q:
                 x = re.sub(r"^any\s+", "", x, flags=re.I)
-                extra = ""
-                if rest and len(rest.split()) <= 6 and not L.DISMISS.match(rest):
-                    extra, rest = ": " + lower_first(patient_voice(rest, self.p)[0]), ""
-                self.add(qcat, ("Confirms " if kind == "take" else "Reports ") + x + extra, ev)
+                specific = rest and not L.DISMISS.match(rest)
+                if _LIST.search(x) and kind != "take":
+                    # a "yes" to "fever, chills or night sweats?" does not say which: report what was said
+                    if specific:
+                        self.add(qcat, "Reports " + lower_first(patient_voice(rest, self.p)[0]), ev)
+                        rest = ""
+                    else:
+                        self.add(qcat, "Answers yes when asked about " + x, ev)
+                else:
+                    extra = ""
+                    if specific and len(rest.split()) <= 6:
+                        extra, rest = ": " + lower_first(patient_voice(rest, self.p)[0]), ""
+                    self.add(qcat, ("Confirms " if kind == "take" else "Reports ") + x + extra, ev)
         return rest, rest.lower()
 
     def patient_category(self, low: str, qcat: str | None) -> str | None:

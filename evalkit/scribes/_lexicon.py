@@ -46,6 +46,7 @@ RESULTS_TERM = rx(
     r"swab", r"panel", r"scan", r"test(?:s|ing)?", r"imaging", r"mammogram", r"colonoscopy", r"stress test",
     r"kidney function", r"liver (?:function|enzymes)", r"thyroid (?:function|levels?)", r"tsh", r"psa",
     r"ejection fraction", r"white (?:blood )?count", r"platelets?", r"hemoglobin", r"glucose", r"creatinine",
+    r"score", r"questionnaire", r"gad-7", r"phq-9", r"pcl-5", r"audit",
 )
 RESULT_FINDING = rx(
     r"show(?:s|ed|ing)?", r"came back", r"reveal(?:s|ed)?", r"demonstrat\w*", r"review(?:ed)?", r"looking at",
@@ -87,7 +88,9 @@ ASSESSMENT_CUE = rx(
     r"well[- ]controlled", r"under control", r"stable", r"improv\w*", r"worsen\w*", r"resolved",
 )
 META = re.compile(
-    r"^(?:hey,? )?dragon\b|\bshow me the\b|\bfinali[sz]e the note\b|\bdo you have any (?:other )?questions\b|"
+    r"^(?:hey,? )?dragon\b|\bshow me the\b|\bfinali[sz]e the (?:note|report)\b|\bfor a (?:second|moment|minute)\b|"
+    r"\b(?:let me|let us|i will|i am going to)(?: just| go ahead and| quickly)* (?:take a (?:quick )?look|look) at\b|"
+    r"\bdo you have any (?:other )?questions\b|"
     r"^any (?:other )?questions\b|\bwhat does (?:all of )?that mean\b|\b(?:let me|let us|i am (?:just )?going to|i want to)"
     r"(?: just| go ahead and| quickly)* (?:talk|go over|review|tell you) (?:a little bit )?(?:about )?(?:my|the|your)? ?"
     r"(?:assessment|plan|findings|results)\b|\bcalling out\b|\blet you know what i find\b|"
@@ -128,7 +131,11 @@ ROS_SYMPTOM = rx(
     r"burning", r"swelling", r"weakness", r"vision", r"sore throat", r"congestion", r"runny nose",
     r"sweats", r"appetite", r"wheez\w*", r"bleeding", r"bruising", r"joint pain", r"back pain",
     r"depress\w*", r"anxi\w*", r"sleep\w*", r"fainting", r"passing out", r"leg swelling", r"muscle aches",
-    r"body aches", r"sinus", r"ear pain", r"trouble (?:breathing|swallowing|sleeping)",
+    r"body aches", r"sinus", r"ear pain", r"trouble (?:breathing|swallowing|sleeping)", r"self-harm",
+    r"harm(?:ing)? (?:yourself|others)", r"suicid\w*", r"low mood", r"mood", r"hallucinat\w*", r"hearing voices",
+    r"panic\w*", r"worr\w*", r"nightmares?", r"flashbacks?", r"energy", r"concentrat\w*", r"locking", r"giving way",
+    r"instability", r"stiffness", r"clicking", r"numb", r"cramp\w*", r"discharge", r"itch\w*", r"bowel\w*",
+    r"urin\w*", r"periods?", r"pregnan\w*", r"falls?", r"memory", r"confus\w*", r"seizures?", r"fits?",
 )
 VITALS = rx(
     r"blood pressure", r"bp", r"heart rate", r"pulse", r"temperature", r"temp", r"fever of", r"oxygen",
@@ -183,13 +190,15 @@ QUESTION_START = re.compile(
 NEG_WORD = re.compile(r"\b(?:no|not|never|without|nothing|none|denies|deny|cannot)\b", re.I)
 DISMISS = re.compile(r"^(?:not that i(?: have)? noticed|nothing like that|not really|nothing|none|not at all|"
                      r"i do not think so|not that i know of|nothing else|not anything|no|"
-                     r"(?:i|it|she|he|they|that) (?:have|has|do|does|did|am|is|are|was|were)(?: not)?)\W*$", re.I)
+                     r"(?:i|it|she|he|they|that) (?:have|has|do|does|did|am|is|are|was|were)(?: not)?|"
+                     r"that(?:'s| is) (?:it|all|everything)|(?:i think )?that(?:'s| is) (?:about )?it)\W*$", re.I)
 FILLER = re.compile(r"\b(?:um+|uh+|er|hmm+|you know|i mean|kind of like)\b,?\s*|\blike,\s+", re.I)
 # a yes/no said before the answer proper; "no" only when a clause follows ("no, i ..."), never "no vomiting"
 INTERJECTION = re.compile(r"^(?:(?:(?:yes|yeah|yep|yup|uh-huh|mm-hmm|mhm|sure|correct|right|okay|ok|oh|well)\b[,.!]?"
                           r"|(?:no|nope|nah)(?:[,.!]|(?= (?:i|it|she|he|we|they|that|not|nothing|never|but)\b)))\s+)+"
                           r"(?=\w)", re.I)
-DISCOURSE = re.compile(r"(?<=[a-z,])(?<!\bwe)(?<!\bi)(?<!\bthey)(?<!\bto)(?<!\bthat)(?<!\bwhat)(?<!\bhow) (?=(?:okay|alright|all right|now|so) (?!much|many|far|long|that\b)"
+DISCOURSE = re.compile(r"(?<=[a-z,])(?<!\bwe)(?<!\bi)(?<!\bthey)(?<!\bto)(?<!\bthat)(?<!\bwhat)(?<!\bhow) "
+                       r"(?=(?:okay|alright|all right|now|so) (?!much|many|far|long|that\b)"
                        r"|on (?:your|the|her|his) (?:\w+ )?exam|for your (?:first|second|third|next|last|other) problem"
                        r"|(?:are|do|did|have|were|can|could|is|does) you\b|(?:what|any) (?:kind of |other )?questions"
                        r"|and (?:i|we) (?:am|are|will|want|would|do|also)\b|and if\b)", re.I)
@@ -246,7 +255,7 @@ def term_hits(low: str) -> tuple[bool, bool, bool]:
 
 
 _META_HINT = ("dragon", "show me", "finali", "question", "mean", "talk", "go over", "review", "tell you", "calling",
-              "let you know", "nurse", "dax", "take care", "to ask")
+              "let you know", "nurse", "dax", "take care", "to ask", "for a ", "look at")
 
 
 def is_meta(low: str) -> bool:

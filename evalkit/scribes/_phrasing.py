@@ -61,8 +61,40 @@ _SPACE_PUNCT = re.compile(r"\s+([,.?!;:%])")
 _ELLIPSIS = re.compile(r"\s*(?:\.\s*){2,}|\s*…")
 
 
-_NUMW = r"(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred)"
-_SPOKEN_POINT = re.compile(r"\b(" + _NUMW + r") \. (?=(?:zero|one|two|three|four|five|six|seven|eight|nine)\b)", re.I)
+_NUMW = (r"(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|twenty|thirty|forty|"
+         r"fifty|sixty|seventy|eighty|ninety|hundred)")
+_POINT_GAP = re.compile(r" \. (?=(?:zero|one|two|three|four|five|six|seven|eight|nine)\b)")
+_NUMW_END = re.compile(r"\b" + _NUMW + r"$", re.I)
+
+
+def _spoken_points(t: str) -> str:
+    """ACI-Bench writes a spoken decimal as "ninety seven . two": make it "ninety seven point two"."""
+    out, last = [], 0
+    for m in _POINT_GAP.finditer(t):
+        if _NUMW_END.search(t, max(0, m.start() - 12), m.start()):
+            out.append(t[last:m.start()] + " point ")
+            last = m.end()
+    return "".join(out) + t[last:] if out else t
+
+
+_FREQ = (r"(?:(?:once|twice|three times|four times|\w+ times) (?:a|per|every) (?:day|week|month|night)|"
+         r"(?:in the|every) (?:morning|evening|afternoon)|at (?:night|bedtime)|every \w+ hours|as needed|"
+         r"(?:once |twice )?daily|weekly|monthly|\w+ times)")
+_NUM_TOKEN = r"(?:\d+(?:\.\d+)?|" + _NUMW + r"(?:[ -]" + _NUMW + r")?)"
+# a spoken self-correction: "about seven — no, eight", "in the morning — no, sorry, once a day"
+_SELF_CORRECTION = re.compile(r"(?:" + _FREQ + r"|" + _NUM_TOKEN + r"|[\w'/-]+)\s*(?:—|--)\s*no,?\s+"
+                              r"(?:(?:sorry|actually|i mean|wait),?\s+)*", re.I)
+
+
+def resolve_self_corrections(text: str) -> str:
+    """Keep what the speaker corrected to: "about seven — no, eight drinks" → "about eight drinks".
+
+    Args:
+        text: an utterance.
+    """
+    if "—" not in text and "--" not in text:
+        return text
+    return _SELF_CORRECTION.sub("", text)
 
 
 _REPEATABLE = frozenset("""i the a an and to that it you my we so is of in on your this but for with or he she they no
@@ -94,9 +126,9 @@ def normalise(text: str) -> str:
     Args:
         text: one utterance as transcribed.
     """
-    t = text
+    t = resolve_self_corrections(text)
     if " . " in t:
-        t = _SPOKEN_POINT.sub(r"\1 point ", t)  # ACI-Bench writes a spoken decimal as "ninety seven . two"
+        t = _spoken_points(t)
     if ".." in t or "…" in t:
         t = _ELLIPSIS.sub(", ", t)
     t = _SPACE_PUNCT.sub(_group1, t)

@@ -43,9 +43,10 @@ _TAGS = (r"(?:okay|ok|alright|all right|right|yeah|you know|does that sound good
 # a tag question at the end ("..., okay?"); without punctuation only the unambiguous ones ("right" may be a side)
 _TAG_Q = re.compile(r"(?:,\s*" + _TAGS + r"\s*[?.]?|\s+" + _TAGS + r"\s*\?|\s+(?:okay|alright|all right|how does that sound|"
                     r"does that sound good|does that make sense|sound good))\s*$", re.I)
-_DRAGON = re.compile(r"^(?:hey|okay),?\s*dragon,?\s*", re.I)
-LEAD = re.compile(r"^(?:(?:and|so|okay|ok|now|alright|all right|um|uh|well|but|then|also|yeah|oh|great|good|"
-                   r"perfect|got it|i see)\b[,.]?\s+|right,\s+)+", re.I)
+_DRAGON = re.compile(r"^(?:(?:all right|alright|okay|ok|so|and),?\s*)*(?:hey|okay),?\s*dragon,?\s*", re.I)
+# discourse words before the content; "well", "good", "right"... only with a comma ("Good air entry" stays)
+LEAD = re.compile(r"^(?:(?:and|so|okay|ok|now|alright|all right|um|uh|but|then|also|yeah)\b[,.]?\s+"
+                  r"|(?:well|oh|great|good|perfect|got it|i see|right|excellent|wonderful)[,.!]\s+)+", re.I)
 YESNO = re.compile(r"^(?:do|does|did|are|is|was|were|have|has|had|can|could|would|will|any|anything|no|"
                     r"you (?:are|have|were|had|do|did|still))\b", re.I)
 _Q_PATTERNS = [
@@ -73,7 +74,8 @@ YOU_TO = re.compile(r"^(?:(?:and|so|but|okay|now|alright|then|also)\s+)*i (?:do 
                      r" you to|(?:would )?(?:suggest|recommend|advise)(?: that)? you(?: to)?)\s+", re.I)
 # "what we are going to do is ...", "what that means is ...": statements, not questions
 _PSEUDO_CLEFT = re.compile(r"^(?:(?:and|so|okay|ok|now|alright|all right|um|uh|well|but|then|also)[, ]+)*"
-                           r"(?:what|how|when|where|why|which)\s+(?:i|we|you|he|she|they|it|that|this)\b(?! (?:is|are|was|were)\b)")
+                           r"(?:what|how|when|where|why|which)\s+(?:i|we|you|he|she|they|it|that|this)\b"
+                           r"(?! (?:is|are|was|were)\b)")
 _TELL_ME = re.compile(r"^(?:(?:and|so|okay|now|right|alright)[, ]+)*(?:tell me|describe|talk me through|walk me through)\b")
 ANNOUNCE = re.compile(r"\b(?:going to|want to|would like to|let me|let us|i will)\b", re.I)
 SUBSTANTIVE = re.compile(r"[a-z]{3,}", re.I)
@@ -85,7 +87,8 @@ STRONG_DX = re.compile(r"\b(?:what we call|consistent with|diagnos\w+|concerned 
 FINDING_VERB = re.compile(r"\b(?:is|are|was|were|shows?|showed|looks?|have|has|appreciate|noted?|feel)\b", re.I)
 ADVICE = re.compile(r"\b(?:you should|you need to|you will need to|(?:i would|i) (?:suggest|recommend|advise))\b", re.I)
 EXAM_FINDING = re.compile(
-    r"\b(?:tender(?:ness)?|murmurs?|gallop|crackles|rales|rhonchi|(?:mild |slight |some )?wheeze|edema|oedema|erythema\w*|"
+    r"\b(?:you (?:seem|look|appear)|tender(?:ness)?|murmurs?|gallop|crackles|rales|rhonchi|"
+    r"(?:mild |slight |some )?wheeze|edema|oedema|erythema\w*|"
     r"swollen|enlarged|exudates?|lymphadenopathy|effusion|clear to auscultation|regular rate|range of motion|reflexes|"
     r"(?:sounds?|looks?) (?:clear|normal|inflamed|red)|on (?:examination|exam)|saturation is|saturations are)\b", re.I)
 PAST_TENSE = re.compile(r"\b(?:had|have had|has had|been|was|were|used to|ever)\b", re.I)

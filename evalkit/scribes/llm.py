@@ -66,7 +66,7 @@ class LLMScribe:
                                     section_keys=", ".join(keys))
         try:
             out = await ask(self.client, self.spec, self.rubric, msgs, NoteReply, purpose="scribe",
-                            repairs=self.repairs, repair_truncated=True)
+                            repairs=self.repairs)
         except LLMCallError as e:
             raise ScribeError(f"llm scribe: call failed: {e}") from None
         if out.value is None:

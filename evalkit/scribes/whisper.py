@@ -56,34 +56,30 @@ def load_model(model_dir: str | Path | None = None, compute_type: str = "int8", 
 
 
 def vocab_prompt(case: Case, limit: int = 200) -> str:
-    """A Whisper ``initial_prompt`` naming the case card's medications and allergies.
+    """A Whisper ``initial_prompt`` listing the case card's drugs and allergies: ``"ramipril, metformin, penicillin"``.
 
     Whisper continues the prompt's vocabulary, so drug names it would mishear ("listen opera"
     for lisinopril) come out spelled right when the prompt holds them. It helps only when it
-    holds the right words: a real scribe would take them from the patient's record.
+    holds the right words: a real scribe would take them from the patient's record. A bare list
+    works better than a sentence ("Medications: ..."), which tiny.en tends to continue by
+    skipping speech (measured in bench/bench_speech.py).
 
     Args:
-        case: the case card.
+        case: the case card (medications, drugs named in the plan or history, allergies).
         limit: maximum prompt length in characters (Whisper keeps ~224 prompt tokens).
     """
-    meds = [m.name + (f" {m.dose}" if m.dose else "") for m in case.medications]
-    known = {m.name.lower() for m in case.medications}
     from ..vocab import drugs
 
+    words = [m.name for m in case.medications]
+    known = {w.lower() for w in words}
     lexicon = drugs()
     for line in (*case.plan, *case.history):  # drugs started or tried, named in the plan or history
         for w in line.replace(",", " ").replace(".", " ").split():
             if w.lower() in lexicon and w.lower() not in known:
                 known.add(w.lower())
-                meds.append(w)
-    words = []
-    if meds:
-        words.append("Medications: " + ", ".join(meds) + ".")
-    if case.allergies:
-        words.append("Allergies: " + ", ".join(a.substance for a in case.allergies) + ".")
-    if case.conditions:
-        words.append("History: " + ", ".join(case.conditions) + ".")
-    return " ".join(words)[:limit]
+                words.append(w)
+    words += [a.substance for a in case.allergies if a.substance.lower() not in known]
+    return ", ".join(words)[:limit]
 
 
 class WhisperTranscriber:

@@ -37,6 +37,7 @@ SAMPLE_RATE = 16000
 CHANNELS = ("clean", "room", "phone")
 NOISES = ("pink", "brown", "white", "hum", "babble")
 _PEAK_LIMIT = 0.99
+_TALKER_Q = 2.5  # directivity factor of a human talker (towards the listener)
 
 __all__ = ["CHANNELS", "NOISES", "ChannelSpec", "apply_channel", "apply_phone", "apply_room", "babble_noise",
            "colored_noise", "hum_noise", "make_noise", "mix_at_snr", "room_impulse_response", "parse_snr"]
@@ -61,8 +62,8 @@ class ChannelSpec:
     name: str = "clean"
     snr_db: float | None = None
     noise: str = "pink"
-    rt60: float = 0.6
-    mic_distance_m: float = 2.0
+    rt60: float = 0.4
+    mic_distance_m: float = 1.0
     room_volume_m3: float = 40.0
     packet_loss: float = 0.02
     hum_hz: float = 50.0
@@ -264,7 +265,8 @@ def room_impulse_response(rt60: float, rng: np.random.Generator, sr: int = SAMPL
 
     The diffuse tail decays 60 dB in ``rt60`` seconds and is low-passed a little more as it
     decays (air and walls absorb high frequencies); its energy equals the direct path's at the
-    critical distance ``0.057·sqrt(V/RT60)`` m, and the direct path falls as ``1/distance``.
+    critical distance ``0.057·sqrt(Q·V/RT60)`` m (Q = 2.5, the directivity of a talker facing
+    the microphone), and the direct path falls as ``1/distance``.
 
     Args:
         rt60: reverberation time in seconds.
@@ -284,7 +286,7 @@ def room_impulse_response(rt60: float, rng: np.random.Generator, sr: int = SAMPL
     tail[:onset] = 0.0
     ramp = min(int(0.02 * sr), n - onset)
     tail[onset:onset + ramp] *= np.linspace(0.0, 1.0, ramp)
-    crit = 0.057 * np.sqrt(volume_m3 / rt60)
+    crit = 0.057 * np.sqrt(_TALKER_Q * volume_m3 / rt60)
     tail *= (1.0 / crit) / (np.sqrt(np.sum(tail ** 2)) or 1.0)
     h = tail
     h[delay] += 1.0 / distance_m

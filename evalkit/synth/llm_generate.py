@@ -116,7 +116,7 @@ async def _dialogue(client: LLMClient, spec: ModelSpec, rub: Any, case: Case, at
         msgs = rub.messages(specialty=case.specialty, setting=case.setting, region=case.region, case=_card(case),
                             persona=_persona(case), dialect=dialect, planted=_planted_lines(case.planted_facts),
                             feedback=_feedback(missing, "dialogue"))
-        out = await ask(client, spec, rub, msgs, DialogueReply, purpose="generate", repair_truncated=True)
+        out = await ask(client, spec, rub, msgs, DialogueReply, purpose="generate")
         if out.value is None:
             problem = out.error or "unusable reply"
             continue
@@ -139,7 +139,7 @@ async def _note(client: LLMClient, spec: ModelSpec, rub: Any, case: Case, turns:
         msgs = rub.messages(template=template, sections=sections, transcript=render_turns(turns),
                             planted=_planted_lines(case.planted_facts), feedback=_feedback(missing, "note"),
                             section_keys=", ".join(keys))
-        out = await ask(client, note_spec, rub, msgs, NoteReply, purpose="generate", repair_truncated=True)
+        out = await ask(client, note_spec, rub, msgs, NoteReply, purpose="generate")
         if out.value is None:
             problem = out.error or "unusable reply"
             continue

@@ -34,7 +34,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Literal
 
@@ -117,76 +116,7 @@ def _as_reply(r: Any) -> StubReply:
     return ok(r)
 
 
-# ---------------------------------------------------------------------------- responders
-
-_SENTENCE_LINE = re.compile(r"^\s*\[S:([^\]]+)\]", re.M)
-_TURN_LINE = re.compile(r"^\s*\[T(\d+)\b", re.M)
-
-
-def _user_text(req: dict) -> str:
-    return "\n".join(str(m.get("content") or "") for m in req.get("messages", []) if m.get("role") == "user")
-
-
-def judge_responder(req: dict) -> dict:
-    """A judge that finds every note sentence supported by the first transcript turn.
-
-    It reads the sentence ids (``[S:plan.0]`` lines) and turn ids (``[T3 ...]`` lines) the
-    evalkit judge prompts contain, so its replies validate for any note.
-    """
-    text = _user_text(req)
-    turns = [int(t) for t in _TURN_LINE.findall(text)]
-    ev = turns[:1]
-    claims = [{"sentence_id": sid, "text": "claim", "verdict": "supported", "type": None, "severity": None,
-               "evidence": ev, "rationale": ""} for sid in requested_sentence_ids(req)]
-    return {"claims": claims, "salient_facts": 0, "omissions": []}
-
-
-_ASKED = re.compile(r"Judge all \d+ sentences: (.*?)\.?\s*$", re.M)
-
-
-def requested_sentence_ids(req: dict) -> list[str]:
-    """The note sentence ids a judge request asks verdicts for (from its last user message)."""
-    users = [str(m.get("content") or "") for m in req.get("messages", []) if m.get("role") == "user"]
-    text = users[0] if users else ""
-    m = _ASKED.search(text)
-    if m:
-        return [x.strip() for x in m.group(1).split(",") if x.strip()]
-    return _SENTENCE_LINE.findall(text)
-
-
-def evalkit_responder(req: dict) -> dict:
-    """A valid reply to any evalkit prompt: judge (all supported), PDQI-9 (all 4), adherence (all
-    appropriate), notes (one sentence per section key, citing turn 0) and dialogues (saying every
-    planted keyword). For wiring tests and demos, not for measuring anything."""
-    system = str((req.get("messages") or [{}])[0].get("content") or "")
-    text = _user_text(req)
-    if "Judge all" in text:
-        return judge_responder(req)
-    if "PDQI-9" in system:
-        keys = re.search(r"Item keys: (.*?)\.\s*$", text, re.M)
-        return {"items": {k.strip(): {"score": 4, "rationale": ""} for k in (keys.group(1) if keys else "").split(",")
-                          if k.strip()}}
-    keys_m = re.search(r"Section keys(?: in this note)?: (.*?)\.\s*$", text, re.M)
-    keys = [k.strip() for k in keys_m.group(1).split(",")] if keys_m else []
-    if '"appropriate"' in text:
-        return {"sections": [{"section": k, "appropriate": True, "problems": [], "severity": None} for k in keys]}
-    if '"turns"' in text:
-        said = [w.strip() for m in re.findall(r"\(say: (.*?)\)\s*$", text, re.M) for w in m.split(",")]
-        return {"turns": [{"speaker": "doctor", "text": "Hello, what brings you in today?"},
-                          {"speaker": "patient", "text": "I wanted to talk about " + (", ".join(said) or "my health") + "."}]}
-    if keys:
-        said = [w.strip() for m in re.findall(r"\(say: (.*?)\)\s*$", text, re.M) for w in m.split(",")]
-        body = "Discussed " + (", ".join(said) if said else "the consultation") + "."
-        return {"sections": [{"key": k, "sentences": [{"text": body if i == 0 else "Reviewed.", "evidence": [0]}]}
-                             for i, k in enumerate(keys)]}
-    return {}
-
-
-def echo_responder(req: dict) -> dict:
-    """Reply with a summary of the request (model, message count, response_format type)."""
-    rf = req.get("response_format") or {}
-    return {"model": req.get("model"), "messages": len(req.get("messages", [])),
-            "response_format": rf.get("type") if isinstance(rf, dict) else None}
+from .responders import echo_responder, evalkit_responder, judge_responder, requested_sentence_ids  # noqa: E402,F401  (module:function paths)
 
 
 def load_responder(spec: str | Responder | None) -> Responder | None:
@@ -197,172 +127,8 @@ def load_responder(spec: str | Responder | None) -> Responder | None:
     return getattr(importlib.import_module(mod), fn)
 
 
-# ---------------------------------------------------------------------------- HTTP server
-
-
-def _http(status: int, body: bytes, extra: str = "") -> bytes:
-    reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests",
-              500: "Internal Server Error", 503: "Service Unavailable"}.get(status, "Error")
-    head = (f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
-            f"content-length: {len(body)}\r\n{extra}\r\n")
-    return head.encode() + body
-
-
-class _Core:
-    """Server state shared by all connections: the script, counters, received requests."""
-
-    def __init__(self, replies: list[StubReply], responder: Responder | None, default: StubReply,
-                 latency: float, keep_requests: bool):
-        self.script: deque[StubReply] = deque(replies)
-        self.responder = responder
-        self.default = default
-        self.latency = latency
-        self.keep_requests = keep_requests
-        self.requests: list[dict] = []
-        self.calls = 0
-        self.inflight = 0
-        self.max_inflight = 0
-        self.lock = threading.Lock()
-
-    def begin(self) -> None:
-        with self.lock:
-            self.inflight += 1
-            self.max_inflight = max(self.max_inflight, self.inflight)
-
-    def end(self) -> None:
-        with self.lock:
-            self.inflight -= 1
-
-    def next_reply(self, req: dict) -> StubReply:
-        with self.lock:
-            self.calls += 1
-            if self.keep_requests:
-                self.requests.append(req)
-            if self.script:
-                return self.script.popleft()
-        if self.responder is not None:
-            r = self.responder(req)
-            if r is not None:
-                return _as_reply(r)
-        return self.default
-
-    def respond(self, path: str, body: bytes) -> tuple[StubReply | None, bytes | None]:
-        """Return (reply, None) for a chat request or (None, raw response) for anything else."""
-        if path.rstrip("/").endswith("/stub/stats"):
-            return None, _http(200, json.dumps({"calls": self.calls}).encode())
-        if path.rstrip("/").endswith("/models"):
-            return None, _http(200, b'{"object":"list","data":[{"id":"stub","object":"model"}]}')
-        if not path.rstrip("/").endswith("/chat/completions"):
-            return None, _http(404, b'{"error":{"message":"not found"}}')
-        try:
-            req = json.loads(body or b"{}")
-        except ValueError:
-            return None, _http(400, b'{"error":{"message":"body is not JSON"}}')
-        return self.next_reply(req), None
-
-    def render(self, reply: StubReply, req_model: str, n: int) -> bytes:
-        if reply.kind == "error":
-            kind = {429: "rate_limit_error", 400: "invalid_request_error"}.get(reply.status, "server_error")
-            body = json.dumps({"error": {"message": f"stub {reply.status}", "type": kind,
-                                         "code": str(reply.status)}}).encode()
-            return _http(reply.status, body, "retry-after: 0\r\n" if reply.status == 429 else "")
-        text = reply.text()
-        finish = "stop"
-        if reply.kind == "truncated":
-            text, finish = text[: max(1, len(text) // 2)], "length"
-        pt = reply.prompt_tokens if reply.prompt_tokens is not None else 100
-        ct = reply.completion_tokens if reply.completion_tokens is not None else max(1, len(text) // 4)
-        body = json.dumps({
-            "id": f"chatcmpl-stub-{n}", "object": "chat.completion", "created": int(time.time()),
-            "model": req_model, "system_fingerprint": "stub",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                         "finish_reason": finish, "logprobs": None}],
-            "usage": {"prompt_tokens": pt, "completion_tokens": ct, "total_tokens": pt + ct},
-        }).encode()
-        return _http(200, body)
-
-
-class _Conn(asyncio.Protocol):
-    def __init__(self, core: _Core, loop: asyncio.AbstractEventLoop):
-        self.core = core
-        self.loop = loop
-        self.buf = b""
-        self.busy = False
-        self.transport: asyncio.Transport | None = None
-        self.timer: asyncio.TimerHandle | None = None
-        self.pending = False  # a chat request is being answered (counts as in flight)
-
-    def connection_made(self, transport):  # type: ignore[override]
-        self.transport = transport
-
-    def connection_lost(self, exc):  # type: ignore[override]
-        if self.timer:
-            self.timer.cancel()
-        if self.pending:
-            self.core.end()
-            self.pending = False
-        self.transport = None
-
-    def data_received(self, data: bytes) -> None:  # type: ignore[override]
-        self.buf += data
-        self._next()
-
-    def _next(self) -> None:
-        if self.busy or self.transport is None:
-            return
-        end = self.buf.find(b"\r\n\r\n")
-        if end < 0:
-            return
-        head = self.buf[:end].decode("latin-1").split("\r\n")
-        try:
-            method, path, _ = head[0].split(" ", 2)
-        except ValueError:
-            self.transport.close()
-            return
-        headers = {}
-        for line in head[1:]:
-            k, _, v = line.partition(":")
-            headers[k.strip().lower()] = v.strip()
-        n = int(headers.get("content-length", "0") or 0)
-        if len(self.buf) < end + 4 + n:
-            return
-        body = self.buf[end + 4: end + 4 + n]
-        self.buf = self.buf[end + 4 + n:]
-        self.busy = True
-        reply, raw = self.core.respond(path, body if method == "POST" else b"")
-        if raw is not None:
-            self._send(raw)
-            return
-        assert reply is not None
-        self.core.begin()
-        self.pending = True
-        if reply.kind == "timeout":
-            return  # never answer; the client times out and closes
-        if reply.kind == "disconnect":
-            self.transport.close()
-            return
-        try:
-            model = json.loads(body).get("model", "stub")
-        except ValueError:
-            model = "stub"
-        payload = self.core.render(reply, model, self.core.calls)
-        delay = self.core.latency if reply.delay is None else reply.delay
-        if delay > 0:
-            self.timer = self.loop.call_later(delay, self._send, payload)
-        else:
-            self._send(payload)
-
-    def _send(self, payload: bytes) -> None:
-        self.timer = None
-        if self.pending:
-            self.core.end()
-            self.pending = False
-        if self.transport is None:
-            return
-        self.transport.write(payload)
-        self.busy = False
-        if self.buf:
-            self._next()
+from ._stub_http import Conn as _Conn  # noqa: E402
+from ._stub_http import Core as _Core  # noqa: E402
 
 
 class StubLLM:
@@ -490,12 +256,16 @@ class SpawnedStub:
     def api_base(self) -> str:
         return f"http://{self.host}:{self.port}/v1"
 
-    @property
-    def calls(self) -> int:
+    def stats(self) -> dict:
+        """``{"calls", "max_inflight"}`` from the server."""
         import urllib.request
 
         with urllib.request.urlopen(f"{self.api_base}/stub/stats", timeout=5) as r:
-            return int(json.loads(r.read())["calls"])
+            return json.loads(r.read())
+
+    @property
+    def calls(self) -> int:
+        return int(self.stats()["calls"])
 
     def stop(self) -> None:
         if not self._stopped:
@@ -511,6 +281,10 @@ class SpawnedStub:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+__all__ = ["SpawnedStub", "StubLLM", "StubReply", "disconnect", "echo_responder", "error", "evalkit_responder",
+           "judge_responder", "load_responder", "malformed", "ok", "requested_sentence_ids", "timeout", "truncated"]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -81,7 +81,13 @@ def settle(page, timeout: float = 60.0) -> None:
 
 
 def login(page, base: str, name: str, password: str, path: str = "/") -> None:
+    """Open ``path`` and log in (unless the login cookie of this browser already did)."""
     page.goto(base + path)
+    page.locator("input[aria-label='User name'], [data-testid='stSidebar'] button:has-text('Log out')") \
+        .first.wait_for(timeout=60_000)
+    if page.get_by_role("button", name="Log out").count():
+        settle(page)
+        return
     page.get_by_role("textbox", name="User name").fill(name)
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Log in").click()

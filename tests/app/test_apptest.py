@@ -56,6 +56,7 @@ def test_login_is_required_and_wrong_passwords_fail(app_for):
     assert ok.text_input(key="login_name") and "Review queue" not in titles(ok)
 
 
+@pytest.mark.slow
 def test_each_role_lands_on_its_home_page(app_for):
     assert titles(app_for("dr.ada")) == ["Review queue"]
     assert titles(app_for("eng")) == ["Dashboards"]
@@ -65,6 +66,7 @@ def test_each_role_lands_on_its_home_page(app_for):
 @pytest.mark.parametrize("user,page,allowed", [
     ("dr.ada", "dashboards", False), ("dr.ada", "users", False), ("dr.ada", "audit", False),
     ("eng", "users", False), ("root", "users", True), ("eng", "compare", True), ("dr.ada", "agreement", True),
+    ("eng", "sweep", True), ("dr.ada", "sweep", False),
 ])
 def test_role_refusal_on_the_server(app_for, user, page, allowed):
     at = app_for(user, page)

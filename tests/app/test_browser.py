@@ -104,8 +104,11 @@ def test_clinician_reviews_flagged_session(served):
             settle(page)
             page.locator("[data-testid='stTabs']").first.screenshot(path=str(ART / f"{name}.png"))
 
-        # untrusted note text renders inert
-        login(page, base, "dr.ada", PW, "/?session=" + info["xss"])  # a new page load needs a new login
+        # a reload keeps the login (cookie); then untrusted note text renders inert
+        page.reload()
+        page.get_by_role("heading", name="Scribe note").wait_for(timeout=60_000)
+        assert page.get_by_role("button", name="Log out").count() == 1
+        login(page, base, "dr.ada", PW, "/?session=" + info["xss"])  # no form: the cookie logs in
         page.get_by_role("heading", name="Scribe note").wait_for(timeout=60_000)
         settle(page)
         assert page.evaluate("() => window.__xss") is None
@@ -137,6 +140,10 @@ def test_engineer_and_admin_pages(served):
         assert page.get_by_text("Read-only view").first.is_visible()
         assert page.get_by_role("button", name="Save label").count() == 0
         shot(page, "14-engineer-session")
+        page.get_by_role("button", name="Log out").click()
+        page.get_by_role("textbox", name="User name").wait_for(timeout=60_000)
+        page.reload()  # logged out stays logged out: the cookie is cleared and its session ended
+        page.get_by_role("textbox", name="User name").wait_for(timeout=60_000)
     with browser() as ctx:
         page = ctx.new_page()
         login(page, base, "root", PW)

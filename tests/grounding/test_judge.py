@@ -154,3 +154,20 @@ def test_scores_use_the_shared_metric_names(aci_valid):
     assert all(s.session_id == "run1:" + c.id for s in scores.values())
     failed = hallucination_scores(JudgeResult(error="timeout"), "r:x")
     assert all(s.value is None for s in failed)
+
+
+def test_runner_uses_this_judge_and_reuses_the_transcript_index(aci_valid):
+    from evalkit.grounding.index import transcript_index
+    from evalkit.runner import make_judge
+
+    c = aci_valid[2]
+    judge = make_judge("grounding")
+    res = judge.judge(c.turns, c.reference_note, c.case)
+    assert res.judge == "grounding" and res.claims and res.error is None
+    assert transcript_index(c.turns, c.case) is transcript_index(list(c.turns), c.case)
+    assert transcript_index(c.turns, None) is not transcript_index(c.turns, c.case)
+    # the case card grounds the age; without it the age is unsupported
+    age = str(c.case.persona.age)
+    with_case = [x for x in res.claims if age in x.text and "year" in x.text]
+    if with_case:
+        assert all(x.verdict == "supported" for x in with_case)

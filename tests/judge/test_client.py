@@ -164,3 +164,18 @@ def test_spec_parsing_and_keys(monkeypatch):
     monkeypatch.delenv("MY_KEY")
     with pytest.raises(InputError, match="MY_KEY"):
         s.resolved_api_key()
+
+
+@pytest.mark.parametrize("model", ["anthropic/claude-3-haiku-20240307", "bedrock/anthropic.claude-3-haiku-20240307-v1:0",
+                                   "ollama_chat/llama3.1", "openai/gpt-4o-mini"])
+def test_any_provider_string_goes_through_litellm(make_client, store, model):
+    """Hosted providers use litellm.acompletion (offline here via litellm's mock_response)."""
+    c = make_client(run_id="p")
+    spec = ModelSpec(model=model, params={"mock_response": '{"ok": true}'})
+    r = c.complete(spec, MSG, response_format={"type": "json_object"})
+    assert r.content == '{"ok": true}' and r.prompt_tokens and r.completion_tokens
+    if model == "openai/gpt-4o-mini":  # priced in litellm's map: completion_cost
+        assert r.cost_usd and r.cost_usd > 0
+    c.close()
+    s = store.llm_call_summary("p")
+    assert s["calls"] == 1 and s["prompt_tokens"] == r.prompt_tokens

@@ -45,7 +45,7 @@ def server():
     del srv
 
 
-SPEC = {"model": "openai/smollm2", "max_tokens": 200, "context_tokens": 4096, "timeout": 900}
+SPEC = {"model": "openai/smollm2", "max_tokens": 160, "context_tokens": 4096, "timeout": 900}
 TRANSCRIPT = "[doctor] any chest pain?\n[patient] no. i take metformin 500 mg twice a day.\n[doctor] we'll check your a1c."
 NOTE = "SUBJECTIVE\n\nDenies chest pain.\n\nPLAN\n\nCheck HbA1c."
 
@@ -71,7 +71,7 @@ def test_llm_scribe_output_is_schema_valid_or_a_scribe_error(server, consultatio
     from evalkit.scribes._json_output import ScribeError
 
     c = consultation_factory()
-    scribe = get_scribe("llm", {"llm": {**SPEC, "api_base": server, "max_tokens": 300, "repairs": 0}})
+    scribe = get_scribe("llm", {"llm": {**SPEC, "api_base": server, "max_tokens": 200, "repairs": 0}})
     try:
         out = scribe.run(ScribeInput(consultation=c, template="SOAP"))
     except ScribeError as e:

@@ -115,3 +115,14 @@ def test_generate_batch_ids_match_offline_generator(stub, card):
     out = generate_batch_with_llm([card], 2, 5, "openai/stub", api_base=stub.api_base)
     assert [c.id for c in out] == ["bh-alcohol-au-11-s5-0", "bh-alcohol-au-11-s5-1"]
     assert [c.seed for c in out] == [item_seed(5, 0), item_seed(5, 1)]
+
+
+def test_llm_scribe_cut_off_reply_is_asked_again_with_more_room(stub, consultation_factory):
+    from evalkit.testing.stub_llm import truncated
+
+    c = consultation_factory()
+    stub.push(truncated(NOTE), ok(NOTE))
+    scribe = get_scribe("llm", {"llm": {"model": "openai/stub", "api_base": stub.api_base, "max_tokens": 500}})
+    out = scribe.run(ScribeInput(consultation=c, template="SOAP"))
+    assert len(out.note.sentences()) == 4
+    assert [r["max_tokens"] for r in stub.requests] == [500, 1000]

@@ -144,11 +144,13 @@ def test_whisper_without_turn_times_alternates_roles_at_pauses(tmp_path):
 
 
 @pytest.mark.slow
-def test_sphinx_transcribes_with_roles_from_turn_times(speech):
-    wav, times = speech
+def test_sphinx_transcribes_with_roles_from_turn_times(tmp_path):
+    pytest.importorskip("espeakng_loader")
+    lines = DIALOGUE[:3]  # PocketSphinx is slow: three turns are enough
+    wav = tmp_path / "short.wav"
+    times = dialogue_wav([(s.value, t) for s, t in lines], wav)
     t = get_scribe("sphinx+rules").transcriber
-    turns = t.transcribe(_item(wav, times))
-    assert len(turns) >= 4
-    assert {x.speaker for x in turns} == {C, P}
+    turns = t.transcribe(_item(wav, times, consultation=_consultation(lines)))
+    assert [x.speaker for x in turns] == [s for s, _ in lines]
     assert all(x.start is not None and x.end >= x.start for x in turns)
-    assert sum(len(x.text.split()) for x in turns) >= 15
+    assert sum(len(x.text.split()) for x in turns) >= 8

@@ -38,7 +38,7 @@ def swept(tmp_path_factory):
     (cards / src.name).write_text(src.read_text(encoding="utf-8"), encoding="utf-8")
     store = Store(d / "s.duckdb")
     cfg = SweepConfig(cards=str(cards), n=1, seed=1, scribe="reference", snrs=[20.0, 5.0], channels=["clean", "room"],
-                      metrics=["adherence"])
+                      metrics=["wer", "adherence"])
     res = run_sweep(cfg, store, progress=False)
     return d / "s.duckdb", res
 
@@ -53,6 +53,8 @@ def test_sweep_page_shows_curves_break_points_and_conditions(swept):
     conditions = next(t.value for t in tables if "condition" in t.value.columns)
     assert sorted(conditions["condition"]) == sorted(res.runs)
     assert set(conditions["run"]) == set(res.runs.values())
+    breaks = next(t.value for t in tables if "breaks at" in t.value.columns)
+    assert set(breaks["breaks at"]) == {"does not break"}  # the reference scribe hears every word
 
 
 def test_sweep_page_without_sweeps_says_how_to_make_one(tmp_path):

@@ -1,0 +1,225 @@
+"""XSS and SQL-injection payloads in notes, names and filters are inert.
+
+The payload database (see conftest) carries payloads in the dialogue, the reference note, the
+scribe's note, the case's specialty and chief complaint, the suite name and the run label.
+Checked: everything is stored and returned verbatim; every filter and reference built from a
+payload is a bound value (no SQL error, no extra rows, no damage); reports and app pages render
+the text escaped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from evalkit import review
+from evalkit.compare import compare_runs
+from evalkit.compare_report import to_markdown
+from evalkit.gate import run_gate
+from evalkit.gate_report import to_junit
+from evalkit.gate_report import to_markdown as gate_markdown
+from evalkit.review import QueueFilter
+from evalkit.runner import run_suite
+from evalkit.suite import FlagRule, Suite
+
+from .conftest import LABEL, PAYLOADS, PW, SPECIALTY, SQLI, XSS
+
+EVALKIT = Path(sys.executable).with_name("evalkit")
+#: raw markup that must never reach a page or report unescaped
+DANGEROUS = re.compile(r"<\s*/?\s*(script|img|svg|iframe|div)\b|\]\(\s*javascript:", re.I)
+SQL_ERRORS = ("Parser Error", "Catalog Error", "Binder Error", "duckdb", "syntax error", "Traceback")
+
+
+def _intact(sec) -> None:
+    s = sec["store"]
+    assert len(s.list_users()) == 5
+    assert len(s.run_sessions(sec["run_id"])) == 2
+    s.annotations()  # the table still exists
+
+
+def test_payloads_are_stored_and_returned_verbatim(sec):
+    s, sid, user = sec["store"], sec["payload_session"], sec["clinician"]
+    c = s.get_consultation("sec-payload")
+    said = " ".join(t.text for t in c.turns)
+    written = " ".join(x.text for _, x in c.reference_note.sentences())
+    assert all(p in said and p in written for p in PAYLOADS)
+    assert c.case.specialty == SPECIALTY and c.case.chief_complaint == XSS[1]
+
+    d = s.session_detail(sid)
+    note = [x.text for _, x in d["output"].note.sentences()]
+    assert all(f"Reports {p} pain." in note for p in PAYLOADS)
+    claims = [f.text for f in d["findings"] if f.kind == "claim"]
+    assert all(any(p in c for c in claims) for p in XSS)  # claims are verbatim pieces of the sentences
+    assert all(any(c in n for n in note) for c in claims)
+
+    runs = s.list_runs()
+    assert list(runs.label) == [LABEL] and list(runs.suite_name) == ["sec<script>"]
+    assert s.resolve_run(LABEL) == sec["run_id"]
+
+    for p in PAYLOADS:
+        review.comment(s, user, sid, p)
+        review.add_omission(s, user, sid, f"omitted {p}", category="other")
+    got = [a.payload for a in s.annotations(session_id=sid)]
+    assert [g["text"] for g in got if "text" in g and not g["text"].startswith("omitted")] == PAYLOADS
+    assert sum(1 for g in got if str(g.get("text", "")).startswith("omitted")) == len(PAYLOADS)
+    audit = review.audit_log(s, sec["engineer"], session_id=sid)
+    assert set(PAYLOADS) <= {str(x) for x in audit.to_dict("records")[0].values()} or len(audit) >= 2 * len(PAYLOADS)
+    _intact(sec)
+
+
+@pytest.mark.parametrize("field", ["run_id", "scribe", "specialty", "flag_rule", "assigned_to"])
+def test_queue_filters_are_bound_values(sec, field):
+    s, user = sec["store"], sec["clinician"]
+    everything = review.review_queue(s, user).counts["total"]
+    assert everything == 2
+    for p in PAYLOADS + [SPECIALTY[:-3]]:
+        page = review.review_queue(s, user, QueueFilter(**{field: p}))
+        assert page.counts["total"] == 0, (field, p)
+        assert review.neighbours(s, user, sec["payload_session"], QueueFilter(**{field: p}))["position"] is None
+    if field == "specialty":  # the exact payload string matches exactly its one case
+        page = review.review_queue(s, user, QueueFilter(specialty=SPECIALTY))
+        assert page.rows["session_id"].tolist() == [sec["payload_session"]]
+    _intact(sec)
+
+
+def test_store_lookups_with_payloads_raise_clean_errors_or_find_nothing(sec):
+    s = sec["store"]
+    for p in PAYLOADS:
+        with pytest.raises(KeyError):
+            s.resolve_run(p)
+        with pytest.raises(KeyError):
+            s.session_detail(p)
+        assert s.annotations(session_id=p) == [] and s.annotations(reviewer=p) == []
+        assert s.get_user(p) is None
+        assert s.metric_breakdown(p, "specialty").empty
+        assert s.paired_metric(p, p, p).empty
+        assert s.list_assignments(session_id=p, reviewer=p).empty
+        with pytest.raises(ValueError):
+            s.metric_breakdown("wer", p)
+        with pytest.raises(ValueError):
+            s.finding_breakdown([p])
+        assert sec["auth"].login(p, PW) is None and sec["auth"].user_for_token(p) is None
+    _intact(sec)
+
+
+def test_cli_refs_and_labels_with_payloads_fail_cleanly(sec):
+    db = str(sec["db"])
+    env = {**os.environ, "COLUMNS": "200"}
+    for p in SQLI[:4] + XSS[:2]:
+        res = subprocess.run([str(EVALKIT), "compare", p, LABEL, "--db", db], capture_output=True, text=True,
+                             timeout=300, env=env)
+        assert res.returncode == 2, (p, res.returncode, res.stderr)
+        errors = [ln for ln in res.stderr.splitlines() if ln.strip()]
+        assert len(errors) == 1 and errors[0].startswith("error:"), res.stderr
+        assert not any(e in res.stderr + res.stdout for e in SQL_ERRORS), res.stderr
+    res = subprocess.run([str(EVALKIT), "runs", "--db", db, "--json"], capture_output=True, text=True, timeout=300,
+                         env=env)
+    assert res.returncode == 0 and LABEL in res.stdout.encode().decode("unicode_escape") or LABEL in res.stdout
+    _intact(sec)
+
+
+# ---------------------------------------------------------------------------- rendering
+
+
+def _second_run(sec) -> str:
+    """A baseline run over the same cases, labelled with a payload, so compare and gate have two sides."""
+    suite = Suite(name="base", dataset="unit", scribes=["reference"], metrics=["adherence", "hallucination"],
+                  flag_rules=[FlagRule(name="x", metric="adherence", op="<", value=2)])
+    (rid,) = run_suite(suite, sec["store"], label="base<img src=x onerror=alert(1)>|x", progress=False)
+    return rid
+
+
+def _outside_code(md: str) -> str:
+    """Markdown with its `code spans` removed (text inside a code span is shown literally)."""
+    return re.sub(r"`[^`\n]*`", "", md)
+
+
+def _tables_keep_their_columns(md: str) -> None:
+    """Every row of a Markdown table has as many cells as its header: a '|' in a name is escaped."""
+    width = None
+    for line in md.splitlines():
+        if not line.startswith("|"):
+            width = None
+            continue
+        cells = len(re.split(r"(?<!\\)\|", _outside_code(line)))
+        if width is None:
+            width = cells
+        assert cells == width, line
+
+
+def test_compare_markdown_escapes_names(sec):
+    base = _second_run(sec)
+    res = compare_runs(sec["store"], "base<img src=x onerror=alert(1)>|x", LABEL, n_resamples=200)
+    md = to_markdown(res)
+    assert not DANGEROUS.search(_outside_code(md)), DANGEROUS.search(_outside_code(md))
+    assert "`" + LABEL + "`" in md  # the label is shown, literally, in a code span
+    assert "cardiology' OR '1'='1 &lt;b&gt;x&lt;/b&gt;" in md  # the specialty breakdown row, escaped
+    _tables_keep_their_columns(md)
+    assert base
+
+
+def test_gate_reports_escape_check_names(sec, tmp_path):
+    base = _second_run(sec)
+    gate = tmp_path / "gate.yaml"
+    names = [p.replace("\n", " ") for p in XSS[:3] + SQLI[:2]]
+    import yaml
+
+    gate.write_text(yaml.safe_dump({"checks": [{"name": n, "check": "adherence >= 0"} for n in names]}))
+    report = run_gate(sec["store"], sec["run_id"], gate, baseline=base)
+    root = ET.fromstring(to_junit(report))  # well-formed XML whatever the names hold
+    assert [tc.get("name") for tc in root.iter("testcase")] == names
+    md = gate_markdown(report)
+    assert not DANGEROUS.search(_outside_code(md)), DANGEROUS.search(_outside_code(md))
+    _tables_keep_their_columns(md)
+
+
+def _app(sec, monkeypatch, user: str, session: str | None = None):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("EVALKIT_DB", str(sec["db"]))
+    app = Path(__file__).resolve().parents[2] / "apps" / "app.py"
+    at = AppTest.from_file(str(app), default_timeout=120)
+    if session:
+        at.query_params["session"] = session
+    at.run()
+    at.text_input(key="login_name").input(user)
+    at.text_input(key="login_pw").input(PW)
+    at.button[0].click().run()
+    return at
+
+
+def _rendered_html(at) -> list[str]:
+    """Text the app sends to the browser as markdown/HTML (where markup would be live)."""
+    out = []
+    for el in list(at.markdown) + list(at.caption) + list(at.get("html")) + list(at.title) + list(at.subheader):
+        v = getattr(el, "value", None) or getattr(getattr(el, "proto", None), "body", None)
+        if isinstance(v, str):
+            out.append(v)
+    return out
+
+
+#: the payloads in the exact form that would be live markup if a page passed them through
+RAW = [p for p in XSS if p.startswith(("<", "\""))]
+
+
+@pytest.mark.slow
+def test_app_pages_render_payloads_escaped(sec, monkeypatch):
+    s, user = sec["store"], sec["clinician"]
+    review.comment(s, user, sec["payload_session"], XSS[0])
+    at = _app(sec, monkeypatch, "dr.ada", session=sec["payload_session"])
+    assert not at.exception
+    html = _rendered_html(at)
+    live = [(p, h[:200]) for h in html for p in RAW if p in h]
+    assert not live, live[:3]
+    joined = "\n".join(html)
+    assert "&lt;img src=x onerror=alert(1)&gt;" in joined or "\\<img" in joined  # shown, as text
+    queue = _app(sec, monkeypatch, "dr.ada")
+    assert not queue.exception
+    live = [(p, h[:200]) for h in _rendered_html(queue) for p in RAW if p in h]
+    assert not live, live[:3]
