@@ -10,7 +10,7 @@ DEMO_DIR ?= demo
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip wheel
-	$(BIN)/pip install -q -e ".[dev,llm,aws,ray,voices]"
+	$(BIN)/pip install -q -e ".[dev,llm,aws,ray,voices,plots]"
 	@rm -f $(VENV)/.installed-*; touch $@
 
 install: $(STAMP)

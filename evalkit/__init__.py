@@ -1,3 +1,54 @@
-"""evalkit: clinician-in-the-loop evaluation for AI medical scribes."""
+"""evalkit: clinician-in-the-loop evaluation for AI medical scribes.
+
+The public API is re-exported here lazily, so ``import evalkit`` stays fast and
+optional extras load only when used::
+
+    from evalkit import Store, run_suite, load_suite, wer_details, judge_note, compare_runs
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    # store, suites, runs
+    "Store": "evalkit.store", "load_suite": "evalkit.suite", "run_suite": "evalkit.runner",
+    "get_scribe": "evalkit.scribes.base",
+    # synthesis and data
+    "load_cards": "evalkit.synth.cards", "generate": "evalkit.synth.generate",
+    "generate_consultation": "evalkit.synth.generate", "synthesize": "evalkit.synth.tts",
+    "read_wav": "evalkit.synth.tts", "spoken_form": "evalkit.synth.spoken",
+    "load_aci_bench": "evalkit.importers.aci_bench", "load_primock57": "evalkit.importers.primock57",
+    "load_hf": "evalkit.importers.hf", "export_run": "evalkit.export",
+    # metrics and judges
+    "NORMALIZATION": "evalkit.normalize",  # the function: from evalkit.normalize import normalize
+    "wer_details": "evalkit.metrics.wer", "wer_scores": "evalkit.metrics.wer",
+    "adherence": "evalkit.metrics.adherence", "adherence_scores": "evalkit.metrics.adherence",
+    "judge_note": "evalkit.metrics.hallucination", "GroundingJudge": "evalkit.metrics.hallucination",
+    "hallucination_scores": "evalkit.metrics.hallucination", "LLMJudge": "evalkit.judge",
+    "plant_error": "evalkit.calibrate.plant", "measure": "evalkit.calibrate.measure",
+    # comparison and gate
+    "compare_runs": "evalkit.compare", "run_gate": "evalkit.gate", "load_gate_config": "evalkit.gate",
+    "paired_bootstrap": "evalkit.stats", "mcnemar": "evalkit.stats",
+    # review
+    "Auth": "evalkit.auth", "review_queue": "evalkit.review", "load_session": "evalkit.session_view",
+    "cohen_kappa": "evalkit.agreement", "fleiss_kappa": "evalkit.agreement",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'evalkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

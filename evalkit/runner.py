@@ -255,6 +255,8 @@ def run_suite(suite: Suite, store: Store, *, label: str | None = None, run_id: s
 
 #: consultations loaded (with their cached outputs) at a time, so memory does not grow with the run
 CHUNK = 500
+FLUSH_EVERY = 64     # results per write: few transactions, yet a kill loses at most this many
+FLUSH_SECONDS = 2.0  # and never more than this much work
 
 
 def _chunk_work(store: Store, suite: Suite, spec: str, rid: str, root: str, ids: list[str], judge: Any = None
@@ -308,7 +310,7 @@ def _run_cases(store: Store, suite: Suite, spec: str, rid: str, todo: list[str],
                 bar.update(task, advance=1, description=f"run {rid}" + (f" ({failed} failed)" if failed else ""))
                 if on_result:
                     on_result(res)
-                if len(pending) >= 8 or time.monotonic() - last_flush > 2.0:
+                if len(pending) >= FLUSH_EVERY or time.monotonic() - last_flush > FLUSH_SECONDS:
                     flush()
             flush()
     client = getattr(judge, "client", None)

@@ -26,6 +26,16 @@ def generate_cmd(
     audio: bool = typer.Option(True, "--audio/--no-audio", help="Synthesise speech (needed by ASR scribes)."),
     snr: Optional[float] = typer.Option(None, "--snr", help="Add background noise at this SNR in dB."),
     engine: str = typer.Option("espeak", "--engine", help="Speech engine."),
+    channel: Optional[str] = typer.Option(None, "--channel", help="Acoustic channel: clean, room or phone "
+                                          "(recorded in the audio's provenance)."),
+    noise: Optional[str] = typer.Option(None, "--noise", help="Noise kind for --snr: pink, brown, white, hum, "
+                                        "babble (implies --channel clean)."),
+    rt60: Optional[float] = typer.Option(None, "--rt60", help="Room reverberation time in seconds (--channel room)."),
+    accents: bool = typer.Option(False, "--accents/--no-accents", help="Accented voices from each card's region."),
+    overlap: float = typer.Option(0.0, "--overlap", min=0.0, max=1.0,
+                                  help="Fraction of hand-overs where the patient talks over the clinician."),
+    disfluency: float = typer.Option(0.0, "--disfluency", min=0.0, max=1.0,
+                                     help="Fraction of turns with a hesitation, repetition, false start or repair."),
 ) -> None:
     """Generate consultations from case cards: seeded dialogue, reference note and espeak-ng speech."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -37,23 +47,29 @@ def generate_cmd(
     if template:
         template = load_template(template).name
     case_cards = load_cards(cards)
+    spec = _channel_spec(channel, noise, rt60)
     count = n or len(case_cards)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task("writing dialogues", total=count)
         consultations = generate(case_cards, count, seed, template, dataset=dataset,
                                  on_item=lambda _c: bar.advance(task))
+        if disfluency:
+            from ..synth.disfluency import add_disfluencies
+
+            consultations = [add_disfluencies(c, disfluency, c.seed or seed)[0] for c in consultations]
         audio_records = {}
         root = out if out is not None else Path(db).resolve().parent
         if audio:
             task = bar.add_task("synthesising speech", total=count)
             consultations, audio_records = synthesize_all(
                 consultations, Path(root) / "audio", root=root, snr_db=snr, engine=engine,
-                on_item=lambda _c, _a: bar.advance(task))
+                channel=spec, accents=accents, overlap_rate=overlap, on_item=lambda _c, _a: bar.advance(task))
     speech_min = sum(a.duration for a in audio_records.values()) / 60
     what = f"{len(consultations)} consultations from {len(case_cards)} cards"
     if audio:
         what += f", {speech_min:.1f} min of speech" + (f" at {snr:g} dB SNR" if snr is not None else "")
+        what += f", {spec['name']} channel" if spec else ""
     if out is not None:
         path = write_jsonl(consultations, out, audio_records)
         console.print(f"{what} → {path}" + (f" and {out / 'audio'}/" if audio else ""))
@@ -61,3 +77,13 @@ def generate_cmd(
     store = open_store(db)
     store.put_consultations(consultations, audio_records)
     console.print(f"{what} → {db} (dataset '{dataset}')" + (f", audio in {root / 'audio'}/" if audio else ""))
+
+
+def _channel_spec(channel: str | None, noise: str | None, rt60: float | None) -> dict | None:
+    """The ``--channel/--noise/--rt60`` options as a channel dict for ``synthesize`` (None: the plain path)."""
+    if channel is None and noise is None and rt60 is None:
+        return None
+    from ..synth.channels import ChannelSpec
+
+    spec = {"name": channel or "clean", **({"noise": noise} if noise else {}), **({"rt60": rt60} if rt60 else {})}
+    return ChannelSpec.coerce(spec).to_dict()  # validates now: a bad name fails before any speech is made

@@ -12,6 +12,7 @@ the entry-point group ``evalkit.scribes``.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -112,6 +113,7 @@ class WriterScribe:
 Factory = Callable[..., Any]  # returns a Scribe, Transcriber or NoteWriter
 _REGISTRY: dict[str, Factory] = {}
 _BUILTINS_LOADED = False
+_LOAD_LOCK = threading.RLock()
 
 
 def register(name: str) -> Callable[[Factory], Factory]:
@@ -128,7 +130,14 @@ def _load_builtins() -> None:
     global _BUILTINS_LOADED
     if _BUILTINS_LOADED:
         return
-    _BUILTINS_LOADED = True
+    with _LOAD_LOCK:  # worker threads may ask at once; none may see a half-filled registry
+        if _BUILTINS_LOADED:
+            return
+        _import_builtins()
+        _BUILTINS_LOADED = True
+
+
+def _import_builtins() -> None:
     import importlib
 
     for mod in ("rules", "reference", "replay", "whisper", "sphinx", "llm", "http", "command", "healthscribe"):

@@ -12,6 +12,7 @@ from .tts import synthesize, with_turn_times
 
 def synthesize_all(consultations: Sequence[Consultation], audio_dir: str | Path, *, root: str | Path,
                    seed: int = 0, snr_db: float | None = None, engine: str = "espeak",
+                   channel=None, accents: bool = False, overlap_rate: float = 0.0,
                    on_item: Callable[[Consultation, Audio], None] | None = None
                    ) -> tuple[list[Consultation], dict[str, Audio]]:
     """Speak every consultation into ``audio_dir/<id>.wav``.
@@ -23,6 +24,10 @@ def synthesize_all(consultations: Sequence[Consultation], audio_dir: str | Path,
         seed: fallback seed for consultations without ``seed`` (each uses its own ``seed`` otherwise).
         snr_db: background noise level, or None for clean speech.
         engine: speech engine name.
+        channel: acoustic channel (``clean``, ``room``, ``phone``, a dict of
+            :class:`evalkit.synth.channels.ChannelSpec` fields, or a spec); None = the plain noise path.
+        accents: accented voices from each card's region.
+        overlap_rate: fraction of clinician→patient hand-overs the patient talks over.
         on_item: progress callback.
 
     Returns:
@@ -32,7 +37,8 @@ def synthesize_all(consultations: Sequence[Consultation], audio_dir: str | Path,
     audio: dict[str, Audio] = {}
     for c in consultations:
         a = synthesize(c, Path(audio_dir) / f"{c.id}.wav", seed=c.seed if c.seed is not None else seed,
-                       snr_db=snr_db, engine=engine, root=root)
+                       snr_db=snr_db, engine=engine, root=root,
+                       channel=channel, accents=accents, overlap_rate=overlap_rate)
         audio[c.id] = a
         out.append(with_turn_times(c, a))
         if on_item:

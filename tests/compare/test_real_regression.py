@@ -53,8 +53,8 @@ checks:
     check: omission_rate no significant regression
   - name: adherence does not regress
     check: adherence no significant regression
-  - name: hallucination rate does not regress
-    check: hallucination_rate no significant regression
+  - name: no more hallucinations per note
+    check: major_hallucinations no significant regression
   - name: major hallucinations do not become more frequent
     check: major_hallucination_rate no significant regression
 """
@@ -87,7 +87,9 @@ def test_dropped_plans_fail_the_right_checks(real_runs, tmp_path):
     report = run_gate(store, cand, gate, baseline="prod")
     failed = {r.name for r in report.failed}
     assert {"omission rate does not regress", "adherence does not regress"} <= failed, report.summary()
-    assert "no failures" not in failed and "hallucination rate does not regress" not in failed
+    # dropping sentences invents nothing: the count of hallucinations per note stays put (the per-claim
+    # *rate* may rise a little, since the same bad claims sit among fewer claims)
+    assert "no failures" not in failed and "no more hallucinations per note" not in failed
     md = to_markdown(report)
     verdict = md.split("\n\n")[1]
     assert "Gate failed" in verdict and "omission rate does not regress" in verdict

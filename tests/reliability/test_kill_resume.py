@@ -30,7 +30,7 @@ from evalkit.suite import load_suite
 from evalkit.synth import generate, load_cards
 
 EVALKIT = Path(sys.executable).with_name("evalkit")
-N_CASES = 240
+N_CASES = 2000  # enough work that twenty resumes, each writing 64-result batches, never finish it
 KILLS = 20
 SEED = 20240610
 
