@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ._escape import md_code, md_text, rich_text
 from .compare import HEADLINE_METRICS
 from .compare_results import CompareResult, GroupDelta, MetricDelta
 from .metric_info import info_or_default
@@ -18,15 +19,8 @@ _MAX_LISTED = 20
 
 
 def _cell(text: Any) -> str:
-    """Untrusted text (a specialty, a scribe name) as an inert Markdown table cell."""
-    import html
-
-    return html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ")
-
-
-def _code(text: Any) -> str:
-    """Untrusted text (a run label, a case id) inside a `code span`: no backtick can close it early."""
-    return str(text).replace("`", "'").replace("\n", " ")
+    """Untrusted text (a specialty, a scribe name, a metric label) as inert Markdown (prose or table cell)."""
+    return md_text(text)
 
 
 def _p(p: float | None) -> str:
@@ -54,8 +48,8 @@ _VERDICT_RICH = {"regressed": "[bold red]worse[/]", "improved": "[bold green]bet
 def _change(m: MetricDelta, conf: int) -> str:
     info = info_or_default(m.metric)
     if m.test.startswith("mcnemar"):
-        return f"{m.label} {info.fmt(m.mean_a)} → {info.fmt(m.mean_b)} (McNemar p {_p(m.p_value)})"
-    return f"{m.label} {info.fmt(m.delta, signed=True)} ({conf}% CI {_ci(m)})"
+        return f"{_cell(m.label)} {info.fmt(m.mean_a)} → {info.fmt(m.mean_b)} (McNemar p {_p(m.p_value)})"
+    return f"{_cell(m.label)} {info.fmt(m.delta, signed=True)} ({conf}% CI {_ci(m)})"
 
 
 def headline(res: CompareResult) -> str:
@@ -78,7 +72,7 @@ def _metric_table(res: CompareResult) -> list[str]:
     out = [f"| Metric | A | B | Δ (B − A) | {conf}% CI | p | n | Verdict |", "|---|---:|---:|---:|---|---:|---:|---|"]
     for m in res.metrics:
         info = info_or_default(m.metric)
-        out.append(f"| {m.label}{_arrow(m)} | {info.fmt(m.mean_a)} | {info.fmt(m.mean_b)} | "
+        out.append(f"| {_cell(m.label)}{_arrow(m)} | {info.fmt(m.mean_a)} | {info.fmt(m.mean_b)} | "
                    f"{info.fmt(m.delta, signed=True)} | {_ci(m)} | {_p(m.p_value)} | {m.n} | {_VERDICT_MD[m.verdict]} |")
     return out
 
@@ -88,9 +82,9 @@ def _worst_lines(res: CompareResult, worst: int) -> list[str]:
         return ["No paired case got worse."]
     out = ["| # | Case | Scribe | What got worse | Open |", "|---:|---|---|---|---|"]
     for i, w in enumerate(res.worst[:worst], 1):
-        what = "; ".join(f"{info_or_default(c['metric']).label} {info_or_default(c['metric']).fmt(c['a'])} → "
+        what = "; ".join(f"{_cell(info_or_default(c['metric']).label)} {info_or_default(c['metric']).fmt(c['a'])} → "
                          f"{info_or_default(c['metric']).fmt(c['b'])}" for c in w.changes)
-        out.append(f"| {i} | `{_code(w.consultation_id)}` | {_cell(w.scribe)} | {what} | "
+        out.append(f"| {i} | {md_code(w.consultation_id, table=True)} | {_cell(w.scribe)} | {what} | "
                    f"[B]({w.url_b}) · [A]({w.url_a}) |")
     return out
 
@@ -106,7 +100,7 @@ def _breakdown_lines(res: CompareResult) -> list[str]:
             continue
         metrics = [m for m in shown if any(g.metric == m for g in rows)]
         out += ["", f"**By {dim}** (Δ = B − A, bootstrap interval)", "",
-                "| " + dim.capitalize() + " | n | " + " | ".join(info_or_default(m).label for m in metrics) + " |",
+                "| " + dim.capitalize() + " | n | " + " | ".join(_cell(info_or_default(m).label) for m in metrics) + " |",
                 "|---|---:|" + "---|" * len(metrics)]
         for g in groups:
             cells, n = [], 0
@@ -143,8 +137,9 @@ def to_markdown(res: CompareResult, *, worst: int = 10, title: str | None = None
     """
     h = "#" * level
     s = res.settings
-    lines = [f"{h} {title or f'evalkit compare: `{_code(res.ref_a)}` → `{_code(res.ref_b)}`'}", "", headline(res), "",
-             f"A = `{_code(res.ref_a)}` ({', '.join(res.run_a)}), B = `{_code(res.ref_b)}` ({', '.join(res.run_b)}). "
+    a, b = md_code(res.ref_a), md_code(res.ref_b)
+    lines = [f"{h} {title or f'evalkit compare: {a} → {b}'}", "", headline(res), "",
+             f"A = {a} ({_cell(', '.join(res.run_a))}), B = {b} ({_cell(', '.join(res.run_b))}). "
              f"{res.n_paired} paired cases (A {res.n_a} sessions, B {res.n_b}; {len(res.only_a)} only in A, "
              f"{len(res.only_b)} only in B). Paired bootstrap over cases: {s.get('n_resamples', 0):,} resamples, "
              f"seed {s.get('seed')}; binary outcomes use McNemar's test. ↓ lower is better, ↑ higher is better.",
@@ -157,7 +152,7 @@ def to_markdown(res: CompareResult, *, worst: int = 10, title: str | None = None
     for name, keys in (("A", res.only_a), ("B", res.only_b)):
         if keys:
             more = f" (+{len(keys) - _MAX_LISTED} more)" if len(keys) > _MAX_LISTED else ""
-            lines += ["", f"Only in {name} (not compared): " + ", ".join(f"`{_code(k)}`" for k in keys[:_MAX_LISTED])
+            lines += ["", f"Only in {name} (not compared): " + ", ".join(md_code(k) for k in keys[:_MAX_LISTED])
                       + more]
     return "\n".join(lines) + "\n"
 
@@ -172,7 +167,8 @@ def print_compare(res: CompareResult, console: Any, *, worst: int = 10) -> None:
     from rich.table import Table
 
     console.print(headline(res).replace("**", ""), highlight=False)
-    console.print(f"[dim]{res.n_paired} paired cases · A {res.ref_a} ({res.n_a}) · B {res.ref_b} ({res.n_b}) · "
+    console.print(f"[dim]{res.n_paired} paired cases · A {rich_text(res.ref_a)} ({res.n_a}) · "
+                  f"B {rich_text(res.ref_b)} ({res.n_b}) · "
                   f"{len(res.only_a)} only in A, {len(res.only_b)} only in B · "
                   f"{res.settings.get('n_resamples', 0):,} bootstrap resamples[/]", highlight=False)
     conf = int(round(res.settings.get("confidence", 0.95) * 100))
@@ -182,7 +178,7 @@ def print_compare(res: CompareResult, console: Any, *, worst: int = 10) -> None:
         t.add_column(col, justify=just)  # type: ignore[arg-type]
     for m in res.metrics:
         info = info_or_default(m.metric)
-        t.add_row(m.label + _arrow(m), info.fmt(m.mean_a), info.fmt(m.mean_b), info.fmt(m.delta, signed=True),
+        t.add_row(rich_text(m.label) + _arrow(m), info.fmt(m.mean_a), info.fmt(m.mean_b), info.fmt(m.delta, signed=True),
                   _ci(m), _p(m.p_value), str(m.n), _VERDICT_RICH[m.verdict])
     console.print(t)
     if res.worst:
@@ -191,7 +187,7 @@ def print_compare(res: CompareResult, console: Any, *, worst: int = 10) -> None:
             w.add_column(col)
         for i, c in enumerate(res.worst[:worst], 1):
             what = "; ".join(f"{ch['metric']} {ch['a']:.3g}→{ch['b']:.3g}" for ch in c.changes)
-            w.add_row(str(i), c.consultation_id, what, c.url_b)
+            w.add_row(str(i), rich_text(c.consultation_id), rich_text(what), rich_text(c.url_b))
         console.print(w)
 
 

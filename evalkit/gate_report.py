@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ._escape import md_code, md_text, rich_text, xml_text
 from .gate import GateReport
 
 
@@ -20,7 +21,7 @@ def to_junit(report: GateReport, *, suite_name: str | None = None) -> str:
         report: the gate report.
         suite_name: the ``testsuite`` name (default ``evalkit gate (<config file name>)``).
     """
-    name = suite_name or f"evalkit gate ({Path(report.config.path).name})"
+    name = xml_text(suite_name or f"evalkit gate ({Path(report.config.path).name})")
     n, nf = len(report.results), len(report.failed)
     root = ET.Element("testsuites", name="evalkit gate", tests=str(n), failures=str(nf), errors="0")
     ts = ET.SubElement(root, "testsuite", name=name, tests=str(n), failures=str(nf), errors="0", skipped="0",
@@ -28,30 +29,32 @@ def to_junit(report: GateReport, *, suite_name: str | None = None) -> str:
     props = ET.SubElement(ts, "properties")
     for k, v in (("run", report.run), ("run_ids", ",".join(report.run_ids)), ("baseline", report.baseline or ""),
                  ("baseline_ids", ",".join(report.baseline_ids)), ("config", report.config.path)):
-        ET.SubElement(props, "property", name=k, value=v)
+        ET.SubElement(props, "property", name=k, value=xml_text(v))
     for r in report.results:
-        tc = ET.SubElement(ts, "testcase", classname=f"evalkit.gate.{r.check.kind}", name=r.name, time="0")
+        detail = xml_text(f"rule: {r.check.rule} ({r.check.where})\n{r.message}")
+        tc = ET.SubElement(ts, "testcase", classname=xml_text(f"evalkit.gate.{r.check.kind}"), name=xml_text(r.name),
+                           time="0")
         if not r.passed:
-            f = ET.SubElement(tc, "failure", message=r.message, type=r.check.kind)
-            f.text = f"rule: {r.check.rule} ({r.check.where})\n{r.message}"
+            f = ET.SubElement(tc, "failure", message=xml_text(r.message), type=xml_text(r.check.kind))
+            f.text = detail
         out = ET.SubElement(tc, "system-out")
-        out.text = f"rule: {r.check.rule} ({r.check.where})\n{r.message}"
+        out.text = detail
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def _md_cell(text: str) -> str:
-    import html
-
-    return html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ")  # inert in a PR comment
+def _md_cell(text: Any) -> str:
+    return md_text(text)  # inert in a PR comment: no live HTML or link, no extra table column
 
 
-def headline(report: GateReport) -> str:
+def headline(report: GateReport, *, markdown: bool = True) -> str:
+    """One line: the verdict and the failed checks (Markdown, or plain text for the terminal)."""
     n = len(report.results)
+    b = "**" if markdown else ""
     if report.passed:
-        return f"✅ **Gate passed**: all {n} checks passed."
-    names = ", ".join(f"**{_md_cell(r.name)}**" for r in report.failed)
-    return f"❌ **Gate failed**: {len(report.failed)} of {n} checks failed — {names}."
+        return f"✅ {b}Gate passed{b}: all {n} checks passed."
+    names = ", ".join(f"{b}{_md_cell(r.name) if markdown else r.name}{b}" for r in report.failed)
+    return f"❌ {b}Gate failed{b}: {len(report.failed)} of {n} checks failed — {names}."
 
 
 def to_markdown(report: GateReport, *, worst: int = 10) -> str:
@@ -62,20 +65,20 @@ def to_markdown(report: GateReport, *, worst: int = 10) -> str:
         report: the gate report.
         worst: how many worst cases the comparison lists.
     """
-    run, base = str(report.run).replace("`", "'"), str(report.baseline or "").replace("`", "'")
-    lines = [f"## evalkit gate: `{run}`", "", headline(report), "",
-             f"Run `{run}` ({', '.join(report.run_ids)}, {report.n_sessions} sessions)"
-             + (f" against baseline `{base}` ({', '.join(report.baseline_ids)})" if report.baseline else "")
-             + f"; gate file `{report.config.path}`.", "",
+    run, base = md_code(report.run), md_code(report.baseline or "")
+    lines = [f"## evalkit gate: {run}", "", headline(report), "",
+             f"Run {run} ({_md_cell(', '.join(report.run_ids))}, {report.n_sessions} sessions)"
+             + (f" against baseline {base} ({_md_cell(', '.join(report.baseline_ids))})" if report.baseline else "")
+             + f"; gate file {md_code(report.config.path)}.", "",
              "| | Check | Rule | Result |", "|---|---|---|---|"]
     for r in report.results:
-        lines.append(f"| {'✅' if r.passed else '❌'} | {_md_cell(r.name)} | `{_md_cell(r.check.rule)}` | "
+        lines.append(f"| {'✅' if r.passed else '❌'} | {_md_cell(r.name)} | {md_code(r.check.rule, table=True)} | "
                      f"{_md_cell(r.message)} |")
     if report.comparison is not None:
         from .compare_report import to_markdown as compare_md
 
         lines += ["", compare_md(report.comparison, worst=worst, level=3,
-                                 title=f"Compared with baseline `{base}`")]
+                                 title=f"Compared with baseline {base}")]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -83,14 +86,15 @@ def print_gate(report: GateReport, console: Any) -> None:
     """Checks table in the terminal, then the verdict."""
     from rich.table import Table
 
-    t = Table(title=f"gate {Path(report.config.path).name} on {report.run}"
-              + (f" vs {report.baseline}" if report.baseline else ""))
+    t = Table(title=rich_text(f"gate {Path(report.config.path).name} on {report.run}"
+                              + (f" vs {report.baseline}" if report.baseline else "")))
     for col in ("", "check", "rule", "result"):
         t.add_column(col)
     for r in report.results:
-        t.add_row("[green]pass[/]" if r.passed else "[bold red]FAIL[/]", r.name, r.check.rule, r.message)
+        t.add_row("[green]pass[/]" if r.passed else "[bold red]FAIL[/]", rich_text(r.name), rich_text(r.check.rule),
+                  rich_text(r.message))
     console.print(t)
-    console.print(headline(report).replace("**", ""), highlight=False)
+    console.print(rich_text(headline(report, markdown=False)), highlight=False)
 
 
 def write_outputs(report: GateReport, *, junit: str | Path | None = None, markdown: str | Path | None = None,

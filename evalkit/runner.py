@@ -302,17 +302,24 @@ def _run_cases(store: Store, suite: Suite, spec: str, rid: str, todo: list[str],
     with Progress(*cols, disable=not progress, transient=False) as bar:
         task = bar.add_task(f"run {rid}", total=len(todo))
         failed = 0
-        for start in range(0, len(todo), CHUNK):
-            chunk, work, cached = _chunk_work(store, suite, spec, rid, root, todo[start:start + CHUNK], judge)
-            for res in ex.map_unordered(work, chunk):
-                pending.append(res)
-                failed += res.error is not None
-                bar.update(task, advance=1, description=f"run {rid}" + (f" ({failed} failed)" if failed else ""))
-                if on_result:
-                    on_result(res)
-                if len(pending) >= FLUSH_EVERY or time.monotonic() - last_flush > FLUSH_SECONDS:
-                    flush()
-            flush()
+        try:
+            for start in range(0, len(todo), CHUNK):
+                chunk, work, cached = _chunk_work(store, suite, spec, rid, root, todo[start:start + CHUNK], judge)
+                for res in ex.map_unordered(work, chunk):
+                    pending.append(res)
+                    failed += res.error is not None
+                    bar.update(task, advance=1, description=f"run {rid}" + (f" ({failed} failed)" if failed else ""))
+                    if on_result:
+                        on_result(res)
+                    if len(pending) >= FLUSH_EVERY or time.monotonic() - last_flush > FLUSH_SECONDS:
+                        flush()
+                flush()
+        except BaseException as e:
+            from .llm.budget import BudgetExceeded  # only now: the offline pipeline never imports evalkit.llm
+
+            if isinstance(e, BudgetExceeded):  # --max-calls/--max-cost: keep finished sessions; a re-run resumes
+                flush()
+            raise
     client = getattr(judge, "client", None)
     if client is not None and hasattr(client, "flush"):
         client.flush()  # the judge's cached replies are in the database when the run ends

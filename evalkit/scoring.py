@@ -53,7 +53,11 @@ def score_output(consultation: Consultation, output: ScribeOutput, suite: Suite,
         from .metrics.hallucination import hallucination_scores
 
         # ground the note against what was really said, so ASR slips that reach the note count
-        jres = judge.judge(consultation.turns, output.note, consultation.case)
+        if hasattr(judge, "judge_scored"):  # a jury: its verdicts plus per-judge agreement (``jury_agreement``)
+            jres, extra = judge.judge_scored(consultation.turns, output.note, consultation.case, session_id)
+            scores += extra
+        else:
+            jres = judge.judge(consultation.turns, output.note, consultation.case)
         scores += hallucination_scores(jres, session_id)
         findings = [Finding.from_claim(c) for c in jres.claims] + [Finding.from_omission(o) for o in jres.omissions]
     scores.append(Score(session_id=session_id, metric="latency_s", value=output.latency_s))

@@ -9,7 +9,7 @@ from evalkit.errors import InputError
 from evalkit.metric_info import info_or_default, sort_key
 from evalkit.review import CREOLA_TYPES, OMISSION_CATEGORIES, PDQI_ITEMS, SEVERITIES, STATUS_LABELS, VERDICTS
 from evalkit.schema import Finding
-from evalkit.session_view import SessionView, diff_counts
+from evalkit.session_view import SessionView, diff_counts, misheard_numbers
 
 from . import common
 
@@ -150,6 +150,23 @@ def _diff(view: SessionView) -> None:
             parts.append(f"<ins>{common.esc(o.hyp)}</ins>")
     with st.container(height=320, border=True):
         st.markdown(f"<div class='ek-diff'>{' '.join(parts)}</div>", unsafe_allow_html=True)
+    _numbers(view)
+
+
+def _numbers(view: SessionView) -> None:
+    """Numbers and doses the ASR got wrong (issue 9's numeric safety class)."""
+    if "numeric_error_rate" not in view.scores:
+        return
+    rate = view.scores["numeric_error_rate"].get("value")
+    wrong = misheard_numbers(view)
+    st.markdown(f"**Numbers misheard** · numeric error rate {common.fmt_value(rate)}")
+    if not wrong:
+        st.caption("Every number and dose in the transcript was heard as said.")
+        return
+    rows = "".join(f"<li><del>{common.esc(m.get('said'))}</del> → "
+                   f"{'<ins>' + common.esc(m.get('heard')) + '</ins>' if m.get('heard') else '<i>dropped</i>'}</li>"
+                   for m in wrong)
+    common.html_block(f"<ul class='ek-diff ek-numbers'>{rows}</ul>")
 
 
 def _checklist(view: SessionView) -> None:

@@ -80,6 +80,7 @@ def demo_cmd(
         f"{flagged} flagged sessions; wall time {res['total_s']:.0f} s "
         f"(generation + speech {res['generate_s']:.0f} s).")
     db = directory / "evalkit.duckdb"
-    console.print(f"\nNext:\n  evalkit app --db {db}        # review flagged sessions in the browser"
+    console.print(f"\nNext:\n  evalkit app --db {db}        # review flagged sessions in the browser "
+                  "(the first visit creates the admin account)"
                   f"\n  evalkit runs --db {db}       # the table above, any time"
                   f"\n  evalkit compare {res['run_ids'][0]} {res['run_ids'][-1]} --db {db}")

@@ -1,4 +1,5 @@
-"""``evalkit generate``: synthetic consultations (dialogue, reference note, speech) from case cards."""
+"""``evalkit generate``: synthetic consultations (dialogue, reference note, speech) from case cards
+(offline by default; ``--model`` has a language model write them, :mod:`evalkit.synth.llm_generate`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Optional
 import typer
 
 from . import app
-from ._common import DB_OPTION, console, open_store
+from ._common import DB_OPTION, console, fail, open_store
 
 
 @app.command("generate")
@@ -36,6 +37,10 @@ def generate_cmd(
                                   help="Fraction of hand-overs where the patient talks over the clinician."),
     disfluency: float = typer.Option(0.0, "--disfluency", min=0.0, max=1.0,
                                      help="Fraction of turns with a hesitation, repetition, false start or repair."),
+    model: Optional[str] = typer.Option(None, "--model", help="Write dialogues and notes with this litellm model "
+                                        "(e.g. openai/gpt-4o-mini; default: the offline generator)."),
+    api_base: Optional[str] = typer.Option(None, "--api-base", help="OpenAI-compatible server for --model "
+                                           "(vLLM, Ollama, llama.cpp), e.g. http://127.0.0.1:8000/v1."),
 ) -> None:
     """Generate consultations from case cards: seeded dialogue, reference note and espeak-ng speech."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -52,8 +57,13 @@ def generate_cmd(
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task("writing dialogues", total=count)
-        consultations = generate(case_cards, count, seed, template, dataset=dataset,
-                                 on_item=lambda _c: bar.advance(task))
+        if model:
+            consultations = _generate_llm(case_cards, count, seed, template, dataset, model, api_base,
+                                          None if out is not None else db)
+            bar.advance(task, count)
+        else:
+            consultations = generate(case_cards, count, seed, template, dataset=dataset,
+                                     on_item=lambda _c: bar.advance(task))
         if disfluency:
             from ..synth.disfluency import add_disfluencies
 
@@ -87,3 +97,20 @@ def _channel_spec(channel: str | None, noise: str | None, rt60: float | None) ->
 
     spec = {"name": channel or "clean", **({"noise": noise} if noise else {}), **({"rt60": rt60} if rt60 else {})}
     return ChannelSpec.coerce(spec).to_dict()  # validates now: a bad name fails before any speech is made
+
+
+def _generate_llm(cards: list, n: int, seed: int, template: str | None, dataset: str, model: str,
+                  api_base: str | None, db: str | None) -> list:
+    """``--model``: consultations written by a model (replies cached in ``db`` when given); a
+    generation failure (planted facts still missing, calls failing) is one line, exit code 1."""
+    from ..llm.client import LLMClient
+    from ..synth.llm_generate import GenerationError, generate_batch_with_llm
+
+    client = LLMClient(open_store(db) if db else None, run_id=f"generate:{dataset}")
+    try:
+        return generate_batch_with_llm(cards, n, seed, model, template=template, api_base=api_base,
+                                       client=client, dataset=dataset)
+    except GenerationError as e:
+        fail(str(e), 1)
+    finally:
+        client.close()

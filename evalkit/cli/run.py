@@ -16,7 +16,7 @@ from ._common import DB_OPTION, console, open_store
 SUMMARY_COLUMNS = [
     ("wer", "WER", "{:.1%}"), ("medical_wer", "med WER", "{:.1%}"), ("adherence", "adherence", "{:.2f}"),
     ("hallucination_rate", "halluc.", "{:.1%}"), ("major_hallucinations", "major/note", "{:.2f}"),
-    ("omission_rate", "omission", "{:.1%}"), ("flagged", "flagged", "{:.0f}"),
+    ("omission_rate", "omission", "{:.1%}"), ("flagged", "flagged sessions", "{:.0f}"),
 ]
 
 
@@ -32,6 +32,8 @@ def runs_table(store, run_ids: list[str] | None = None) -> tuple[Table, list[dic
     if run_ids:
         runs = runs[runs.run_id.isin(run_ids)]
     means = store.run_means(list(runs.run_id)) if len(runs) else None
+    if len(runs) and len(runs) <= 4 and console.width < 130:
+        return _runs_by_column(runs, means)
     table = Table(title="runs", header_style="bold")
     for h in ("run", "label", "scribe", "sessions", "failed"):
         table.add_column(h)
@@ -40,13 +42,32 @@ def runs_table(store, run_ids: list[str] | None = None) -> tuple[Table, list[dic
     records = []
     for r in runs.itertuples():
         m = means.loc[r.run_id].to_dict() if means is not None and r.run_id in means.index else {}
-        rec = {"run_id": r.run_id, "label": r.label, "suite": r.suite_name, "dataset": r.dataset,
-               "scribe": r.scribe, "status": r.status, "sessions": int(r.sessions), "failed": int(r.failed),
-               "created_at": str(r.created_at)}
-        rec.update({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in m.items()})
-        records.append(rec)
+        records.append(_record(r, means))
         table.add_row(r.run_id, r.label or "", r.scribe, str(r.sessions), str(r.failed),
                       *[_fmt(m.get(k), f) for k, _, f in SUMMARY_COLUMNS])
+    return table, records
+
+
+def _record(r, means) -> dict:
+    m = means.loc[r.run_id].to_dict() if means is not None and r.run_id in means.index else {}
+    rec = {"run_id": r.run_id, "label": r.label, "suite": r.suite_name, "dataset": r.dataset,
+           "scribe": r.scribe, "status": r.status, "sessions": int(r.sessions), "failed": int(r.failed),
+           "created_at": str(r.created_at)}
+    rec.update({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in m.items()})
+    return rec
+
+
+def _runs_by_column(runs, means) -> tuple[Table, list[dict]]:
+    """A few runs on a narrow terminal: one column per run, one row per metric."""
+    records = [_record(r, means) for r in runs.itertuples()]
+    table = Table(title="runs", header_style="bold")
+    table.add_column("")
+    for rec in records:
+        table.add_column(f"{rec['scribe']}\n{rec['run_id']}", justify="right")
+    table.add_row("label", *[rec["label"] or "" for rec in records])
+    table.add_row("sessions (failed)", *[f"{rec['sessions']} ({rec['failed']})" for rec in records])
+    for key, header, fmt in SUMMARY_COLUMNS:
+        table.add_row(header, *[_fmt(rec.get(key), fmt) for rec in records])
     return table, records
 
 
@@ -60,6 +81,10 @@ def run_cmd(
     limit: Optional[int] = typer.Option(None, help="Only the first N consultations."),
     fresh: bool = typer.Option(False, help="Start new runs instead of continuing (caches still apply)."),
     json_out: Optional[str] = typer.Option(None, "--json", help="Write the run summaries as JSON here."),
+    max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop cleanly once the suite's "
+                                             "model calls (LLM scribe and judge) have cost this many USD."),
+    max_calls: Optional[int] = typer.Option(None, "--max-calls", min=0, help="Stop cleanly after this many "
+                                            "model calls (cache hits are free)."),
 ) -> None:
     """Run a suite. Kill it and run it again: it continues where it stopped."""
     from ..runner import run_suite
@@ -68,8 +93,20 @@ def run_cmd(
     suite = load_suite(suite_path)
     store = open_store(db)
     opts = {"address": address} if address else {}
-    run_ids = run_suite(suite, store, label=label, executor=executor, limit=limit, fresh=fresh,
-                        executor_options=opts)
+    if max_cost is not None or max_calls is not None:
+        from ..llm.budget import Budget, BudgetExceeded, run_budget
+
+        try:
+            with run_budget(Budget(max_calls, max_cost)):
+                run_ids = run_suite(suite, store, label=label, executor=executor, limit=limit, fresh=fresh,
+                                    executor_options=opts)
+        except BudgetExceeded as e:
+            console.print(f"[yellow]budget reached ({e}): finished sessions and paid replies are stored; "
+                          f"run the same command again (without --fresh) to resume.[/]")
+            raise typer.Exit(3)
+    else:
+        run_ids = run_suite(suite, store, label=label, executor=executor, limit=limit, fresh=fresh,
+                            executor_options=opts)
     table, records = runs_table(store, run_ids)
     console.print(table)
     if json_out:

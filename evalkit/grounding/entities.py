@@ -24,6 +24,21 @@ these those left right bilateral both either neither ever had have has been know
 definite current prior previous in on at around from like such as including especially flu lower upper
 particularly either recently today include includes including versus vs""".split())
 _PRECEDENCE = (HYPO, POSS, FAM, NEG, HIST)
+#: words that join list items ("chest pain, shortness of breath and/or palpitations")
+_JOINERS = frozenset("and or nor plus".split())
+_LIST_SEP = re.compile(r"[,/]")
+#: words that start a new clause inside a list: the negation stops there ("no fever, reports cough",
+#: "no chest pain, i have some swelling", "denies fever, mild cough")
+LIST_STOP = frozenset("""i you he she we they it patient pt is are was were am be report reports reported endorse
+endorses endorsed complain complains complained state states stated note notes noted admit admits admitted describe
+describes described present presents presented feel feels felt say says said take takes took use uses used drink
+drinks smoke smokes continue continues started starts does did do will would should can could may might but however
+although though which who that whereas while except yet so then now because since currently positive notable
+some mild slight occasional intermittent little bit lot minimal moderate severe just only like also still even
+mostly really actually definitely""".split())
+#: words a list item may hold besides its finding ("chest pain with exertion", "weight gain or loss",
+#: "loss of taste or smell", "any kind of rash")
+LIST_ITEM_WORDS = 3
 
 
 class Unit:
@@ -67,9 +82,10 @@ class Unit:
         """Context category of every token a ConText trigger reaches (cached).
 
         A forward trigger reaches its first finding across at most a few free words, then
-        carries on through a list of findings joined by connectors ("no fever, chills or
-        night sweats") and stops at anything else, clause punctuation or a terminating
-        trigger ("no fever some chills" negates fever only). Backward triggers mirror it.
+        carries on through the list that follows ("no fever, chills or night sweats",
+        "denies weight gain or loss, fevers, chills"; see :func:`_forward_scope`) and stops
+        at a new clause, clause punctuation or a terminating trigger ("no fever some chills"
+        negates fever only). Backward triggers reach back over findings joined by connectors.
         """
         if self._marks is not None:
             return self._marks  # type: ignore[return-value]
@@ -93,30 +109,12 @@ class Unit:
                     if old is None or rank.get(cat, 9) < rank.get(old, 9):
                         marks[k] = cat
 
+            sep_at = [False] * (n + 1)  # a comma or slash right before token j: a list separator
+            for m in _LIST_SEP.finditer(self.norm):
+                sep_at[bisect_left(offs, m.start())] = True
             for t in trig:
                 if t.direction == "forward":
-                    j = t.end
-                    free, seen = 0, False
-                    while j < n:
-                        if brk[j] or j in term_at:
-                            break
-                        hit = concept_at.get(j)
-                        if hit is not None:
-                            e, cat = hit
-                            if cat != "anatomy":
-                                mark(j, e, t.category)
-                                seen = True
-                            j = e
-                            continue
-                        if toks[j] in CONNECTORS:
-                            j += 1
-                            continue
-                        if seen:
-                            break
-                        free += 1
-                        if free > t.max_free:
-                            break
-                        j += 1
+                    _forward_scope(t, toks, brk, sep_at, term_at, concept_at, mark)
                 elif t.direction == "backward":
                     j = t.start - 1
                     free, seen = 0, False
@@ -157,6 +155,57 @@ class Unit:
         if self._pairs is None:
             self._pairs = _lateral_pairs(self)
         return self._pairs
+
+
+def _forward_scope(t, toks: list[str], brk: list[bool], sep_at: list[bool], term_at: set[int],
+                   concept_at: dict[int, tuple[int, str]], mark) -> None:
+    """Mark what a forward trigger reaches: its first finding, then the rest of the list.
+
+    A list carries the negation over all its items ("denies chest pain with exertion,
+    shortness of breath, or palpitations"; "no A, B, or C"): items are separated by commas,
+    slashes or and/or, and an item may hold a few words besides its finding. The scope stops
+    at clause punctuation, a terminating trigger, a word that starts a new clause
+    (:data:`LIST_STOP`), an item with too many other words, or a second finding inside the
+    same item with other words before it ("no fever some chills" negates fever only).
+    """
+    n = len(toks)
+    j = t.end
+    free = item_words = 0
+    seen = sep = False
+    while j < n:
+        if brk[j] or j in term_at:
+            break
+        if seen and sep_at[j]:
+            sep, item_words = True, 0
+        hit = concept_at.get(j)
+        if hit is not None:
+            e, cat = hit
+            if cat != "anatomy":
+                if seen and not sep and item_words:
+                    break
+                mark(j, e, t.category)
+                seen, sep, item_words = True, False, 0
+            j = e
+            continue
+        tok = toks[j]
+        if seen:
+            if tok in _JOINERS:
+                sep, item_words = True, 0
+                j += 1
+                continue
+            if tok in LIST_STOP or tok[0].isdigit():
+                break
+            if tok not in CONNECTORS:
+                item_words += 1
+                if item_words > LIST_ITEM_WORDS:
+                    break
+            j += 1
+            continue
+        if tok not in CONNECTORS:
+            free += 1
+            if free > t.max_free:
+                break
+        j += 1
 
 
 def _no_punct_between(u: Unit, i: int, j: int) -> bool:

@@ -15,6 +15,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 
 from ..schema import Omission, SpeakerRole
+from .allergies import transcript_allergies
 from .entities import Unit
 from .index import UNKNOWN, TranscriptIndex
 from .lexicon import GENERIC, GENERIC_FINDINGS, STOPWORDS, Term, stem
@@ -62,7 +63,6 @@ medication medications medicine medicines pills foods food diet sugars sugar pre
 _PLAN_VERBS = frozenset(stem(w) for w in """order prescribe start continue take give send refer schedule check
 see come follow make sure want need going get put try keep also go ahead maybe probably little bit okay
 just think know talk look back today week weeks month months day days time next soon like really""".split())
-_ALLERGY = re.compile(r"\ballerg(?:ic|y|ies) to ([a-z][a-z\- ]{2,30}?)(?=[,.?!]| and | or |$)")
 _PLAN_CATS = ("drug", "procedure", "activity")
 
 
@@ -159,7 +159,7 @@ class Facts:
     generic: list[tuple[int, list[str], str]]  # turn, key stems, words
     meds: list[str]  # candidates: salient when the dialogue affirms them (decided lazily)
     doses: list[tuple[str, set[float], int]]  # concept, readings, turn
-    allergies: list[tuple[str, list[str], int]]  # what, key stems, turn
+    allergies: list[tuple[str, str, int]]  # substance as said, key (drug concept or stems), turn
     diagnoses: list[str]  # candidates, as for meds
 
 
@@ -221,10 +221,16 @@ def _facts(idx: TranscriptIndex) -> Facts:
     seen = {c for c, *_ in plan}
     # medications and diagnoses are candidates here; whether the dialogue affirms them is
     # decided only for the ones a note leaves out (see find_omissions), which saves time
+    al = transcript_allergies(idx)
+
+    def only_allergy(canon: str) -> bool:
+        # said only as an allergy ("allergic to penicillin"): not a medication, not a diagnosis
+        return bool(al.positions) and all(h in al.positions for h in idx.concept_turns[canon] if h[0] < idx.n_turns)
+
     meds: list[str] = []
     for canon in idx.concept_turns:
         t = terms.get(canon)
-        if t is None or t.category != "drug" or canon in seen:
+        if t is None or t.category != "drug" or canon in seen or only_allergy(canon):
             continue
         meds.append(canon)
         seen.add(canon)
@@ -235,21 +241,13 @@ def _facts(idx: TranscriptIndex) -> Facts:
             if val is not None:
                 doses.append((canon, val, i))
                 break
-    allergies: list[tuple[str, list[str], int]] = []
-    for i, u in enumerate(idx.units[:idx.n_turns]):
-        if "allerg" not in u.norm:
-            continue
-        for m in _ALLERGY.finditer(u.norm):
-            what = m.group(1).strip()
-            key = [s for s in Unit(what).sts if s not in STOPWORDS and s not in GENERIC and len(s) > 2]
-            if key and idx.mention_polarity(i, 0) != NEG:
-                allergies.append((what, key, i))
+    allergies = [(a.substance, a.key, a.turn) for a in al.items]
     diagnoses: list[str] = []
     for canon in idx.concept_turns:
         t = terms.get(canon)
         if t is None or t.category != "condition" or canon in seen:
             continue
-        if all(s in GENERIC_FINDINGS or s in STOPWORDS for s in t.stems):
+        if all(s in GENERIC_FINDINGS or s in STOPWORDS for s in t.stems) or only_allergy(canon):
             continue
         diagnoses.append(canon)
         seen.add(canon)
@@ -310,7 +308,7 @@ def find_omissions(idx: TranscriptIndex, units: list[Unit],
         if not any(v in nv.numbers for v in val):
             add(f"dose: {terms[canon].text} {max(val):g}", "dose", "major", [i])
     for what, key, i in facts.allergies:
-        if not any(s in nv.stems for s in key):
+        if key not in nv.concepts and not all(s in nv.stems for s in key.split()):
             add(f"allergy: {what}", "allergy", "major", [i])
     for canon in facts.diagnoses:
         covered = _covered(terms[canon], nv)

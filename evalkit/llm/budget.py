@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 class BudgetExceeded(BaseException):
@@ -36,3 +38,46 @@ class Budget:
         if cost:
             with self._lock:
                 self.cost_usd += cost
+
+    def release(self) -> None:
+        """Give back a reserved call that was never made."""
+        with self._lock:
+            self.calls = max(0, self.calls - 1)
+
+
+_RUN_BUDGETS: list[Budget] = []
+
+
+@contextmanager
+def run_budget(budget: Budget | None) -> Iterator[Budget | None]:
+    """Apply ``budget`` to every model call this process makes inside the block, on top of each
+    client's own budget: ``evalkit run --max-calls/--max-cost`` covers the suite's LLM scribe and
+    judge however they were built. Calls made by other processes (Ray workers) are not counted."""
+    if budget is None:
+        yield None
+        return
+    _RUN_BUDGETS.append(budget)
+    try:
+        yield budget
+    finally:
+        _RUN_BUDGETS.remove(budget)
+
+
+def reserve_all(own: Budget) -> list[Budget]:
+    """Reserve one call on the active run budgets and ``own``; all or none. Returns them for :func:`spend_all`."""
+    budgets = [*_RUN_BUDGETS, own]
+    taken: list[Budget] = []
+    try:
+        for b in budgets:
+            b.reserve()
+            taken.append(b)
+    except BudgetExceeded:
+        for b in taken:
+            b.release()
+        raise
+    return budgets
+
+
+def spend_all(budgets: list[Budget], cost: float | None) -> None:
+    for b in budgets:
+        b.spend(cost)

@@ -34,7 +34,7 @@ from typing import Any, Awaitable, TypeVar
 
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from .budget import Budget, BudgetExceeded
+from .budget import Budget, BudgetExceeded, reserve_all, spend_all
 from .reply import LLMReply, key_prefix, request_key
 from .spec import ModelSpec
 from .transport import LeanRoute, LLMCallError, RawReply, call_lean, call_litellm, classify
@@ -60,15 +60,15 @@ class _LoopState:
 class _Slot:
     """One of ``concurrency`` slots, taken only when the budget allows another call."""
 
-    __slots__ = ("sem", "budget", "t0")
+    __slots__ = ("sem", "budget", "budgets", "t0")
 
     def __init__(self, sem: asyncio.Semaphore, budget: Budget):
-        self.sem, self.budget, self.t0 = sem, budget, 0.0
+        self.sem, self.budget, self.budgets, self.t0 = sem, budget, [budget], 0.0
 
     async def __aenter__(self) -> "_Slot":
         await self.sem.acquire()
-        try:
-            self.budget.reserve()  # inside the slot: at most `concurrency` calls overshoot a cost limit
+        try:  # inside the slot: at most `concurrency` calls overshoot a cost limit
+            self.budgets = reserve_all(self.budget)  # the client's budget and any run budget
         except BaseException:
             self.sem.release()
             raise
@@ -447,10 +447,11 @@ class LLMClient:
         finally:
             latency = time.perf_counter() - slot.t0 if slot.t0 else 0.0
             if slot.t0:  # a call was made (not refused by the budget)
-                self._record(spec, purpose, raw, latency, err)
+                self._record(spec, purpose, raw, latency, err, slot.budgets)
         return raw, latency
 
-    def _record(self, spec: ModelSpec, purpose: str, raw: RawReply | None, latency: float, err: str | None) -> None:
+    def _record(self, spec: ModelSpec, purpose: str, raw: RawReply | None, latency: float, err: str | None,
+                budgets: list[Budget] | None = None) -> None:
         s = self.stats
         s["calls"] += 1
         row = {"run_id": self.run_id, "model": spec.model, "purpose": purpose, "prompt_tokens": None,
@@ -465,7 +466,7 @@ class LLMClient:
             if raw.cost_usd is not None:
                 s["cost_usd"] += raw.cost_usd
                 s["priced_calls"] += 1
-            self.budget.spend(raw.cost_usd)
+            spend_all(budgets or [self.budget], raw.cost_usd)
         if self.store is not None:
             with self._buf_lock:
                 self._buf_calls.append(row)

@@ -10,7 +10,8 @@ Rules:
 
 Omissions are clustered across judges by fuzzy text match and kept on the same rule. Each
 claim's rationale lists every judge's vote; per-judge agreement with the jury's verdict is
-returned by :meth:`Jury.ajudge_detailed` and accumulated in :meth:`Jury.agreement`.
+returned by :meth:`Jury.ajudge_detailed`, accumulated in :meth:`Jury.agreement`, and stored with
+each session of a suite run as the ``jury_agreement`` score (:meth:`Jury.judge_scored`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections import Counter
 from typing import Any
 
 from ..errors import InputError
-from ..schema import Claim, JudgeResult, Omission, content_hash
+from ..schema import Claim, JudgeResult, Omission, Score, content_hash
 from .render import note_of, turns_of
 
 RULES = ("majority", "any_major")
@@ -180,6 +181,16 @@ class Jury:
             n: {"votes": agree[n][1], "agreement": (agree[n][0] / agree[n][1]) if agree[n][1] else None,
                 "error": by_name[n].error} for n in self.names}}
         return res, detail
+
+    def judge_scored(self, transcript: Any, note: Any, case: Any, session_id: str) -> tuple[JudgeResult, list[Score]]:
+        """Blocking :meth:`ajudge_detailed`, with the per-judge agreement as a ``jury_agreement`` Score
+        (value: the judges' mean agreement with the jury's verdicts on this note; detail: the rule and,
+        per judge, its agreement, votes and error) so suite runs store it with the session."""
+        res, detail = self.client.run(self.ajudge_detailed(transcript, note, case))
+        rates = [j["agreement"] for j in detail["judges"].values() if j["agreement"] is not None]
+        score = Score(session_id=session_id, metric="jury_agreement",
+                      value=(sum(rates) / len(rates)) if rates else None, detail=detail)
+        return res, [score]
 
     def agreement(self) -> dict[str, float | None]:
         """Per judge: the fraction of its sentence verdicts (error or not) that matched the jury, so far."""

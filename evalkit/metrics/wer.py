@@ -131,6 +131,8 @@ def _words_and_speakers(value: str | Sequence[Turn] | Sequence[dict], source: st
         else:
             raise InputError(source, f"[{i}]", "each turn needs 'speaker' and 'text'",
                              'give a list of {"speaker": "doctor", "text": "..."} or plain text')
+    if not texts:  # an empty list of turns: no words (the caller decides whether that is an error)
+        return [], []
     # one pipeline call for the whole transcript: a break word keeps turns apart (no rule spans it)
     joined = normalize_words(f" {_TURN_BREAK} ".join(texts))
     breaks = positions(joined, {_TURN_BREAK}) + [len(joined)]

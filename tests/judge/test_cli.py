@@ -97,3 +97,33 @@ def test_calibrate_cli_gates_and_stores(tmp_path, stub):
     assert r.exit_code == 2 and "--dataset" in r.output
     cal = Store(db).calibrations()
     assert set(cal["judge"]) == {"grounding", "openai/stub"} and len(cal) == 3
+
+
+def test_run_budget_stops_cleanly_and_the_same_command_resumes(tmp_path):
+    """``evalkit run --max-calls`` covers the LLM scribe and judge of a suite: it stops with exit code 3,
+    keeps the finished sessions, and the same command (without a budget) finishes the run paying
+    only for what is left."""
+    from evalkit.store import Store
+    from evalkit.synth import generate, load_cards
+    from evalkit.testing.stub_llm import StubLLM, evalkit_responder
+
+    db = tmp_path / "r.duckdb"
+    Store(db).put_consultations(generate(load_cards(), 4, seed=3, dataset="budget"))
+    with StubLLM(responder=evalkit_responder) as server:
+        model = {"model": "openai/budget-llm", "api_base": server.api_base}
+        suite = tmp_path / "suite.yaml"
+        suite.write_text(json.dumps({"name": "budget", "dataset": "budget", "scribes": ["llm"],
+                                     "scribe_options": {"llm": model}, "judge": model, "concurrency": 1,
+                                     "metrics": ["adherence", "hallucination"]}))
+        base = ["run", str(suite), "--db", str(db)]
+        r = CliRunner().invoke(app, base + ["--max-calls", "3"])
+        assert r.exit_code == 3, r.output
+        assert "budget reached" in r.output and server.calls == 3
+        store = Store(db)
+        [run] = store.list_runs().itertuples()
+        assert run.status == "running" and run.sessions == 1  # scribe + judge of the first case, kept
+        r = CliRunner().invoke(app, base)
+        assert r.exit_code == 0, r.output
+        [run] = Store(db).list_runs().itertuples()
+        assert run.status == "finished" and run.sessions == 4 and run.failed == 0
+        assert server.calls == 2 * 4  # one scribe and one judge call per case, none paid twice

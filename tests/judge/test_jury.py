@@ -82,3 +82,27 @@ def test_a_failing_member_abstains_and_is_reported(jury_stub, consultation_facto
     assert v["plan.0"] == ("supported", None, None)  # 1 of the 2 voters: not a majority
     assert v["subjective.1"][0] == "contradicted"
     jury.close()
+
+
+def test_suite_run_with_a_jury_stores_per_judge_agreement(jury_stub, consultation_factory, store):
+    from evalkit.runner import run_suite
+    from evalkit.suite import Suite
+
+    store.put_consultations([consultation_factory(dataset="jury")])
+    members = [{"model": f"openai/{m}", "api_base": jury_stub.api_base} for m in "abc"]
+    suite = Suite(name="jury", dataset="jury", scribes=["reference"], metrics=["hallucination"],
+                  judge={"jury": members, "rule": "majority"}, concurrency=1)
+    [rid] = run_suite(suite, store, progress=False)
+    [sid] = store.run_sessions(rid)["session_id"]
+    detail = store.session_detail(sid)
+    got = detail["scores"]["jury_agreement"]
+    # the same jury on the stored note, directly: the run stored its per-judge agreement
+    jury = make_llm_judge({"jury": members, "rule": "majority"})
+    _, expect = jury.client.run(jury.ajudge_detailed(consultation_factory().turns, detail["output"].note))
+    jury.close()
+    per_judge = {k: d["agreement"] for k, d in got["detail"]["judges"].items()}
+    assert per_judge == pytest.approx({k: d["agreement"] for k, d in expect["judges"].items()})
+    assert set(per_judge) == {"openai/a", "openai/b", "openai/c"} and per_judge["openai/b"] == 1.0
+    assert per_judge["openai/a"] < 1.0 and per_judge["openai/c"] < per_judge["openai/a"]
+    assert got["value"] == pytest.approx(sum(per_judge.values()) / 3) and got["detail"]["rule"] == "majority"
+    assert got["detail"]["judges"]["openai/a"]["votes"] == len(detail["output"].note.sentences())

@@ -6,7 +6,7 @@ import pytest
 
 from evalkit.errors import InputError
 from evalkit.scribes import ScribeInput, get_scribe
-from evalkit.testing.stub_llm import malformed, ok
+from evalkit.testing.stub_llm import evalkit_responder, malformed, ok
 
 NOTE = {"sections": [
     {"key": "subjective", "sentences": [{"text": "Cough for two weeks.", "evidence": [1, 42, "T3", "?"]}]},
@@ -126,3 +126,63 @@ def test_llm_scribe_cut_off_reply_is_asked_again_with_more_room(stub, consultati
     out = scribe.run(ScribeInput(consultation=c, template="SOAP"))
     assert len(out.note.sentences()) == 4
     assert [r["max_tokens"] for r in stub.requests] == [500, 1000]
+
+
+# ---------------------------------------------------------------------------- evalkit generate --model
+
+
+def _one_card_dir(tmp_path, card):
+    from evalkit.synth.cards import default_cards_dir
+
+    d = tmp_path / "cards"
+    d.mkdir()
+    (d / "card.yaml").write_text((default_cards_dir() / f"{card.id}.yaml").read_text())
+    return d
+
+
+def test_generate_cli_with_model_writes_llm_consultations_and_caches(stub, card, tmp_path):
+    from typer.testing import CliRunner
+
+    from evalkit.cli import app
+    from evalkit.store import Store
+
+    cards, db = _one_card_dir(tmp_path, card), tmp_path / "g.duckdb"
+    stub.core.responder = evalkit_responder  # dialogues saying every planted fact, notes in the template
+    args = ["generate", "--cards", str(cards), "--n", "2", "--seed", "5", "--no-audio", "--db", str(db),
+            "--model", "openai/stub", "--api-base", stub.api_base]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    assert "2 consultations from 1 cards" in r.output
+    assert stub.calls == 4  # a dialogue and a note for each
+    store = Store(db)
+    got = sorted(store.list_consultations(), key=lambda c: c.id)
+    assert [c.id for c in got] == ["bh-alcohol-au-11-s5-0", "bh-alcohol-au-11-s5-1"]
+    assert all(c.generator == "llm:openai/stub" and c.reference_note.sections for c in got)
+    assert "thiamine" in " ".join(t.text for t in got[0].turns).lower()  # the planted fact is said
+    assert store.llm_call_summary("generate:synthetic")["calls"] == 4
+    r = CliRunner().invoke(app, args)  # the same command again: every reply from the cache
+    assert r.exit_code == 0, r.output
+    assert stub.calls == 4
+
+
+def test_generate_cli_with_model_fails_loudly_on_missing_facts(stub, card, tmp_path):
+    from typer.testing import CliRunner
+
+    from evalkit.cli import app
+
+    stub.core.responder = lambda req: {"turns": GOOD_DIALOGUE["turns"][:2]}  # never says the dose
+    r = CliRunner().invoke(app, ["generate", "--cards", str(_one_card_dir(tmp_path, card)), "--n", "1",
+                                 "--no-audio", "--db", str(tmp_path / "g.duckdb"), "--model", "openai/stub",
+                                 "--api-base", stub.api_base])
+    assert r.exit_code == 1
+    assert "bh-alcohol-au-11" in r.output and "planted fact" in r.output and "thiamine" not in r.output
+
+
+def test_generate_cli_stays_offline_by_default(stub, tmp_path):
+    from typer.testing import CliRunner
+
+    from evalkit.cli import app
+
+    r = CliRunner().invoke(app, ["generate", "--n", "1", "--no-audio", "--out", str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output
+    assert stub.calls == 0 and "llm:" not in (tmp_path / "o" / "consultations.jsonl").read_text()

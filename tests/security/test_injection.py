@@ -137,46 +137,69 @@ def _second_run(sec) -> str:
 
 def _outside_code(md: str) -> str:
     """Markdown with its `code spans` removed (text inside a code span is shown literally)."""
-    return re.sub(r"`[^`\n]*`", "", md)
+    return re.sub(r"(`+)(?:(?!\1).)*?\1", "", md)
 
 
-def _tables_keep_their_columns(md: str) -> None:
-    """Every row of a Markdown table has as many cells as its header: a '|' in a name is escaped."""
-    width = None
-    for line in md.splitlines():
-        if not line.startswith("|"):
-            width = None
-            continue
-        cells = len(re.split(r"(?<!\\)\|", _outside_code(line)))
-        if width is None:
-            width = cells
-        assert cells == width, line
+def _rendered_is_inert(md: str) -> None:
+    """Rendered by a real Markdown renderer (raw HTML allowed): only the tags evalkit writes itself,
+    links only to the review app, and every table row has as many cells as its header."""
+    from .test_report_escaping import _render
+
+    cells = _render(md)
+    ours = {"table", "thead", "tbody", "tr", "th", "td", "p", "code", "strong", "h2", "h3", "h4", "details",
+            "summary", "a"}
+    assert {t for t, _ in cells.tags} <= ours, {t for t, _ in cells.tags} - ours
+    hrefs = [a.get("href", "") for t, a in cells.tags if t == "a"]
+    assert all(h.startswith("http://localhost:8501/?session=") for h in hrefs), hrefs
+    assert not any(k.startswith("on") for _, a in cells.tags for k in a)
+    assert not DANGEROUS.search(_outside_code(md)), DANGEROUS.search(_outside_code(md))
+    for line in md.split("\n\n"):  # each table on its own: header width == every row's width
+        sub = _render(line).rows
+        assert len({len(r) for r in sub}) <= 1, sub
 
 
 def test_compare_markdown_escapes_names(sec):
     base = _second_run(sec)
     res = compare_runs(sec["store"], "base<img src=x onerror=alert(1)>|x", LABEL, n_resamples=200)
     md = to_markdown(res)
-    assert not DANGEROUS.search(_outside_code(md)), DANGEROUS.search(_outside_code(md))
+    _rendered_is_inert(md)
     assert "`" + LABEL + "`" in md  # the label is shown, literally, in a code span
     assert "cardiology' OR '1'='1 &lt;b&gt;x&lt;/b&gt;" in md  # the specialty breakdown row, escaped
-    _tables_keep_their_columns(md)
     assert base
+
+
+#: check names a gate file could carry: markup, table breakers, code-span breakers, control characters
+CHECK_NAMES = [p.replace("\n", " ") for p in XSS[:3] + SQLI[:2]] + [
+    "wer | injected | cells", "`code` and `` more", "esc \x1b[31m red \x00 nul", "[bold]rich[/] [/]"]
 
 
 def test_gate_reports_escape_check_names(sec, tmp_path):
     base = _second_run(sec)
     gate = tmp_path / "gate.yaml"
-    names = [p.replace("\n", " ") for p in XSS[:3] + SQLI[:2]]
     import yaml
 
-    gate.write_text(yaml.safe_dump({"checks": [{"name": n, "check": "adherence >= 0"} for n in names]}))
+    gate.write_text(yaml.safe_dump({"checks": [{"name": n, "check": "adherence >= 0"} for n in CHECK_NAMES]}))
     report = run_gate(sec["store"], sec["run_id"], gate, baseline=base)
     root = ET.fromstring(to_junit(report))  # well-formed XML whatever the names hold
-    assert [tc.get("name") for tc in root.iter("testcase")] == names
+    from evalkit._escape import xml_text
+
+    assert [tc.get("name") for tc in root.iter("testcase")] == [xml_text(n) for n in CHECK_NAMES]
     md = gate_markdown(report)
-    assert not DANGEROUS.search(_outside_code(md)), DANGEROUS.search(_outside_code(md))
-    _tables_keep_their_columns(md)
+    _rendered_is_inert(md)
+    from .test_report_escaping import _render
+
+    names = [r[1] for r in _render(md).rows[1:len(CHECK_NAMES) + 1]]
+    assert [n.strip() for n in names] == [xml_text(n).strip() for n in CHECK_NAMES]  # shown as typed
+
+    import io
+
+    from rich.console import Console
+
+    from evalkit.gate_report import print_gate
+
+    buf = io.StringIO()
+    print_gate(report, Console(file=buf, width=300, color_system=None))  # no MarkupError from "[/]"
+    assert "[bold]rich[/] [/]" in buf.getvalue()
 
 
 def _app(sec, monkeypatch, user: str, session: str | None = None):

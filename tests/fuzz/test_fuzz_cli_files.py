@@ -1,0 +1,83 @@
+"""The same broken files, through the commands people type: ``evalkit run SUITE``, ``evalkit gate -c``,
+``evalkit generate --cards`` and ``evalkit import aci-bench``.
+
+What the user sees must be exactly one line, ``error: <file>...``, on stderr, exit code 2, and
+no traceback — the library's InputError reaches the terminal as that line and nothing else.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from evalkit.cli import app
+
+from ._support import FUZZ, Tally, mutated_mapping
+from .test_fuzz_imports import bad_aci_csv
+from .test_fuzz_yaml_files import CARD, GATE, SUITE, _card_rules, _gate_rules, _suite_rules, _write
+
+CLI = settings(FUZZ, max_examples=12)
+
+
+def _one_clear_line(tally: Tally, res, must_name: str) -> None:
+    assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
+    everything = res.stdout + res.stderr
+    assert "Traceback" not in everything, everything
+    assert res.exit_code == 2, (res.exit_code, everything)
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, res.stderr
+    assert lines[0].startswith("error: ") and must_name in lines[0] and " — fix: " in lines[0], lines[0]
+    tally.refused += 1
+    if len(tally.messages) < 5:
+        tally.messages.append(lines[0])
+
+
+def _fuzz_command(tally: Tally, strategy, argv) -> None:
+    """Write each generated file into a fresh folder and run ``argv(folder, file)``."""
+    runner = CliRunner()
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+
+        @CLI
+        @given(case=strategy, n=st.integers(0, 10**6))
+        def run(case, n):
+            content, _ = case
+            sub = d / f"c{n}"
+            sub.mkdir(exist_ok=True)
+            p = _write(sub, "input" + (".csv" if "csv" in tally.name else ".yaml"), content)
+            res = runner.invoke(app, argv(sub, p))
+            _one_clear_line(tally, res, p.name)
+
+        run()
+
+
+def test_evalkit_run_with_a_broken_suite_prints_one_line():
+    tally = Tally("CLI: evalkit run SUITE")
+    strategy = mutated_mapping(SUITE, [], {"name": str, "scribes": list, "metrics": list}) | _suite_rules()
+    _fuzz_command(tally, strategy, lambda d, p: ["run", str(p), "--db", str(d / "x.duckdb")])
+    assert tally.refused >= 10
+
+
+def test_evalkit_gate_with_a_broken_gate_file_prints_one_line():
+    tally = Tally("CLI: evalkit gate -c")
+    strategy = mutated_mapping(GATE, ["checks"], {"checks": list, "seed": int}) | _gate_rules()
+    _fuzz_command(tally, strategy, lambda d, p: ["gate", "latest", "-c", str(p), "--db", str(d / "x.duckdb")])
+    assert tally.refused >= 10
+
+
+def test_evalkit_generate_with_a_broken_card_prints_one_line():
+    tally = Tally("CLI: evalkit generate --cards")
+    strategy = mutated_mapping(CARD, ["id", "specialty"], {"persona": dict, "plan": list}) | _card_rules()
+    _fuzz_command(tally, strategy, lambda d, p: ["generate", "--cards", str(d), "--no-audio", "--out", str(d / "o")])
+    assert tally.refused >= 10
+
+
+def test_evalkit_import_with_a_broken_csv_prints_one_line():
+    tally = Tally("CLI: evalkit import aci-bench (csv)")
+    _fuzz_command(tally, bad_aci_csv(), lambda d, p: ["import", "aci-bench", str(p), "--no-metadata",
+                                                      "--db", str(d / "x.duckdb")])
+    assert tally.refused >= 10
