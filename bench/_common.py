@@ -8,7 +8,8 @@ import platform
 import time
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
+#: where result files go: bench/results, or EVALKIT_BENCH_RESULTS (``run_all.py --quick`` uses bench/results/quick)
+RESULTS = Path(os.environ.get("EVALKIT_BENCH_RESULTS") or Path(__file__).resolve().parent / "results")
 
 
 def machine() -> dict:

@@ -29,5 +29,9 @@ def pydantic_to_input_error(source: str, exc: Exception, fix: str | None = None)
             e = errs[0]
             field = ".".join(str(p) for p in e.get("loc", ())) or None
             more = f" (+{len(errs) - 1} more)" if len(errs) > 1 else ""
-            return InputError(source, field, f"{e.get('msg', 'invalid')}{more}", fix)
+            inner = (e.get("ctx") or {}).get("error")
+            if isinstance(inner, InputError):  # a validator already said what is wrong and how to fix it
+                return InputError(source, field, f"{inner.problem}{more}", inner.fix or fix)
+            msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+            return InputError(source, field, f"{msg}{more}", fix)
     return InputError(source, None, str(exc).splitlines()[0], fix)

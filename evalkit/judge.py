@@ -39,7 +39,8 @@ from .llm.transport import LLMCallError
 from .schema import Claim, JudgeResult, NoteSection, NoteSentence, Omission, Score, Turn
 
 _RANK = {"supported": 0, "unsupported": 1, "contradicted": 2}
-_JUDGE_KEYS = {"rubric", "repairs", "concurrency"}
+_JUDGE_KEYS = {"rubric", "repairs", "concurrency", "scores"}
+RUBRIC_SCORES = ("pdqi", "adherence")
 
 
 @dataclass
@@ -65,11 +66,18 @@ class LLMJudge:
         repairs: follow-up rounds after an unusable reply.
         concurrency: calls in flight when no client is given.
         budget: a :class:`Budget` when no client is given.
+        scores: rubric scores a suite run also stores per session (:meth:`judge_scored`): ``pdqi``
+            (``pdqi_<item>``, 1–5) and/or ``adherence`` (``adherence_content``).
     """
 
     def __init__(self, spec: ModelSpec | str | dict, *, client: LLMClient | None = None, store: Any = None,
                  run_id: str | None = None, rubric: str = "claims", repairs: int = 1, concurrency: int = 16,
-                 budget: Budget | None = None):
+                 budget: Budget | None = None, scores: list[str] | tuple[str, ...] = ()):
+        bad = [x for x in scores if x not in RUBRIC_SCORES] if isinstance(scores, (list, tuple)) else [scores]
+        if bad:
+            raise InputError("judge", "scores", f"unknown rubric score(s) {bad}",
+                             f"use a list of any of: {', '.join(RUBRIC_SCORES)}")
+        self.scores = tuple(scores)
         self.spec = spec if isinstance(spec, ModelSpec) else ModelSpec.parse(spec)
         self.rubric: Rubric = load_rubric(rubric)
         self.client = client or LLMClient(store, run_id=run_id, concurrency=concurrency, budget=budget)
@@ -106,6 +114,19 @@ class LLMJudge:
         await self.client.aready(self.spec, self.prompt_hash)
         async with self._admission():
             return await self._ajudge(transcript, note)
+
+    def judge_scored(self, transcript: Any, note: Any, case: Any, session_id: str) -> tuple[JudgeResult, list[Score]]:
+        """:meth:`judge`, plus the rubric scores named by ``scores`` (how a suite run stores PDQI-9 and
+        content adherence next to the claims: ``judge: {model: ..., scores: [pdqi, adherence]}``)."""
+        async def both() -> tuple[JudgeResult, list[Score]]:
+            if not self.scores:
+                return await self.ajudge(transcript, note, case), []
+            res, extra = await asyncio.gather(self.ajudge(transcript, note, case),
+                                              self.arubric_scores(session_id, transcript, note, getattr(note, "template", None) or None,
+                                                                  which=self.scores))
+            return res, extra
+
+        return self.client.run(both())
 
     def _admission(self) -> asyncio.Semaphore:
         """Notes prepared or judged at once on this loop (four times the client's concurrency): with

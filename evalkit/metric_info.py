@@ -97,6 +97,8 @@ _REGISTRY: dict[str, MetricInfo] = {m.name: m for m in [
     _m("major_omissions", "Major omissions / note", "lower", "count", "completeness"),
     _m("latency_s", "Latency (s)", "lower", "seconds", "ops"),
     _m("cost_usd", "Cost (USD)", "lower", "usd", "ops"),
+    _m("adherence_content", "Content adherence (LLM judge)", "higher", "rate", "judge"),
+    _m("jury_agreement", "Jury agreement (mean over judges)", None, "rate", "judge"),
     # derived per-session outcomes (0/1): their mean is a share of sessions
     _m("major_hallucination_rate", "Sessions with a major hallucination", "lower", "binary", "grounding",
        "major_hallucinations"),

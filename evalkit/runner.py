@@ -314,11 +314,11 @@ def _run_cases(store: Store, suite: Suite, spec: str, rid: str, todo: list[str],
                     if len(pending) >= FLUSH_EVERY or time.monotonic() - last_flush > FLUSH_SECONDS:
                         flush()
                 flush()
-        except BaseException as e:
-            from .llm.budget import BudgetExceeded  # only now: the offline pipeline never imports evalkit.llm
-
-            if isinstance(e, BudgetExceeded):  # --max-calls/--max-cost: keep finished sessions; a re-run resumes
+        except BaseException:  # a budget stop (--max-calls/--max-cost), Ctrl-C, a crash: keep finished sessions
+            try:
                 flush()
+            except Exception:  # noqa: BLE001 - the store itself is failing; the original error matters more
+                log.warning("could not save the last %d finished sessions before stopping", len(pending))
             raise
     client = getattr(judge, "client", None)
     if client is not None and hasattr(client, "flush"):

@@ -53,7 +53,7 @@ def score_output(consultation: Consultation, output: ScribeOutput, suite: Suite,
         from .metrics.hallucination import hallucination_scores
 
         # ground the note against what was really said, so ASR slips that reach the note count
-        if hasattr(judge, "judge_scored"):  # a jury: its verdicts plus per-judge agreement (``jury_agreement``)
+        if hasattr(judge, "judge_scored"):  # LLM judges: also jury_agreement, pdqi_<item>, adherence_content
             jres, extra = judge.judge_scored(consultation.turns, output.note, consultation.case, session_id)
             scores += extra
         else:

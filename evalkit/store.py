@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import threading
 import time
@@ -100,7 +101,8 @@ class _KeepOpen:
     file is open, ``duckdb.connect`` on it reuses the open database and costs ~0.03 ms. The held
     connection also holds DuckDB's file lock, so another process (a CLI run) cannot write while
     it is held: it is closed after ``idle_s`` without a call, and after at most ``max_s`` it is
-    closed and not re-opened for ``gap_s`` (a writer's retry loop gets in then).
+    closed and not re-opened for ``gap_s`` (a writer's retry loop gets in then). Only for
+    processes that do not fork while holding a file (the app); a forked child drops the parent's.
     """
 
     _lock = threading.Lock()
@@ -132,6 +134,12 @@ class _KeepOpen:
                     held[0].close()
 
     @classmethod
+    def _after_fork_in_child(cls) -> None:
+        # a forked child must not use (or close: closing checkpoints) the parent's open files
+        cls._orphans = list(cls._held.values())
+        cls._held, cls._gap_until, cls._reaper, cls._lock = {}, {}, None, threading.Lock()
+
+    @classmethod
     def _reap(cls) -> None:
         while True:
             time.sleep(0.1)
@@ -146,6 +154,10 @@ class _KeepOpen:
                 if not cls._held:
                     cls._reaper = None
                     return
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_KeepOpen._after_fork_in_child)
 
 
 def _j(v: Any) -> str:

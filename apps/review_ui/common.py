@@ -47,7 +47,8 @@ def _on_busy(_msg: str) -> None:
 
 @st.cache_resource(show_spinner=False)
 def _store(path: str) -> Store:
-    return Store(path, busy_timeout=float(os.environ.get("EVALKIT_APP_BUSY_TIMEOUT", "30")), on_busy=_on_busy)
+    return Store(path, busy_timeout=float(os.environ.get("EVALKIT_APP_BUSY_TIMEOUT", "30")), on_busy=_on_busy,
+                 keep_open=float(os.environ.get("EVALKIT_APP_KEEP_OPEN", "2")))
 
 
 @st.cache_resource(show_spinner=False)
@@ -58,6 +59,31 @@ def _auth(path: str) -> Auth:
 
 def store() -> Store:
     return _store(str(db_path().resolve()))
+
+
+#: Store methods the pages may read through :func:`cached` (pure reads of the whole database).
+CACHED_READS = frozenset({"list_runs", "metric_summary", "metric_values", "metric_breakdown", "finding_breakdown",
+                          "paired_metric", "queue_options"})
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _cached(path: str, version: tuple, method: str, args: tuple, kwargs: tuple):
+    return getattr(_store(path), method)(*args, **dict(kwargs))
+
+
+def cached(method: str, *args, **kwargs):
+    """``store().<method>(*args, **kwargs)``, cached until the database changes.
+
+    Keyed by :meth:`Store.data_version` (size and time of the file and its log, read without
+    opening the database), so a Streamlit rerun with unchanged data skips the query, and a
+    commit by this app or a CLI run shows at the next rerun.
+    """
+    if method not in CACHED_READS:
+        raise ValueError(f"{method} is not a cached read")
+    s = store()
+    freeze = lambda v: tuple(v) if isinstance(v, list) else v  # noqa: E731
+    return _cached(str(s.path), s.data_version(), method, tuple(freeze(a) for a in args),
+                   tuple(sorted((k, freeze(v)) for k, v in kwargs.items())))
 
 
 def auth() -> Auth:

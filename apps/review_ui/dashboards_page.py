@@ -13,9 +13,8 @@ from .export import export_row
 
 def render() -> None:
     common.guard("dashboards")
-    store = common.store()
     st.title("Dashboards")
-    runs = store.list_runs()
+    runs = common.cached("list_runs")
     if runs.empty:
         st.info("No run yet: `evalkit run SUITE --db FILE` writes one.", icon=":material/monitoring:")
         return
@@ -26,7 +25,7 @@ def render() -> None:
     if not chosen:
         st.info("Pick at least one run.")
         return
-    summary = store.metric_summary(chosen)
+    summary = common.cached("metric_summary", chosen)
     metrics = sorted(summary["metric"].unique(), key=sort_key) if not summary.empty else []
     if not metrics:
         st.info("These runs have no scores yet.")
@@ -37,12 +36,12 @@ def render() -> None:
         fig = dash.distribution(summary, m)
         st.plotly_chart(fig, width="stretch", key="ch_dist")
         export_row(fig, summary[summary["metric"] == m], f"distribution-{m}")
-        vals = store.metric_values(chosen, m)
+        vals = common.cached("metric_values", chosen, m)
         fig2 = dash.histogram(vals, m, labels)
         st.plotly_chart(fig2, width="stretch", key="ch_hist")
         export_row(fig2, vals, f"histogram-{m}")
     with tabs[1]:
-        allsum = store.metric_summary(None, list(dash.TREND_METRICS), quantiles=False)
+        allsum = common.cached("metric_summary", None, list(dash.TREND_METRICS), quantiles=False)
         picked = st.multiselect("Metrics", [m for m in dash.TREND_METRICS if m in set(allsum["metric"])],
                                 default=[m for m in ("wer", "medical_wer", "adherence", "hallucination_rate",
                                                      "omission_rate") if m in set(allsum["metric"])],
@@ -55,19 +54,19 @@ def render() -> None:
         m = a.selectbox("Metric", metrics, key="db_bd_metric",
                         index=metrics.index("hallucination_rate") if "hallucination_rate" in metrics else 0)
         by = b.segmented_control("By", ["specialty", "scribe", "template"], default="specialty", key="db_bd_by")
-        df = store.metric_breakdown(m, by or "specialty", chosen)
+        df = common.cached("metric_breakdown", m, by or "specialty", chosen)
         fig = dash.breakdown(df, m, by or "specialty", labels)
         st.plotly_chart(fig, width="stretch", key="ch_bd")
         export_row(fig, df, f"breakdown-{m}-{by}")
     with tabs[3]:
-        df = store.finding_breakdown(["type", "severity"], chosen)
+        df = common.cached("finding_breakdown", ["type", "severity"], chosen)
         fig = dash.findings_chart(df, "type", "severity", labels)
         st.plotly_chart(fig, width="stretch", key="ch_types")
         export_row(fig, df, "hallucinations-type-severity")
-        df2 = store.finding_breakdown(["section", "severity"], chosen)
+        df2 = common.cached("finding_breakdown", ["section", "severity"], chosen)
         fig2 = dash.findings_chart(df2, "section", "severity", labels)
         st.plotly_chart(fig2, width="stretch", key="ch_sections")
         export_row(fig2, df2, "hallucinations-by-section")
-        om = store.finding_breakdown(["category", "severity"], chosen, kind="omission")
+        om = common.cached("finding_breakdown", ["category", "severity"], chosen, kind="omission")
         st.markdown("**Omissions by category and severity**")
         st.dataframe(om.drop(columns=["claims"]), hide_index=True, width="stretch")

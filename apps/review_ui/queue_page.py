@@ -36,6 +36,13 @@ def _options(db: str) -> tuple[dict, dict]:
     return store.queue_options(), {r.run_id: f"{r.label or r.run_id} · {r.scribe}" for r in runs.itertuples()}
 
 
+@st.cache_data(max_entries=128, show_spinner=False)
+def _queue(db: str, version: tuple, name: str, role: str, params: tuple, page: int, page_size: int,
+           _store, _user, _filt: QueueFilter) -> review.QueuePage:
+    """One queue page, cached until the database changes (``version`` is ``Store.data_version()``)."""
+    return review.review_queue(_store, _user, _filt, page=page, page_size=page_size)
+
+
 def _filters(store, user) -> QueueFilter:
     opts, labels = _options(str(store.path))
     prev = current_filter()
@@ -69,7 +76,8 @@ def render() -> None:
     st.title("Review queue")
     filt = _filters(store, user)
     page_no = st.session_state.get("ek_qpage", 0)
-    q = review.review_queue(store, user, filt, page=page_no, page_size=PAGE_SIZE)
+    q = _queue(str(store.path), store.data_version(), user.name, user.role, tuple(sorted(filt.params().items())),
+               page_no, PAGE_SIZE, store, user, filt)
     n = q.counts
     top = st.columns([3, 2])
     with top[0]:

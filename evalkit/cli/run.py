@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from . import app
-from ._common import DB_OPTION, console, open_store
+from ._common import DB_OPTION, console, fail, open_store
 
 #: columns of the runs table: (metric, header, format)
 SUMMARY_COLUMNS = [
@@ -95,6 +95,10 @@ def run_cmd(
     opts = {"address": address} if address else {}
     if max_cost is not None or max_calls is not None:
         from ..llm.budget import Budget, BudgetExceeded, run_budget
+
+        if executor != "local":  # Ray workers make their calls in other processes, out of the budget's sight
+            fail(f"--max-calls/--max-cost: count the calls made in this process and cannot limit --executor "
+                 f"{executor} — fix: drop the budget or use --executor local")
 
         try:
             with run_budget(Budget(max_calls, max_cost)):

@@ -50,6 +50,14 @@ def allergens() -> frozenset[str]:
     return frozenset(" ".join(stems(TOKEN_RE.findall(w))) for w in _read_lines(grounding_dir() / "allergens.txt"))
 
 
+@lru_cache(maxsize=1)
+def _reactions() -> frozenset[str]:
+    lx = lexicon()
+    words = "rash hives itching itchy swelling anaphylaxis nausea vomiting upset stomach diarrhea wheezing".split()
+    return frozenset(t.canonical for t in map(lx.find, words) if t is not None)
+
+
+@lru_cache(maxsize=1)
 def allergy_concept() -> str | None:
     """The lexicon concept the words "allergy"/"allergic" match (shared with seasonal allergies)."""
     t = lexicon().find("allergies")
@@ -155,6 +163,10 @@ def _extract(idx) -> Allergies:
             if key not in seen:
                 seen.add(key)
                 res.items.append(Allergy(text, key, i))
+        # the reaction ("penicillin gives me hives") is part of the allergy, not a diagnosis
+        last = max(tok for _, _, tok in found)
+        res.positions.update((i, s) for s, _, t in idx.units[i].matches
+                             if last < s <= last + 10 and t.canonical in _reactions())
 
     for i in range(idx.n_turns):
         u = idx.units[i]
@@ -165,11 +177,13 @@ def _extract(idx) -> Allergies:
         for m in list(_TO.finditer(u.norm)) + list(_BEFORE.finditer(u.norm)):
             if m.re is _TO:
                 lo, hi = m.end(), _statement_span(u, m.end())
-                if "allerg" not in m.group(0) and not _ANY_ALLERGY.search(u.norm):
-                    continue  # "reaction to" counts only in a turn about allergies
             else:
                 lo, hi = m.start(1), m.end(1)
-            found = _substances(u, lo, hi) or (_fallback(u, lo, hi) if m.re is _TO else [])
+            found = _substances(u, lo, hi)
+            if m.re is _TO:
+                have = {tok for _, _, tok in found}
+                found += [f for f in _fallback(u, lo, hi) if f[2] not in have and not any(
+                    f[2] <= tok < f[2] + len(f[0].split()) for tok in have)]
             if not found:
                 continue
             named = True
@@ -197,7 +211,8 @@ def _extract(idx) -> Allergies:
             if found:
                 add(found, j)
                 if allergy_canon is not None:
-                    res.positions.update((j, s) for s, _, t in a.matches if t.canonical == allergy_canon)
+                    res.positions.update((k, s) for k in (i, j) for s, _, t in idx.units[k].matches
+                                         if t.canonical == allergy_canon)
             elif answer_polarity(idx.turns[j].text) == NEG or _DENIAL.search(a.norm):
                 res.denied.append(j)
     return res
@@ -205,13 +220,34 @@ def _extract(idx) -> Allergies:
 
 # ----------------------------------------------------------------------------- note side
 
-_ALLERGY_SECTION = re.compile(r"allerg")
+_ADVERSE = re.compile(r"\b(?:reaction|react|reacted|itch\w*|rash|hives|side effects?|intoleran\w*|tolerate|"
+                      r"swell\w*|anaphyla\w*|made me sick|makes me sick|can ?not take|ca not take)\b")
+
+
+def adverse_turns(idx, key: str) -> list[int]:
+    """Turns naming the drug ``key`` next to an adverse reaction ("itching with the methylprednisolone")."""
+    out = []
+    for i, _ in idx.concept_turns.get(key, ()):
+        if i < idx.n_turns and any(_ADVERSE.search(idx.units[j].norm) for j in (i, i + 1) if j < idx.n_turns):
+            out.append(i)
+    return sorted(set(out))
+
+
+#: words of a substance's name that do not tell substances apart ("sulfa drugs" is covered by "sulfa")
+_KIND_WORDS = frozenset(stems("drug drugs medication medications medicine antibiotic antibiotics dye".split()))
+
+
+def covered_by(key: str, note_stems: set[str], note_concepts: set[str]) -> bool:
+    """Whether a note that names these stems and concepts names the allergy's substance."""
+    if key in note_concepts:
+        return True
+    words = [w for w in key.split() if w not in _KIND_WORDS] or key.split()
+    return all(w in note_stems for w in words)
 
 
 def is_allergy_claim(u: Unit, section: str | None = None) -> bool:
     """Whether a note claim states allergies (by its words, or by standing in an Allergies section)."""
-    return bool(_ANY_ALLERGY.search(u.norm) or "nkda" in u.norm or "nka" in u.toks
-                or (section and _ALLERGY_SECTION.search(section)))
+    return "allerg" in u.norm or "nkda" in u.norm or "nka" in u.toks or (section is not None and "allerg" in section)
 
 
 def claim_substances(u: Unit) -> list[tuple[str, str, int]]:

@@ -18,14 +18,22 @@ _SPLIT = re.compile(
     r"recommend|advised|discussed|\w+ed|\w+s)\b)", re.I)
 
 
+_ALNUM = re.compile(r"[A-Za-z0-9]")
+
+
 def split_claims(sentence: str) -> list[str]:
     """Claims of one note sentence, in order; the sentence itself when it holds one claim.
 
     Args:
         sentence: the sentence text as written in the note.
     """
+    low = sentence.lower()
+    if (";" not in low and " and " not in low and " but " not in low and " however " not in low
+            and "\t" not in low and "\n" not in low):
+        one = sentence.strip(" ,")  # nothing to split on (most sentences): skip the regex
+        return [one] if one and _ALNUM.search(one) else [sentence]
     parts = [p.strip(" ,") for p in _SPLIT.split(sentence)]
-    out = [p for p in parts if p and re.search(r"[A-Za-z0-9]", p)]
+    out = [p for p in parts if p and _ALNUM.search(p)]
     return out or [sentence]
 
 

@@ -16,6 +16,7 @@ from .negation import AFF, CLAUSE_PUNCT, FAM, HIST, HYPO, NEG, POSS, may_have_tr
 _SIDE_SKIP = frozenset("""side sided of the your my her his their upper lower medial lateral inner outer
 posterior anterior proximal distal mid middle index ring little big a this that its aspect part area
 portion first second third fourth fifth great radial ulnar dorsal plantar palmar volar""".split())
+_SIDES = frozenset(LATERALITY)
 _PUNCT = re.compile(r"[,.;:?!()]")
 #: words a negation passes over inside a list of findings ("no fever, chills, or any night sweats")
 CONNECTORS = frozenset("""or and nor any no other the a an of signs sign evidence symptoms symptom history recent
@@ -24,6 +25,7 @@ these those left right bilateral both either neither ever had have has been know
 definite current prior previous in on at around from like such as including especially flu lower upper
 particularly either recently today include includes including versus vs""".split())
 _PRECEDENCE = (HYPO, POSS, FAM, NEG, HIST)
+_RANK = {c: i for i, c in enumerate(_PRECEDENCE)}
 #: words that join list items ("chest pain, shortness of breath and/or palpitations")
 _JOINERS = frozenset("and or nor plus".split())
 _LIST_SEP = re.compile(r"[,/]")
@@ -75,7 +77,15 @@ class Unit:
     def offsets(self) -> list[int]:
         """Character offset (in ``norm``) of every token."""
         if self._offs is None:
-            self._offs = [m.start() for m in TOKEN_RE.finditer(self.norm)]
+            # tokens are found left to right and the text between them holds no letter or digit,
+            # so each token's first occurrence after the previous one is where it was found
+            offs: list[int] = []
+            find, i = self.norm.find, 0
+            for t in self.toks:
+                i = find(t, i)
+                offs.append(i)
+                i += len(t)
+            self._offs = offs
         return self._offs
 
     def marks(self) -> dict[int, str]:
@@ -101,7 +111,7 @@ class Unit:
             term_at = {t.start for t in trig if t.direction == "terminate"}
             concept_at = {s: (e, t.category) for s, e, t in self.matches}
             end_at = {e - 1: (s, t.category) for s, e, t in self.matches}
-            rank = {c: i for i, c in enumerate(_PRECEDENCE)}
+            rank = _RANK
 
             def mark(a: int, b: int, cat: str) -> None:
                 for k in range(a, b):
@@ -218,7 +228,7 @@ def _no_punct_between(u: Unit, i: int, j: int) -> bool:
 
 def _lateral_pairs(u: Unit) -> list[tuple[str, str, int, int]]:
     toks = u.toks
-    if not any(t in LATERALITY for t in toks):
+    if _SIDES.isdisjoint(toks):
         return []
     lx = lexicon()
     anat = {s: t for s, e, t in u.anatomy()}

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
+from .allergies import (adverse_turns, allergy_concept, claim_denies_allergies, claim_substances, is_allergy_claim,
+                        transcript_allergies)
 from .entities import Unit
 from .index import TranscriptIndex
 from .lexicon import GENERIC, GENERIC_FINDINGS, OPPOSITE, STOPWORDS, TOKEN_RE, Term, lexicon, stem
@@ -111,10 +113,18 @@ def _mixed(u: Unit, term: Term) -> bool:
     return len(pols) > 1
 
 
-def check_concepts(u: Unit, idx: TranscriptIndex) -> list[Check]:
-    """Drug, condition and procedure atoms of a claim: presence, then polarity."""
+def check_concepts(u: Unit, idx: TranscriptIndex, skip: frozenset[int] = frozenset()) -> list[Check]:
+    """Drug, condition and procedure atoms of a claim: presence, then polarity.
+
+    Args:
+        u: the claim.
+        idx: the transcript index.
+        skip: token indexes of atoms checked elsewhere (an allergy claim's substances).
+    """
     out: list[Check] = []
     for s, e, term in u.matches:
+        if s in skip:
+            continue
         cat = term.category
         if cat not in _CHECKED and cat != "activity":
             continue
@@ -317,16 +327,66 @@ def check_history(u: Unit, idx: TranscriptIndex) -> list[Check]:
     return out
 
 
-def ground_claim(claim: str | Unit, idx: TranscriptIndex) -> Grounded:
+def check_allergy(u: Unit, idx: TranscriptIndex) -> tuple[list[Check], frozenset[int]]:
+    """An allergy claim against the transcript's allergy statements.
+
+    Each substance ("Allergies: Penicillin.") must be one the transcript says the patient
+    is allergic to; a mention of the drug as a medication does not ground it. "NKDA" is
+    contradicted by a stated allergy. Returns the checks and the token indexes they cover
+    (so the drug is not also checked as a medication).
+    """
+    al = transcript_allergies(idx)
+    subs = claim_substances(u)
+    canon = allergy_concept()
+    covered = frozenset([tok for _, _, tok in subs] + [s for s, _, t in u.matches if t.canonical == canon])
+    out: list[Check] = []
+    if not subs:
+        if claim_denies_allergies(u):
+            if al.items:
+                names = ", ".join(a.substance for a in al.items[:3])
+                out.append(Check("allergy", CONTRADICTED, "negation", True, sorted({a.turn for a in al.items})[:3],
+                                 f"note says no allergies, the transcript gives an allergy to {names}"))
+            elif al.denied:
+                out.append(Check("allergy", SUPPORTED, evidence=al.denied[:2]))
+            return out, covered
+        return out, frozenset()  # "seasonal allergies": a condition, checked as one
+    neg = u.polarity(subs[0][2]) == NEG or claim_denies_allergies(u)
+    for text, key, tok in subs:
+        hit = [a.turn for a in al.items if a.key == key or (len(key) > 3 and (key in a.key or a.key in key))
+               or fuzz.ratio(text, a.substance) >= 75]
+        if hit:
+            if neg:
+                out.append(Check("allergy", CONTRADICTED, "negation", True, hit[:1],
+                                 f"note denies an allergy to {text}, the transcript gives one"))
+            else:
+                out.append(Check("allergy", SUPPORTED, evidence=hit[:2]))
+        elif not neg and adverse_turns(idx, key):  # "it looks like you suffer from itching with X"
+            out.append(Check("allergy", SUPPORTED, evidence=adverse_turns(idx, key)[:2]))
+        elif not neg:
+            said = bool(idx.concept_turns.get(key)) or all(s in idx.stem_turns for s in key.split())
+            why = (f"allergy to '{text}' is not in the transcript"
+                   + (" (it is named there, not as an allergy)" if said else ""))
+            out.append(Check("allergy", UNSUPPORTED, "fabrication" if not said else "contextual", True,
+                             sorted({a.turn for a in al.items})[:3], why))
+    return out, covered
+
+
+def ground_claim(claim: str | Unit, idx: TranscriptIndex, section: str | None = None) -> Grounded:
     """Verdict, error type, severity and evidence (turn indexes) for one claim.
 
     Args:
         claim: the claim as written in the note, or its analysed :class:`Unit`.
         idx: the transcript index.
+        section: the claim's section key and title, when known (a claim in an Allergies
+            section is an allergy claim).
     """
     u = claim if isinstance(claim, Unit) else Unit(claim, lexicon())
     text = u.text
-    checks = check_concepts(u, idx)
+    checks: list[Check] = []
+    skip: frozenset[int] = frozenset()
+    if is_allergy_claim(u, section):
+        checks, skip = check_allergy(u, idx)
+    checks += check_concepts(u, idx, skip)
     drug_turns = sorted({i for c in checks if c.kind == "drug" and c.verdict == SUPPORTED for i in c.evidence})
     if drug_turns:
         drug_turns = sorted({i for s, e, t in u.matches if t.category == "drug"

@@ -55,11 +55,9 @@ class TranscriptIndex:
         self.units = [Unit(t.text, lx) for t in turns]
         stem_turns: dict[str, list[int]] = defaultdict(list)
         concept_turns: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        tokset: set[str] = set()
         for i, u in enumerate(self.units):
             for s in set(u.sts):
                 stem_turns[s].append(i)
-            tokset.update(u.toks)
             for s, e, t in u.matches:
                 concept_turns[t.canonical].append((i, s))
                 if e - s > 1 and t.category == "condition":
@@ -67,7 +65,7 @@ class TranscriptIndex:
                         concept_turns[c].append((i, s))
         self.stem_turns = dict(stem_turns)
         self.concept_turns = dict(concept_turns)
-        self.tokens = tokset
+        self._tokens: set[str] | None = None
         self._numbers: list[set[float]] | None = None
         self._num_turns: dict[float, list[int]] | None = None
         self._pairs: dict[tuple[float, str], list[int]] | None = None
@@ -86,7 +84,11 @@ class TranscriptIndex:
         pairs: dict[tuple[float, str], list[int]] = defaultdict(list)
         bare: dict[float, list[int]] = defaultdict(list)
         for i, u in enumerate(self.units):
-            toks = TOKEN_RE.findall(spoken_decimals(u.norm)) if " . " in u.norm else u.toks
+            toks = u.toks
+            if " . " in u.norm:
+                sd = spoken_decimals(u.norm)
+                if sd != u.norm:
+                    toks = TOKEN_RE.findall(sd)
             vals, prs, br = number_readings(toks)
             for s, e, t in u.matches:
                 v = IMPLIED_NUMBERS.get(t.text)
@@ -144,7 +146,7 @@ class TranscriptIndex:
                     continue
                 seen.add(j)
                 u = self.units[j]
-                if any(t in DOSE_UNITS for t in u.toks):
+                if not DOSE_UNITS.isdisjoint(u.toks):
                     out |= self.numbers_in(j)
         return out
 
@@ -227,6 +229,13 @@ class TranscriptIndex:
             got = self._tstems[i] = set(self.units[i].sts)
         return got
 
+    @property
+    def tokens(self) -> set[str]:
+        """Every token of the transcript (built on first use)."""
+        if self._tokens is None:
+            self._tokens = {t for u in self.units for t in u.toks}
+        return self._tokens
+
     def long_tokens(self) -> list[str]:
         """Transcript words of 5+ letters (candidates for misspelt drug names)."""
         if self._fuzzy is None:
@@ -257,12 +266,13 @@ class TranscriptIndex:
         score: dict[int, float] = defaultdict(float)
         n = len(self.units)
         st = self.stem_turns
-        lists = sorted((lst for lst in map(st.get, set(stems)) if lst and len(lst) < n * 0.5), key=len)[:5]
+        # stems in the claim's order and ties broken by turn order: the same answer whatever the hash seed
+        lists = sorted((lst for lst in map(st.get, dict.fromkeys(stems)) if lst and len(lst) < n * 0.5), key=len)[:5]
         for lst in lists:
             w = 1.0 / len(lst)
             for i in lst:
                 score[i] += w
-        return [i for i, _ in sorted(score.items(), key=lambda kv: -kv[1])[:k]]
+        return [i for i, _ in sorted(score.items(), key=lambda kv: (-kv[1], kv[0]))[:k]]
 
 
 __all__ = ["TranscriptIndex", "UNKNOWN", "AFF", "NEG"]

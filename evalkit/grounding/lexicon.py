@@ -11,12 +11,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import compress
 from pathlib import Path
 
 from ..errors import InputError
 from ..paths import rubrics_dir
 
-TOKEN_RE = re.compile(r"[a-z]+\d+[a-z\d]*|[a-z]+(?:'[a-z]+)*|\d+(?:,\d{3})*(?:\.\d+)?")
+#: words ("don't"), letter-digit names ("a1c", "b12") and numbers ("1,000", "98.6"); written so that a
+#: word is matched without backtracking (this regex runs over every transcript turn)
+TOKEN_RE = re.compile(r"[a-z]+(?:\d[a-z\d]*|(?:'[a-z]+)*)|\d+(?:,\d{3})*(?:\.\d+)?")
 
 STOPWORDS = frozenset("""
 a an the and or but nor so of to in on at by for with from into onto over under about as is are was were be
@@ -115,8 +118,10 @@ def tokens(text: str) -> list[str]:
 
 def stems(toks: list[str]) -> list[str]:
     """Stems of a token list, one per token."""
-    c = _stem_cache
-    return [c.get(t) or stem(t) for t in toks]
+    try:
+        return list(map(_stem_cache.__getitem__, toks))  # every word seen before: one C-level pass
+    except KeyError:
+        return [stem(t) for t in toks]
 
 
 def content_stems(toks: list[str]) -> list[str]:
@@ -207,7 +212,11 @@ class Lexicon:
         first = self.first
         n = len(st) if end is None else end
         nxt = start
-        for i in [i for i in range(start, n) if st[i] in first]:
+        if start == 0 and n == len(st):
+            at = list(compress(range(n), map(first.__contains__, st)))  # C-level scan for term starts
+        else:
+            at = [i for i in range(start, n) if st[i] in first]
+        for i in at:
             if i < nxt:
                 continue
             for t in first[st[i]]:

@@ -36,6 +36,8 @@ _HAS_DIGIT = re.compile(r"\d")
 _DATE_RE = re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/(?:19|20)\d{2}\b")
 _TIME_RE = re.compile(r"\b\d{1,2}:\d{2}\b")
 _YEAR_RE = re.compile(r"\b(?:19|20)\d{2}\b")
+_SKIP_RE = re.compile(f"{_DATE_RE.pattern}|{_TIME_RE.pattern}|{_YEAR_RE.pattern}")  # dates, then times, then years
+_UNIT_AFTER = re.compile(r"\s*-?\s*([A-Za-z%]+)")
 _UNIT_SUFFIX = re.compile(r"(?:mg|mcg|ml|cm|mm|kg|g|st|nd|rd|th|x|am|pm|h|d|y|w|m|s|lbs?)\b", re.I)
 DOSE_UNITS = frozenset("""mg mgs milligram milligrams mcg microgram micrograms g gram grams ml milliliter milliliters
 unit units iu meq tablet tablets tab tabs capsule capsules puff puffs drop drops cc""".split())
@@ -167,6 +169,9 @@ UNIT_CANON = {
     **{w: "pack" for w in ("pack", "packs")}, "out": "out-of", "puff": "puff", "puffs": "puff",
     **{w: "inch" for w in ("inch", "inches")}, **{w: "ounce" for w in ("ounce", "ounces", "oz")},
 }
+_NUMBER_OR_ARTICLE = NUMBER_WORDS | {"a", "an"}
+_ONE_UNITS = frozenset(("day", "week", "month", "year", "hour", "minute", "time"))
+_ONE_UNIT_WORDS = frozenset(w for w, u in UNIT_CANON.items() if u in _ONE_UNITS)
 _UNIT_SKIP = frozenset({"and", "a", "half", "to", "or", "by", "x", "of", "more", "than", "per", "an", "plus"})
 
 
@@ -212,13 +217,23 @@ def number_readings(toks: list[str]) -> tuple[set[float], set[tuple[float, str]]
         else:
             pairs.update((v, u) for v in vs)
 
-    for i, t in enumerate(toks):  # "a week", "an hour" -> 1 week, 1 hour
-        if (t == "a" or t == "an") and i + 1 < n:
-            u = UNIT_CANON.get(toks[i + 1])
-            if u in ("day", "week", "month", "year", "hour", "minute", "time"):
-                vals.add(1.0)
-                pairs.add((1.0, u))
-    hits = [i for i, t in enumerate(toks) if t in NUMBER_WORDS or t[0].isdigit()]
+    # tokens start with a letter or a digit, and digits sort before ":" (a cheap isdigit)
+    if not toks or (min(toks) >= ":" and NUMBER_WORDS.isdisjoint(toks) and _ONE_UNIT_WORDS.isdisjoint(toks)):
+        return vals, pairs, bare  # no digit, no number word, no "a week": most turns
+    cand = [i for i, t in enumerate(toks) if t < ":" or t in _NUMBER_OR_ARTICLE]
+    if not cand:
+        return vals, pairs, bare
+    hits = []
+    for i in cand:
+        t = toks[i]
+        if t == "a" or t == "an":  # "a week", "an hour" -> 1 week, 1 hour
+            if i + 1 < n:
+                u = UNIT_CANON.get(toks[i + 1])
+                if u in _ONE_UNITS:
+                    vals.add(1.0)
+                    pairs.add((1.0, u))
+            continue
+        hits.append(i)
     if not hits:
         return vals, pairs, bare
     i = 0
@@ -271,11 +286,14 @@ _LEADING_POINT = re.compile(r"\b(a|an|of|about|is|was|at|measuring) \. (zero|one
                             r"eight|nine|\d)\b")
 
 
+_POINT_DIGIT = re.compile(r" \. (?:\d|zero|one|two|three|four|five|six|seven|eight|nine)\b")
+
+
 def spoken_decimals(text: str) -> str:
     """ "seven . three" (transcribed "seven point three") -> "seven point three"; "2 . 5" -> "2.5";
     "a . five centimeter" -> "a point five centimeter"."""
-    if " . " not in text:
-        return text
+    if " . " not in text or not _POINT_DIGIT.search(text):
+        return text  # a transcript has " . " after every sentence; a digit after it is rare
     text = _LEADING_POINT.sub(r"\1 point \2", text)
     return _SPOKEN_DECIMAL.sub(lambda m: f"{m.group(1)}.{m.group(2)}" if m.group(1).isdigit() and m.group(2).isdigit()
                                else f"{m.group(1)} point {m.group(2)}", text)
@@ -304,9 +322,7 @@ def note_numbers(text: str) -> list[NoteNumber]:
     """
     if not _HAS_DIGIT.search(text):
         return []
-    skip: list[tuple[int, int]] = [m.span() for m in _DATE_RE.finditer(text)]
-    skip += [m.span() for m in _TIME_RE.finditer(text)]
-    skip += [m.span() for m in _YEAR_RE.finditer(text)]
+    skip: list[tuple[int, int]] = [m.span() for m in _SKIP_RE.finditer(text)]
     out: list[NoteNumber] = []
     for m in DIGIT_RE.finditer(text):
         s, e = m.span()
@@ -319,7 +335,7 @@ def note_numbers(text: str) -> list[NoteNumber]:
             continue  # "B12", "A1c", "T2DM" are names, not quantities; spine levels "C5" are kept
         if e < len(text) and text[e].isalpha() and not _UNIT_SUFFIX.match(text, e):
             continue
-        um = re.match(r"\s*-?\s*([A-Za-z%]+)", text[e:e + 16])
+        um = _UNIT_AFTER.match(text[e:e + 16])
         unit = um.group(1).lower() if um else None
         if _OUT_OF_BEFORE.search(text, max(0, s - 8), s) or (left == "/" and _SCALE_AFTER.match(text, s)):
             unit = "denominator"  # "2 out of 6", "3/6": the scale, not a count

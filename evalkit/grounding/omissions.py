@@ -15,15 +15,16 @@ from bisect import bisect_left
 from dataclasses import dataclass
 
 from ..schema import Omission, SpeakerRole
-from .allergies import transcript_allergies
+from .allergies import covered_by, transcript_allergies
 from .entities import Unit
 from .index import UNKNOWN, TranscriptIndex
 from .lexicon import GENERIC, GENERIC_FINDINGS, STOPWORDS, Term, stem
 from .negation import AFF, NEG
 from .numbers import DOSE_UNITS
+from .records import build
 
-PLAN_TRIGGER = re.compile(
-    r"\b(?:i am going to|i'm going to|i'm gonna|i'm gon na|i am gon na|gon na|gonna|going to|we are going to|"
+PLAN_TRIGGER = re.compile(  # the lookahead skips words that cannot start a trigger (speed)
+    r"\b(?=[cfgilmprswy])(?:i am going to|i'm going to|i'm gonna|i'm gon na|i am gon na|gon na|gonna|going to|we are going to|"
     r"we're going to|we'll|we will|i'll|i will|i want you to|i want to|i'd like you to|i'd like to|"
     r"i would like to|let's|let us|you should|you need to|you'll need to|you will need to|i recommend|"
     r"i'd recommend|i would recommend|recommend|i'm prescribing|prescribe|i'm sending|i'm putting you|"
@@ -235,7 +236,7 @@ def _facts(idx: TranscriptIndex) -> Facts:
         meds.append(canon)
         seen.add(canon)
     doses: list[tuple[str, set[float], int]] = []
-    for canon in [c for c in seen if terms[c].category == "drug"]:
+    for canon in sorted(c for c in seen if terms[c].category == "drug"):  # sorted: same order every run
         for i, tok in [h for h in idx.concept_turns.get(canon, ()) if h[0] < idx.n_turns][:6]:
             val = _dose_after(idx.units[i], tok)
             if val is not None:
@@ -271,8 +272,8 @@ def find_omissions(idx: TranscriptIndex, units: list[Unit],
     ids = idx.ids
 
     def add(text: str, category: str, severity: str, turns: list[int]) -> None:
-        out.append(Omission.model_construct(id=f"om{len(out)}", text=text, category=category, severity=severity,
-                                            evidence=[ids[i] for i in turns[:3]]))
+        out.append(build(Omission, id=f"om{len(out)}", text=text, category=category, severity=severity,
+                         evidence=[ids[i] for i in turns[:3]]))
 
     for canon, turns, acts, keys in facts.plan:
         t = terms[canon]
@@ -308,7 +309,7 @@ def find_omissions(idx: TranscriptIndex, units: list[Unit],
         if not any(v in nv.numbers for v in val):
             add(f"dose: {terms[canon].text} {max(val):g}", "dose", "major", [i])
     for what, key, i in facts.allergies:
-        if key not in nv.concepts and not all(s in nv.stems for s in key.split()):
+        if not covered_by(key, nv.stems, nv.concepts):
             add(f"allergy: {what}", "allergy", "major", [i])
     for canon in facts.diagnoses:
         covered = _covered(terms[canon], nv)

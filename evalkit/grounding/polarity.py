@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from ..schema import SpeakerRole
+from .allergies import allergy_concept, transcript_allergies
 from .entities import Unit
 from .index import UNKNOWN, TranscriptIndex
 from .lexicon import GENERIC, GENERIC_FINDINGS, STOPWORDS, Term, lexicon
@@ -75,7 +76,11 @@ def transcript_polarities(idx: TranscriptIndex, findings: list[str], anat: set[s
     """
     out: dict[str, list[int]] = {}
     for c in findings:
-        for i, tok in idx.concept_turns.get(c, ()):
+        hits = idx.concept_turns.get(c, ())
+        if hits and c == allergy_concept():  # "allergic to penicillin" says nothing of seasonal allergies
+            pos = transcript_allergies(idx).positions
+            hits = [h for h in hits if h not in pos]
+        for i, tok in hits:
             if anat and not _turn_has_anatomy(idx, i, tok, anat):
                 continue
             p = idx.mention_polarity(i, tok)

@@ -6,7 +6,8 @@ blocking :meth:`LLMClient.complete`). For each request it:
 1. looks the request up in the reply cache (key: model + prompt hash + input hash). The keys
    stored for a model and prompt hash — and their replies, up to 20,000 — are loaded once, so
    a miss (and usually a hit) costs no query; other hits made in the same event-loop tick are
-   fetched with one ``Store.cache_get_many``. A hit makes no call;
+   fetched with one ``Store.cache_get_many``. A hit makes no call. (Replies another client stores
+   after this one loaded its keys are not seen by it: at worst a repeated call, never a wrong reply.)
 2. otherwise checks the :class:`Budget` (``--max-calls``, ``--max-cost``), waits for one of
    ``concurrency`` slots and calls the model through litellm (:mod:`evalkit.llm.transport`),
    retrying rate limits, server errors, timeouts and dropped connections with exponential

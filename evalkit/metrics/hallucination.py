@@ -17,6 +17,7 @@ from ..grounding.ground import ground_claim
 from ..grounding.index import transcript_index
 from ..grounding.lexicon import lexicon
 from ..grounding.omissions import find_omissions
+from ..grounding.records import build
 from ..schema import Case, Claim, JudgeResult, Note, Score, Turn
 
 ERROR_TYPES = ("fabrication", "negation", "causality", "contextual")
@@ -47,10 +48,10 @@ def judge_note(transcript: list[Turn], note: Note, case: Case | None = None) -> 
             u = Unit(text, lx)
             units.append(u)
             sections.append(f"{sec.key} {sec.title}".lower())
-            g = ground_claim(u, idx)
+            g = ground_claim(u, idx, sections[-1])
             # values are built here and valid by construction: skip pydantic validation (speed)
-            claims.append(Claim.model_construct(
-                id=f"{sent.id}#{n}", sentence_id=sent.id, section=sec.key, text=text, verdict=g.verdict,
+            claims.append(build(
+                Claim, id=f"{sent.id}#{n}", sentence_id=sent.id, section=sec.key, text=text, verdict=g.verdict,
                 type=g.type, severity=g.severity, evidence=[ids[i] for i in g.evidence if i < idx.n_turns],
                 rationale=g.rationale))
     omissions, salient = find_omissions(idx, units, sections)

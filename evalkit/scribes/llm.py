@@ -75,7 +75,9 @@ class LLMScribe:
         if not note.sections:
             raise ScribeError("llm scribe: the model returned a note with no sentences")
         meta = {"evidence_links": kept, "invalid_evidence": dropped, "llm_replies": len(out.replies),
-                "cached": all(r.cached for r in out.replies), "repairs": out.repaired}
+                "cached": all(r.cached for r in out.replies), "repairs": out.repaired,
+                "prompt_tokens": sum(r.prompt_tokens or 0 for r in out.replies if not r.cached),
+                "completion_tokens": sum(r.completion_tokens or 0 for r in out.replies if not r.cached)}
         return note, meta, out.cost_usd
 
     def write(self, turns: list[Turn], item: ScribeInput) -> Note:

@@ -44,7 +44,12 @@ def test_two_writer_processes_lose_no_annotation(tmp_path):
 
 HOLD = """
 import duckdb, sys, time
-con = duckdb.connect(sys.argv[1])
+for _ in range(300):  # like a CLI run's Store: wait while the app keeps the file open (keep_open)
+    try:
+        con = duckdb.connect(sys.argv[1])
+        break
+    except duckdb.Error:
+        time.sleep(0.1)
 con.execute("BEGIN TRANSACTION")
 print("locked", flush=True)
 time.sleep(float(sys.argv[2]))

@@ -11,6 +11,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG0
     total = sum(t.refused for t in TALLIES.values())
     terminalreporter.section("input-boundary fuzzing")
     for name, t in sorted(TALLIES.items()):
-        terminalreporter.write_line(f"{name:<28} {t.refused:>4} bad inputs refused with a clear error"
+        terminalreporter.write_line(f"{name:<36} {t.refused:>4} bad inputs refused with a clear error"
                                     + (f", {t.accepted} accepted as valid" if t.accepted else ""))
-    terminalreporter.write_line(f"{'total':<28} {total:>4}")
+    terminalreporter.write_line(f"{'total':<36} {total:>4}")

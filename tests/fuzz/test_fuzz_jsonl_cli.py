@@ -84,8 +84,12 @@ def bad_wer_line(draw) -> str | bytes:
         for f in draw(st.lists(st.sampled_from(["id", "reference", "hypothesis"]), min_size=1, unique=True)):
             good.pop(f)
         return json.dumps(good)
-    if kind in ("reference", "hypothesis"):
-        good[kind] = draw(bad_transcripts.filter(lambda v: kind == "reference" or not isinstance(v, str)))
+    if kind == "reference":  # plain text is a valid reference: only blank text, wrong types, broken turns
+        good[kind] = draw(bad_transcripts.filter(lambda v: not (isinstance(v, str) and v.strip())))
+        return json.dumps(good)
+    if kind == "hypothesis":  # a hypothesis may be empty (the scribe heard nothing): only wrong types, broken turns
+        good[kind] = draw(bad_transcripts.filter(
+            lambda v: not isinstance(v, str) and v != [] and v != [{"speaker": "doctor", "text": "   "}]))
         return json.dumps(good)
     if kind == "terms":
         good["terms"] = draw(st.one_of(junk_text, st.integers(), st.lists(st.integers() | st.none(), min_size=1),

@@ -127,3 +127,5 @@ def test_run_budget_stops_cleanly_and_the_same_command_resumes(tmp_path):
         [run] = Store(db).list_runs().itertuples()
         assert run.status == "finished" and run.sessions == 4 and run.failed == 0
         assert server.calls == 2 * 4  # one scribe and one judge call per case, none paid twice
+        r = CliRunner().invoke(app, base + ["--max-calls", "1", "--executor", "ray"])
+        assert r.exit_code == 2 and "--executor local" in r.output

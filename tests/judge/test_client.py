@@ -179,3 +179,37 @@ def test_any_provider_string_goes_through_litellm(make_client, store, model):
     c.close()
     s = store.llm_call_summary("p")
     assert s["calls"] == 1 and s["prompt_tokens"] == r.prompt_tokens
+
+
+def test_known_key_set_answers_misses_without_a_query_and_batches_hits(stub, make_client, spec, store, monkeypatch):
+    """The client loads the cache keys of a model + prompt once: a miss needs no query; with too many
+    keys to preload their values, hits are fetched in one batched query."""
+    import functools
+
+    msgs = [[{"role": "user", "content": f"case {i}"}] for i in range(4)]
+    c1 = make_client()
+    for m in msgs[:3]:
+        c1.complete(spec, m)
+    c1.close()
+    assert stub.calls == 3
+    asked: list[list[str]] = []
+    real_get_many = store.cache_get_many
+    monkeypatch.setattr(store, "cache_keys", functools.partial(type(store).cache_keys, store, max_values=0))
+    monkeypatch.setattr(store, "cache_get_many", lambda keys: asked.append(list(keys)) or real_get_many(keys))
+    c2 = make_client()
+
+    async def all_():
+        return await asyncio.gather(*(c2.acomplete(spec, m) for m in msgs))
+
+    replies = c2.run(all_())
+    assert [r.cached for r in replies] == [True, True, True, False] and stub.calls == 4
+    assert len(asked) == 1 and sorted(asked[0]) == sorted(r.key for r in replies[:3])  # the miss was never looked up
+
+
+def test_an_unreadable_cache_falls_back_to_calling_the_model(stub, make_client, spec, store, monkeypatch):
+    def broken(*a, **k):
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(store, "cache_keys", broken)
+    r = make_client().complete(spec, MSG)
+    assert not r.cached and stub.calls == 1

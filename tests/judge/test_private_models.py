@@ -86,3 +86,27 @@ def _aci_csv(tmp_path, c):
         w.writerow(["dataset", "encounter_id", "dialogue", "note"])
         w.writerow(["mini", "M001", c.transcript_text().replace("[clinician]", "[doctor]"), c.reference_note.to_text()])
     return p
+
+
+def test_suite_judge_with_rubric_scores_stores_pdqi_and_content_adherence(server, store):
+    """``judge: {model, api_base, scores: [pdqi, adherence]}``: a suite run stores PDQI-9 items and
+    content adherence with each session, next to the claims."""
+    from evalkit.errors import InputError
+    from evalkit.judge import make_llm_judge
+    from evalkit.llm.schemas import PDQI_ITEMS
+    from evalkit.runner import run_suite
+    from evalkit.suite import Suite
+    from evalkit.synth import generate, load_cards
+
+    store.put_consultations(generate(load_cards(), 1, seed=4, dataset="rubric"))
+    judge = {"model": "openai/hospital-llm", "api_base": server.api_base, "scores": ["pdqi", "adherence"]}
+    suite = Suite(name="rubric", dataset="rubric", scribes=["reference"], metrics=["hallucination"], judge=judge)
+    [rid] = run_suite(suite, store, progress=False)
+    [sid] = store.run_sessions(rid)["session_id"]
+    scores = store.session_detail(sid)["scores"]
+    assert {scores[f"pdqi_{k}"]["value"] for k in PDQI_ITEMS} == {4.0}  # the stub rates every item 4
+    assert scores["adherence_content"]["value"] == 1.0 and scores["hallucination_rate"]["value"] == 0.0
+    systems = [r["messages"][0]["content"] for r in server.requests]
+    assert sum("PDQI-9" in s for s in systems) == 1
+    with pytest.raises(InputError, match="scores"):
+        make_llm_judge({**judge, "scores": ["vibes"]})

@@ -27,6 +27,7 @@ def test_llm_scribe_writes_template_note_and_checks_evidence(stub, consultation_
     assert out.note.sections[0].sentences[0].evidence == [1, 3]
     assert out.note.sections[1].sentences[0].evidence == []
     assert out.metadata["invalid_evidence"] == 2 and out.metadata["evidence_links"] == 5
+    assert out.metadata["prompt_tokens"] == 100 and out.metadata["completion_tokens"] > 0  # the stub's usage
     assert out.transcript == c.turns and out.backend_version.startswith("openai/stub|scribe_note-1|")
     req = stub.requests[0]
     assert "SOAP template" in req["messages"][0]["content"] and "[T9 clinician]" in req["messages"][1]["content"]
