@@ -5,7 +5,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DEMO_DIR ?= demo
 
-.PHONY: install demo test test-fast app bench system-deps clean
+.PHONY: install demo test test-fast app bench bench-quick system-deps clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ app: install
 ## make bench: every benchmark in bench/, figures in bench/results/
 bench: install
 	$(BIN)/python bench/run_all.py
+
+## make bench-quick: every benchmark at small sizes (same code paths), figures in bench/results/quick/
+bench-quick: install
+	$(BIN)/python bench/run_all.py --quick
 
 system-deps:
 	@bash scripts/install-system-deps.sh

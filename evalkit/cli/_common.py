@@ -18,7 +18,10 @@ DB_OPTION = typer.Option("evalkit.duckdb", "--db", help="DuckDB file (created if
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print a one-line error and exit (2 = bad input or configuration)."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)  # one line, never wrapped
+    from rich.markup import escape
+
+    # one line, never wrapped; the message may quote user text ("[/]" in a label is not markup)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -33,4 +36,10 @@ def open_store(db: str | Path):
     except ValueError:
         fail(f"EVALKIT_BUSY_TIMEOUT: {raw!r} is not a number of seconds — fix: e.g. EVALKIT_BUSY_TIMEOUT=120")
     return Store(db, busy_timeout=timeout,
-                 on_busy=lambda msg: err_console.print(f"[yellow]{msg}[/]", highlight=False, soft_wrap=True))
+                 on_busy=lambda msg: err_console.print(f"[yellow]{_escape(msg)}[/]", highlight=False, soft_wrap=True))
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

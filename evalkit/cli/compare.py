@@ -103,7 +103,9 @@ def baseline_set(
     if label != ids[0] and _is_run_id(store, label):
         fail(f"--label {label!r}: is already a run id — fix: choose another baseline name")
     store.set_baseline(label, ids[0])
-    console.print(f"baseline [bold]{label}[/] → run {ids[0]}", highlight=False)
+    from rich.markup import escape
+
+    console.print(f"baseline [bold]{escape(label)}[/] → run {ids[0]}", highlight=False)
 
 
 def _is_run_id(store, ref: str) -> bool:
@@ -136,4 +138,4 @@ def baseline_rm(label: str = typer.Argument(..., help="Baseline to remove."), db
     """Remove a baseline label (the run itself is kept)."""
     if not open_store(db).delete_baseline(label):
         fail(f"baseline {label!r}: not found — fix: see `evalkit baseline list`")
-    console.print(f"removed baseline {label}")
+    console.print(f"removed baseline {label}", markup=False)

@@ -102,7 +102,9 @@ def wer_command(
                     out_fh.write(json.dumps(row) + "\n")
                     continue
             failed += 1
-            err_console.print(f"[bold red]error:[/] {input}:{n}: {err}", highlight=False, soft_wrap=True)
+            from rich.markup import escape
+
+            err_console.print(f"[bold red]error:[/] {escape(f'{input}:{n}: {err}')}", highlight=False, soft_wrap=True)
     finally:
         if out_fh is not sys.stdout:
             out_fh.close()

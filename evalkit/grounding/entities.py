@@ -28,7 +28,7 @@ _PRECEDENCE = (HYPO, POSS, FAM, NEG, HIST)
 _RANK = {c: i for i, c in enumerate(_PRECEDENCE)}
 #: words that join list items ("chest pain, shortness of breath and/or palpitations")
 _JOINERS = frozenset("and or nor plus".split())
-_LIST_SEP = re.compile(r"[,/]")
+_ANY_PUNCT = re.compile(r"[.;:!?(),/]")  # clause punctuation (CLAUSE_PUNCT) and list separators
 #: words that start a new clause inside a list: the negation stops there ("no fever, reports cough",
 #: "no chest pain, i have some swelling", "denies fever, mild cough")
 LIST_STOP = frozenset("""i you he she we they it patient pt is are was were am be report reports reported endorse
@@ -105,9 +105,13 @@ class Unit:
         if trig:
             offs = self.offsets()
             n = len(toks)
-            brk = [False] * (n + 1)  # punctuation right before token j
-            for m in CLAUSE_PUNCT.finditer(self.norm):
-                brk[bisect_left(offs, m.start())] = True
+            brk = [False] * (n + 1)  # clause punctuation right before token j
+            sep_at = [False] * (n + 1)  # a comma or slash right before token j: a list separator
+            for m in _ANY_PUNCT.finditer(self.norm):
+                if m.group() in ",/":
+                    sep_at[bisect_left(offs, m.start())] = True
+                else:
+                    brk[bisect_left(offs, m.start())] = True
             term_at = {t.start for t in trig if t.direction == "terminate"}
             concept_at = {s: (e, t.category) for s, e, t in self.matches}
             end_at = {e - 1: (s, t.category) for s, e, t in self.matches}
@@ -119,9 +123,6 @@ class Unit:
                     if old is None or rank.get(cat, 9) < rank.get(old, 9):
                         marks[k] = cat
 
-            sep_at = [False] * (n + 1)  # a comma or slash right before token j: a list separator
-            for m in _LIST_SEP.finditer(self.norm):
-                sep_at[bisect_left(offs, m.start())] = True
             for t in trig:
                 if t.direction == "forward":
                     _forward_scope(t, toks, brk, sep_at, term_at, concept_at, mark)

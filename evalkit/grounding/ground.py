@@ -221,6 +221,8 @@ def check_numbers(u: Unit, text: str, idx: TranscriptIndex, drug_turns: list[int
             m = _measure_before(u, len(TOKEN_RE.findall(normalize(text[:n.start]))))
         if m is not None and m.canonical in idx.concept_turns:
             where = {j for i, _ in idx.concept_turns[m.canonical] for j in (i - 1, i, i + 1)}
+            if unit is None:  # "A1c was 8" is not backed by "repeat the A1c in 6 months"
+                turns = idx.value_support(n.value)
             if not where & set(turns):
                 out.append(Check("number", UNSUPPORTED, "contextual", True,
                                  sorted({i for i, _ in idx.concept_turns[m.canonical]})[:3],
@@ -244,7 +246,7 @@ def _context_stems(u: Unit, idx: TranscriptIndex) -> set[str]:
             and not t[0].isdigit() and s in idx.stem_turns and s not in _UNIT_STEMS}
 
 
-_UNIT_STEMS = frozenset("day week month year hour minute time pound percent ago last past about approximately "
+_UNIT_STEMS = frozenset("day week month year hour minute second time pound percent ago last past about approximately "
                         "since for every each per".split())
 
 

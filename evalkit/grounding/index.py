@@ -17,6 +17,7 @@ UNKNOWN = "unknown"
 _REST_NEGATIVE = re.compile(r"\b(?:everything else|nothing else|otherwise (?:no|fine|good|okay)|other than that|"
                             r"no other|that's about it|that's it|that is it|but that's all|none of the others?)\b")
 CASE_TURN_ID = -1
+_DURATIONS = frozenset(("day", "week", "month", "year", "hour", "minute", "second", "time"))
 
 
 def case_turn(case: Case) -> Turn:
@@ -123,6 +124,16 @@ class TranscriptIndex:
             return self._num_turns.get(value, [])  # type: ignore[union-attr]
         return sorted(set(self._pairs.get((value, unit), [])) | set(self._bare.get(value, [])))  # type: ignore[union-attr]
 
+    def value_support(self, value: float) -> list[int]:
+        """Turn indexes that said ``value`` as a value: bare, or with a unit other than a duration."""
+        if self._num_turns is None:
+            self._build_numbers()
+        out = set(self._bare.get(value, ()))  # type: ignore[union-attr]
+        for (v, un), lst in self._pairs.items():  # type: ignore[union-attr]
+            if v == value and un not in _DURATIONS:
+                out.update(lst)
+        return sorted(out)
+
     @property
     def number_turns(self) -> dict[float, list[int]]:
         """Number value → turn indexes where some reading of a spoken number equals it."""
@@ -208,8 +219,16 @@ class TranscriptIndex:
                 ans = self.units[j].norm
                 if self.units[j].matches and _REST_NEGATIVE.search(ans):
                     return NEG  # "a little congestion, but everything else has been okay"
-                return answer_polarity(self.turns[j].text) or UNKNOWN
+                return self.answer(j) or UNKNOWN
         return UNKNOWN
+
+    def answer(self, j: int) -> str | None:
+        """:func:`answer_polarity` of turn ``j`` (cached: a question names several findings)."""
+        key = ("answer", j)
+        got = self.memo.get(key, key)
+        if got is key:
+            got = self.memo[key] = answer_polarity(self.turns[j].text)
+        return got
 
     def polarities(self, canonical: str) -> dict[str, list[int]]:
         """Polarity → turn indexes, over every mention of a lexicon concept."""

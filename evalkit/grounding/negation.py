@@ -15,6 +15,8 @@ import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress
+from typing import NamedTuple
 
 from .lexicon import TOKEN_RE, grounding_dir
 
@@ -61,8 +63,7 @@ def _expand(rule: dict) -> list[tuple[str, ...]]:
     return [s for s in seqs if s]
 
 
-@dataclass(frozen=True)
-class Trigger:
+class Trigger(NamedTuple):  # a tuple: built for every trigger of every turn, so cheap to make
     start: int  # token indexes [start, end)
     end: int
     category: str
@@ -148,7 +149,7 @@ def triggers(toks: list[str]) -> list[Trigger]:
     out: list[Trigger] = []
     n = len(toks)
     nxt = 0
-    for i in [i for i, t in enumerate(toks) if t in trie]:
+    for i in compress(range(n), map(trie.__contains__, toks)):
         if i < nxt:
             continue
         single, longer = trie[toks[i]]

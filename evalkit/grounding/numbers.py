@@ -155,6 +155,7 @@ UNIT_CANON = {
     **{w: "year" for w in ("year", "years", "yr", "yrs", "y", "yo")},
     **{w: "hour" for w in ("hour", "hours", "hr", "hrs", "h")},
     **{w: "minute" for w in ("minute", "minutes", "min", "mins")},
+    **{w: "second" for w in ("seconds", "sec", "secs")},  # not "second": it is also the ordinal
     **{w: "pound" for w in ("pound", "pounds", "lb", "lbs")}, **{w: "kg" for w in ("kg", "kilogram", "kilograms", "kilo", "kilos")},
     **{w: "percent" for w in ("percent", "%", "percentage")},
     **{w: "cm" for w in ("cm", "centimeter", "centimeters", "centimetre", "centimetres")},

@@ -31,6 +31,8 @@ from evalkit.suite import FlagRule, Suite
 from .conftest import LABEL, PAYLOADS, PW, SPECIALTY, SQLI, XSS
 
 EVALKIT = Path(sys.executable).with_name("evalkit")
+#: text the terminal (rich) would read as console markup, and choke on, if printed unescaped
+RICH = ["prod[/]", "[bold]x[/bold] [/] [link=javascript:alert(1)]y[/link]"]
 #: raw markup that must never reach a page or report unescaped
 DANGEROUS = re.compile(r"<\s*/?\s*(script|img|svg|iframe|div)\b|\]\(\s*javascript:", re.I)
 SQL_ERRORS = ("Parser Error", "Catalog Error", "Binder Error", "duckdb", "syntax error", "Traceback")
@@ -111,13 +113,18 @@ def test_store_lookups_with_payloads_raise_clean_errors_or_find_nothing(sec):
 def test_cli_refs_and_labels_with_payloads_fail_cleanly(sec):
     db = str(sec["db"])
     env = {**os.environ, "COLUMNS": "200"}
-    for p in SQLI[:4] + XSS[:2]:
+    for p in SQLI[:4] + XSS[:2] + RICH:
         res = subprocess.run([str(EVALKIT), "compare", p, LABEL, "--db", db], capture_output=True, text=True,
                              timeout=300, env=env)
         assert res.returncode == 2, (p, res.returncode, res.stderr)
         errors = [ln for ln in res.stderr.splitlines() if ln.strip()]
         assert len(errors) == 1 and errors[0].startswith("error:"), res.stderr
         assert not any(e in res.stderr + res.stdout for e in SQL_ERRORS), res.stderr
+    res = subprocess.run([str(EVALKIT), "baseline", "set", LABEL, "--label", RICH[0], "--db", db],
+                         capture_output=True, text=True, timeout=300, env=env)
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
+    assert f"baseline {RICH[0]} → run" in res.stdout  # shown literally, not read as console markup
+    assert sec["store"].resolve_run(RICH[0]) == sec["run_id"]
     res = subprocess.run([str(EVALKIT), "runs", "--db", db, "--json"], capture_output=True, text=True, timeout=300,
                          env=env)
     assert res.returncode == 0 and LABEL in res.stdout.encode().decode("unicode_escape") or LABEL in res.stdout
