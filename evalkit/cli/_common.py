@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -43,3 +45,31 @@ def _escape(text: str) -> str:
     from rich.markup import escape
 
     return escape(text)
+
+
+def iter_jsonl(path: Path, shape: str) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    """Yield ``(line number, object, None)`` or ``(line number, None, problem — fix)`` per non-blank line.
+
+    Args:
+        path: the JSONL file.
+        shape: the expected object, shown in the fix (e.g. ``{"id", "reference", "hypothesis"}``).
+    """
+    with Path(path).open("rb") as fh:
+        for n, raw in enumerate(fh, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                yield n, None, (f"is not UTF-8 (byte 0x{raw[e.start]:02x} at column {e.start + 1}) "
+                                "— fix: save the file as UTF-8")
+                continue
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as e:
+                yield n, None, f"is not valid JSON ({e.msg} at column {e.colno}) — fix: one JSON object per line"
+                continue
+            if not isinstance(rec, dict):
+                yield n, None, f"must be a JSON object — fix: {shape}"
+                continue
+            yield n, rec, None

@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 
 from . import app
-from ._common import DB_OPTION, console, err_console, fail
+from ._common import DB_OPTION, console, err_console, fail, iter_jsonl
 
 
 def read_cases(path: Path, template: str | None = None) -> Iterator[tuple[int, dict | None, str | None]]:
@@ -23,37 +23,23 @@ def read_cases(path: Path, template: str | None = None) -> Iterator[tuple[int, d
     from ..errors import InputError
     from ..text import parse_note, parse_transcript
 
-    with path.open("rb") as fh:
-        for n, raw in enumerate(fh, 1):
-            where = f"{path}:{n}"
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                yield n, None, (f"{where}: is not UTF-8 (byte 0x{raw[e.start]:02x} at column {e.start + 1}) "
-                                "— fix: save the file as UTF-8")
-                continue
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                yield n, None, f"{where}: is not valid JSON ({e.msg} at column {e.colno}) — fix: one JSON object per line"
-                continue
-            if not isinstance(rec, dict):
-                yield n, None, f'{where}: must be a JSON object — fix: {{"id", "transcript", "note"}}'
-                continue
-            missing = [f for f in ("id", "transcript", "note") if f not in rec]
-            if missing:
-                yield n, None, (f"{where}: {missing[0]}: is missing — fix: give "
-                                '{"id", "transcript", "note"} on every line')
-                continue
-            try:
-                turns = parse_transcript(rec["transcript"], source=where)
-                note = parse_note(rec["note"], template, source=where)
-            except InputError as e:
-                yield n, None, f"{where}: {e.field or 'line'}: {e.problem}" + (f" — fix: {e.fix}" if e.fix else "")
-                continue
-            yield n, {"id": rec["id"], "turns": turns, "note": note}, None
+    for n, rec, err in iter_jsonl(path, '{"id", "transcript", "note"}'):
+        where = f"{path}:{n}"
+        if rec is None:
+            yield n, None, f"{where}: {err}"
+            continue
+        missing = [f for f in ("id", "transcript", "note") if f not in rec]
+        if missing:
+            yield n, None, (f"{where}: {missing[0]}: is missing — fix: give "
+                            '{"id", "transcript", "note"} on every line')
+            continue
+        try:
+            turns = parse_transcript(rec["transcript"], source=where)
+            note = parse_note(rec["note"], template, source=where)
+        except InputError as e:
+            yield n, None, f"{where}: {e.field or 'line'}: {e.problem}" + (f" — fix: {e.fix}" if e.fix else "")
+            continue
+        yield n, {"id": rec["id"], "turns": turns, "note": note}, None
 
 
 def result_line(case_id: Any, res: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any, Iterator
 import typer
 
 from . import app
-from ._common import console, err_console, fail
+from ._common import console, err_console, fail, iter_jsonl
 
 OUTPUT_FIELDS = ("wer", "cer", "hits", "substitutions", "deletions", "insertions", "medical_wer",
                  "numeric_error_rate", "wer_clinician", "wer_patient")
@@ -18,25 +18,7 @@ OUTPUT_FIELDS = ("wer", "cer", "hits", "substitutions", "deletions", "insertions
 
 def _read_pairs(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
     """Yield (line number, record, error) for each non-blank line."""
-    with path.open("rb") as fh:
-        for n, raw in enumerate(fh, 1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                yield n, None, (f"is not UTF-8 (byte 0x{raw[e.start]:02x} at column {e.start + 1}) "
-                                "— fix: save the file as UTF-8")
-                continue
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                yield n, None, f"is not valid JSON ({e.msg} at column {e.colno}) — fix: one JSON object per line"
-                continue
-            if not isinstance(rec, dict):
-                yield n, None, 'must be a JSON object — fix: {"id", "reference", "hypothesis"}'
-                continue
-            yield n, rec, None
+    return iter_jsonl(path, '{"id", "reference", "hypothesis"}')
 
 
 def score_pair(rec: dict[str, Any]) -> dict[str, Any]:

@@ -169,6 +169,9 @@ def _measure_before(u: Unit, tok: int) -> Term | None:
     return best
 
 
+_RANGE_NEXT = re.compile(r"\s*(?:-|to|or)\s*\d")
+
+
 def check_numbers(u: Unit, text: str, idx: TranscriptIndex, drug_turns: list[int]) -> list[Check]:
     """Every number must have been said (with its unit); a dose near its drug; a measurement near its name."""
     out: list[Check] = []
@@ -221,7 +224,8 @@ def check_numbers(u: Unit, text: str, idx: TranscriptIndex, drug_turns: list[int
             m = _measure_before(u, len(TOKEN_RE.findall(normalize(text[:n.start]))))
         if m is not None and m.canonical in idx.concept_turns:
             where = {j for i, _ in idx.concept_turns[m.canonical] for j in (i - 1, i, i + 1)}
-            if unit is None:  # "A1c was 8" is not backed by "repeat the A1c in 6 months"
+            if unit is None and not _RANGE_NEXT.match(text, n.end):
+                # "A1c was 8" is not backed by "repeat the A1c in 6 months" (but "5-6 years ago" has a unit)
                 turns = idx.value_support(n.value)
             if not where & set(turns):
                 out.append(Check("number", UNSUPPORTED, "contextual", True,

@@ -25,7 +25,8 @@ from .records import build
 
 PLAN_TRIGGER = re.compile(  # the lookahead skips words that cannot start a trigger (speed)
     r"\b(?=[cfgilmprswy])(?:i am going to|i'm going to|i'm gonna|i'm gon na|i am gon na|gon na|gonna|going to|we are going to|"
-    r"we're going to|we'll|we will|i'll|i will|i want you to|i want to|i'd like you to|i'd like to|"
+    r"we're going to|we'll|we will|i'll|i will|i want you to|i want to|i wan na|we wan na|"
+    r"go ahead and (?=order|prescribe|schedule|refer|send|start|check|get (?:a|an|some|you))|i'd like you to|i'd like to|"
     r"i would like to|let's|let us|you should|you need to|you'll need to|you will need to|i recommend|"
     r"i'd recommend|i would recommend|recommend|i'm prescribing|prescribe|i'm sending|i'm putting you|"
     r"put you on|start you on|refer you|make an appointment|follow up|come back|see you back)\b")
