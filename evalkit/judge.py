@@ -147,7 +147,7 @@ class LLMJudge:
         ws, bs, full = self._plan(turns, items, texts)
         jobs = [self._judge_part(w, i, len(ws), b, items if full else b, omissions=(k == 0 and full), texts=texts)
                 for i, w in enumerate(ws) for k, b in enumerate(bs)]
-        parts = list(await asyncio.gather(*jobs))
+        parts = [await jobs[0]] if len(jobs) == 1 else list(await asyncio.gather(*jobs))  # no task for one
         if not full:
             parts[0].errors.append("omissions not checked: the note is too long to show whole in "
                                    f"{self.spec.label}'s context")

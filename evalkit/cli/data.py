@@ -18,7 +18,10 @@ app.add_typer(import_app, name="import")
 def _report(store, items, dataset: str, with_audio: int = 0) -> None:
     n = store.put_consultations(items[0], items[1]) if isinstance(items, tuple) else store.put_consultations(items)
     extra = f", {with_audio} with audio" if with_audio else ""
-    console.print(f"imported [bold]{n}[/] consultations into dataset [bold]{dataset}[/]{extra} ({store.path})")
+    from rich.markup import escape
+
+    console.print(f"imported [bold]{n}[/] consultations into dataset [bold]{escape(dataset)}[/]{extra} "
+                  f"({escape(str(store.path))})")
 
 
 @import_app.command("aci-bench")

@@ -31,4 +31,6 @@ def export_cmd(
     except InputError as e:
         fail(str(e))
     parts = ", ".join(f"{n} {k}" for k, n in counts.items())
-    console.print(f"exported {parts} to [bold]{out}[/] ({format})")
+    from rich.markup import escape
+
+    console.print(f"exported {parts} to [bold]{escape(str(out))}[/] ({format})")

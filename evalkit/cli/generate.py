@@ -86,7 +86,8 @@ def generate_cmd(
         return
     store = open_store(db)
     store.put_consultations(consultations, audio_records)
-    console.print(f"{what} → {db} (dataset '{dataset}')" + (f", audio in {root / 'audio'}/" if audio else ""))
+    console.print(f"{what} → {db} (dataset '{dataset}')" + (f", audio in {root / 'audio'}/" if audio else ""),
+                  markup=False)
 
 
 def _channel_spec(channel: str | None, noise: str | None, rt60: float | None) -> dict | None:

@@ -6,8 +6,11 @@
 - ``entities``: analysed text units (matches, laterality, scopes)
 - ``index``: the transcript index, built once per transcript
 - ``claims``: note sentence → claims
+- ``checks``: what a check returns (Check, Grounded)
 - ``ground``: claim → verdict, type, severity, evidence
+- ``allergies``: transcript allergies (by substance) and the note's allergy claims
 - ``omissions``: salient transcript facts missing from the note
+- ``records``: fast construction of the output records
 """
 
-GROUNDING_VERSION = "1.0"
+GROUNDING_VERSION = "1.1"  # 1.1: list negation scope, allergies by substance, measurement values

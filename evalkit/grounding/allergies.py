@@ -19,7 +19,10 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from rapidfuzz import fuzz
+
 from ..schema import SpeakerRole
+from .checks import CONTRADICTED, SUPPORTED, UNSUPPORTED, Check
 from .entities import Unit
 from .lexicon import GENERIC, STOPWORDS, TOKEN_RE, grounding_dir, lexicon, stems, _read_lines
 from .negation import NEG, answer_polarity, is_question_about
@@ -258,3 +261,47 @@ def claim_substances(u: Unit) -> list[tuple[str, str, int]]:
 def claim_denies_allergies(u: Unit) -> bool:
     """ "NKDA", "No known allergies", "Denies any allergies", "Allergies: none"."""
     return bool(_DENIAL.search(u.norm)) or u.norm.strip(" .") in ("none", "no", "nka", "nkda", "none known")
+
+
+def check_allergy(u: Unit, idx) -> tuple[list[Check], frozenset[int]]:
+    """An allergy claim against the transcript's allergy statements.
+
+    Each substance ("Allergies: Penicillin.") must be one the transcript says the patient
+    is allergic to; a mention of the drug as a medication does not ground it. "NKDA" is
+    contradicted by a stated allergy. Returns the checks and the token indexes they cover
+    (so the drug is not also checked as a medication).
+    """
+    al = transcript_allergies(idx)
+    subs = claim_substances(u)
+    canon = allergy_concept()
+    covered = frozenset([tok for _, _, tok in subs] + [s for s, _, t in u.matches if t.canonical == canon])
+    out: list[Check] = []
+    if not subs:
+        if claim_denies_allergies(u):
+            if al.items:
+                names = ", ".join(a.substance for a in al.items[:3])
+                out.append(Check("allergy", CONTRADICTED, "negation", True, sorted({a.turn for a in al.items})[:3],
+                                 f"note says no allergies, the transcript gives an allergy to {names}"))
+            elif al.denied:
+                out.append(Check("allergy", SUPPORTED, evidence=al.denied[:2]))
+            return out, covered
+        return out, frozenset()  # "seasonal allergies": a condition, checked as one
+    neg = u.polarity(subs[0][2]) == NEG or claim_denies_allergies(u)
+    for text, key, tok in subs:
+        hit = [a.turn for a in al.items if a.key == key or (len(key) > 3 and (key in a.key or a.key in key))
+               or fuzz.ratio(text, a.substance) >= 75]
+        if hit:
+            if neg:
+                out.append(Check("allergy", CONTRADICTED, "negation", True, hit[:1],
+                                 f"note denies an allergy to {text}, the transcript gives one"))
+            else:
+                out.append(Check("allergy", SUPPORTED, evidence=hit[:2]))
+        elif not neg and adverse_turns(idx, key):  # "it looks like you suffer from itching with X"
+            out.append(Check("allergy", SUPPORTED, evidence=adverse_turns(idx, key)[:2]))
+        elif not neg:
+            said = bool(idx.concept_turns.get(key)) or all(s in idx.stem_turns for s in key.split())
+            why = (f"allergy to '{text}' is not in the transcript"
+                   + (" (it is named there, not as an allergy)" if said else ""))
+            out.append(Check("allergy", UNSUPPORTED, "fabrication" if not said else "contextual", True,
+                             sorted({a.turn for a in al.items})[:3], why))
+    return out, covered

@@ -7,11 +7,11 @@ offsets, ConText scopes) is computed lazily, only for the few units a check need
 from __future__ import annotations
 
 import re
-
-from .lexicon import LATERALITY, TOKEN_RE, Lexicon, Term, lexicon, stems
 from bisect import bisect_left
 
-from .negation import AFF, CLAUSE_PUNCT, FAM, HIST, HYPO, NEG, POSS, may_have_triggers, normalize, triggers
+from .lexicon import LATERALITY, Lexicon, Term, lexicon, stems, tokenize
+from .negation import AFF, FAM, HIST, HYPO, NEG, POSS, may_have_triggers, normalize, triggers
+from .numbers import note_numbers
 
 _SIDE_SKIP = frozenset("""side sided of the your my her his their upper lower medial lateral inner outer
 posterior anterior proximal distal mid middle index ring little big a this that its aspect part area
@@ -51,7 +51,7 @@ class Unit:
     def __init__(self, text: str, lx: Lexicon | None = None):
         self.text = text
         self.norm = normalize(text)
-        self.toks = TOKEN_RE.findall(self.norm)
+        self.toks = tokenize(self.norm)
         self.sts = stems(self.toks)
         self.matches: list[tuple[int, int, Term]] = (lx or lexicon()).match(self.sts)
         self._offs: list[int] | None = None
@@ -69,8 +69,6 @@ class Unit:
     def numbers(self) -> list:
         """The checkable numbers of this text (:func:`evalkit.grounding.numbers.note_numbers`, cached)."""
         if self._nums is None:
-            from .numbers import note_numbers
-
             self._nums = note_numbers(self.text)
         return self._nums
 

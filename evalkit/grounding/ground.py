@@ -12,12 +12,11 @@ included). The worst atom sets the verdict.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-from .allergies import (adverse_turns, allergy_concept, claim_denies_allergies, claim_substances, is_allergy_claim,
-                        transcript_allergies)
+from .allergies import check_allergy, is_allergy_claim
+from .checks import CONTRADICTED, RANK as _RANK, SUPPORTED, UNSUPPORTED, Check, Grounded
 from .entities import Unit
 from .index import TranscriptIndex
 from .lexicon import GENERIC, GENERIC_FINDINGS, OPPOSITE, STOPWORDS, TOKEN_RE, Term, lexicon, stem
@@ -25,30 +24,7 @@ from .negation import AFF, NEG, normalize
 from .numbers import DOSE_UNITS
 from .polarity import check_polarity
 
-SUPPORTED, UNSUPPORTED, CONTRADICTED = "supported", "unsupported", "contradicted"
-_RANK = {SUPPORTED: 0, UNSUPPORTED: 1, CONTRADICTED: 2}
-
-
-@dataclass
-class Check:
-    """The outcome of checking one atom of a claim."""
-
-    kind: str  # drug | condition | procedure | number | dose | laterality | negation
-    verdict: str
-    type: str | None = None  # fabrication | negation | causality | contextual
-    major: bool = False
-    evidence: list[int] = field(default_factory=list)  # turn indexes
-    why: str = ""
-
-
-@dataclass
-class Grounded:
-    verdict: str
-    type: str | None
-    severity: str | None
-    evidence: list[int]  # turn indexes
-    rationale: str
-    checks: list[Check]
+__all__ = ["CONTRADICTED", "SUPPORTED", "UNSUPPORTED", "Check", "Grounded", "ground_claim"]
 
 
 def _drug_supported(term: Term, idx: TranscriptIndex) -> list[int] | None:
@@ -254,6 +230,9 @@ _UNIT_STEMS = frozenset("day week month year hour minute second time pound perce
                         "since for every each per".split())
 
 
+LOPSIDED = 3  # the other side named on its own this many times as often: the note has the wrong side
+
+
 def check_laterality(u: Unit, idx: TranscriptIndex) -> list[Check]:
     """A side (left/right) must match the side the transcript gives that body part.
 
@@ -290,7 +269,8 @@ def check_laterality(u: Unit, idx: TranscriptIndex) -> list[Check]:
                 # turns naming both sides compare them ("the left knee looks fine"); the side the
                 # dialogue is about is the one named on its own
                 only_same, only_other = set(same) - set(other), set(other) - set(same)
-                if not only_same and only_other and not bilateral:
+                lopsided = findings and len(only_other) >= LOPSIDED * max(1, len(only_same))
+                if (not only_same or lopsided) and only_other and not bilateral:
                     out.append(Check("laterality", CONTRADICTED, "contextual", True, sorted(only_other)[:3],
                                      f"note says {side} {key.removeprefix('group:')}, the transcript says {opp}"))
                     break
@@ -331,50 +311,6 @@ def check_history(u: Unit, idx: TranscriptIndex) -> list[Check]:
                 out.append(Check("condition", UNSUPPORTED, "fabrication", True, [],
                                  f"history of '{item.strip()}' is not in the transcript"))
     return out
-
-
-def check_allergy(u: Unit, idx: TranscriptIndex) -> tuple[list[Check], frozenset[int]]:
-    """An allergy claim against the transcript's allergy statements.
-
-    Each substance ("Allergies: Penicillin.") must be one the transcript says the patient
-    is allergic to; a mention of the drug as a medication does not ground it. "NKDA" is
-    contradicted by a stated allergy. Returns the checks and the token indexes they cover
-    (so the drug is not also checked as a medication).
-    """
-    al = transcript_allergies(idx)
-    subs = claim_substances(u)
-    canon = allergy_concept()
-    covered = frozenset([tok for _, _, tok in subs] + [s for s, _, t in u.matches if t.canonical == canon])
-    out: list[Check] = []
-    if not subs:
-        if claim_denies_allergies(u):
-            if al.items:
-                names = ", ".join(a.substance for a in al.items[:3])
-                out.append(Check("allergy", CONTRADICTED, "negation", True, sorted({a.turn for a in al.items})[:3],
-                                 f"note says no allergies, the transcript gives an allergy to {names}"))
-            elif al.denied:
-                out.append(Check("allergy", SUPPORTED, evidence=al.denied[:2]))
-            return out, covered
-        return out, frozenset()  # "seasonal allergies": a condition, checked as one
-    neg = u.polarity(subs[0][2]) == NEG or claim_denies_allergies(u)
-    for text, key, tok in subs:
-        hit = [a.turn for a in al.items if a.key == key or (len(key) > 3 and (key in a.key or a.key in key))
-               or fuzz.ratio(text, a.substance) >= 75]
-        if hit:
-            if neg:
-                out.append(Check("allergy", CONTRADICTED, "negation", True, hit[:1],
-                                 f"note denies an allergy to {text}, the transcript gives one"))
-            else:
-                out.append(Check("allergy", SUPPORTED, evidence=hit[:2]))
-        elif not neg and adverse_turns(idx, key):  # "it looks like you suffer from itching with X"
-            out.append(Check("allergy", SUPPORTED, evidence=adverse_turns(idx, key)[:2]))
-        elif not neg:
-            said = bool(idx.concept_turns.get(key)) or all(s in idx.stem_turns for s in key.split())
-            why = (f"allergy to '{text}' is not in the transcript"
-                   + (" (it is named there, not as an allergy)" if said else ""))
-            out.append(Check("allergy", UNSUPPORTED, "fabrication" if not said else "contextual", True,
-                             sorted({a.turn for a in al.items})[:3], why))
-    return out, covered
 
 
 def ground_claim(claim: str | Unit, idx: TranscriptIndex, section: str | None = None) -> Grounded:

@@ -35,6 +35,15 @@ def case_turn(case: Case) -> Turn:
     return Turn(id=CASE_TURN_ID, speaker=SpeakerRole.OTHER, text=" . ".join(bits) or "case")
 
 
+def _ends_in_question(text: str, pos: int) -> bool:
+    """Whether the sentence holding ``pos`` ends with a question mark."""
+    q = text.find("?", pos)
+    if q < 0:
+        return False
+    stop = [p for p in (text.find(".", pos), text.find("!", pos)) if p >= 0]
+    return not stop or q < min(stop)
+
+
 class TranscriptIndex:
     """Lookups over one transcript: stems, concepts, numbers, laterality and polarity.
 
@@ -209,6 +218,8 @@ class TranscriptIndex:
             return UNKNOWN if p == POSS else p
         if p == NEG and any(t in ("not", "no", "never", "without") for t in u.toks[max(0, tok - 4):tok]):
             return NEG  # "so no chest pain?" / "you haven't had any fever": the clinician states it
+        if p == NEG and tok < len(offs) and not _ends_in_question(u.norm, offs[tok]):
+            return NEG  # "i don't see any evidence of a fracture or any swelling ." is a finding, not a question
         if tok < len(offs) and later_question(u.norm, offs[tok]):
             return UNKNOWN
         for j in range(i + 1, min(i + 3, len(self.units))):

@@ -111,6 +111,28 @@ def stem(word: str) -> str:
     return s
 
 
+_findall = TOKEN_RE.findall
+
+
+def tokenize(norm: str) -> list[str]:
+    """:data:`TOKEN_RE` tokens of lower-case text, faster on transcripts.
+
+    Transcripts set punctuation apart (" , ", " . "), so most of their whitespace-separated
+    pieces are plain words, kept as they are; only the other pieces go through the regex
+    (a token never spans whitespace, so the result is the same).
+    """
+    if " . " not in norm and " , " not in norm:
+        return _findall(norm)
+    out: list[str] = []
+    add, extend = out.append, out.extend
+    for p in norm.split():
+        if p.isalpha() and p.isascii():
+            add(p)
+        else:
+            extend(_findall(p))
+    return out
+
+
 def tokens(text: str) -> list[str]:
     """Lower-case word and number tokens of ``text``."""
     return TOKEN_RE.findall(text.lower())
@@ -162,11 +184,13 @@ class Lexicon:
     anatomy: "Lexicon | None" = None  # anatomy terms only (body parts inside "knee pain", "back pain")
     _parts: dict[int, tuple[list[str], list[str]]] = field(default_factory=dict)
     symptoms: frozenset[str] = frozenset()  # canonicals of symptoms (a past episode is not a current one)
+    _idx: dict | None = field(default=None, repr=False)  # match index (see _starts), rebuilt after add
 
     def add(self, text: str, category: str, canonical: str | None = None) -> None:
         st = tuple(stems(tokens(text)))
         if not st:
             return
+        self._idx = None
         canon = canonical or " ".join(st)
         lst = self.first.setdefault(st[0], [])
         for t in lst:
@@ -216,16 +240,33 @@ class Lexicon:
             at = list(compress(range(n), map(first.__contains__, st)))  # C-level scan for term starts
         else:
             at = [i for i in range(start, n) if st[i] in first]
+        starts = self._starts()
         for i in at:
             if i < nxt:
                 continue
-            for t in first[st[i]]:
-                k = len(t.stems)
-                if i + k <= n and (k == 1 or tuple(st[i:i + k]) == t.stems):
-                    out.append((i, i + k, t))
-                    nxt = i + k
-                    break
+            single, longer = starts[st[i]]
+            hit, k = single, 1
+            if longer and i + 1 < n:
+                second = st[i + 1]
+                for s2, k2, full, t in longer:  # longest first; the second stem rules most out
+                    if s2 == second and i + k2 <= n and (k2 == 2 or tuple(st[i:i + k2]) == full):
+                        hit, k = t, k2
+                        break
+            if hit is not None:
+                out.append((i, i + k, hit))
+                nxt = i + k
         return out
+
+    def _starts(self) -> dict[str, tuple[Term | None, tuple[tuple[str, int, tuple[str, ...], Term], ...]]]:
+        """First stem → (its one-stem term, longer terms as (second stem, length, stems, term)), built once."""
+        got = self._idx
+        if got is None:
+            got = {}
+            for w, lst in self.first.items():
+                single = next((t for t in lst if len(t.stems) == 1), None)
+                got[w] = (single, tuple((t.stems[1], len(t.stems), t.stems, t) for t in lst if len(t.stems) > 1))
+            self._idx = got
+        return got
 
 
 def grounding_dir() -> Path:

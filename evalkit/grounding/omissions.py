@@ -19,7 +19,7 @@ from .allergies import covered_by, transcript_allergies
 from .entities import Unit
 from .index import UNKNOWN, TranscriptIndex
 from .lexicon import GENERIC, GENERIC_FINDINGS, STOPWORDS, Term, stem
-from .negation import AFF, NEG
+from .negation import AFF
 from .numbers import DOSE_UNITS
 from .records import build
 

@@ -68,8 +68,9 @@ class Rubric(BaseModel):
         return content_hash(self.model_dump(mode="json"))
 
     def _builtin(self) -> dict[str, str]:
-        if self._builtins is not None:
-            return self._builtins
+        private = self.__pydantic_private__  # direct read: pydantic's private lookup raises inside
+        if private and private.get("_builtins") is not None:
+            return private["_builtins"]
         out = {f"definitions.{g}": "\n".join(f"  - {k}: {v}" for k, v in d.items())
                for g, d in self.definitions.items()}
         if self.items:

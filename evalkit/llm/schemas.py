@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .transport import loads
+
 PDQI_ITEMS = ("up_to_date", "accurate", "thorough", "useful", "organized", "comprehensible", "succinct",
               "synthesized", "internally_consistent")
 OMISSION_CATEGORIES = ("medication", "dose", "diagnosis", "plan", "allergy", "symptom", "other")
@@ -297,6 +299,11 @@ def parse_json_reply(text: str) -> tuple[Any, list[str]]:
     s = (text or "").strip()
     if not s:
         return None, ["empty reply"]
+    if s[0] in "{[" and s[-1] in "}]":  # the usual reply, one clean JSON value: parse it directly
+        try:
+            return loads(s), notes
+        except ValueError:
+            pass
     m = _FENCE.search(s)
     if m and "```" in s:
         s = m.group(1).strip()

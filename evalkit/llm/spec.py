@@ -82,11 +82,13 @@ class ModelSpec(BaseModel):
 
     def context(self) -> int:
         """The context window in tokens (see :func:`evalkit.llm.render.context_window`; memoised)."""
-        if self._context is None:
+        private = self.__pydantic_private__  # read directly: pydantic's private-attribute lookup
+        got = private.get("_context") if private else None  # costs a raised exception per access
+        if got is None:
             from .render import context_window
 
-            self._context = context_window(self)
-        return self._context
+            got = self._context = context_window(self)
+        return got
 
     @classmethod
     def parse(cls, spec: "str | dict | ModelSpec", source: str = "judge", **overrides: Any) -> "ModelSpec":

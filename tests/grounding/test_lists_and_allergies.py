@@ -135,3 +135,31 @@ def test_a_drug_allergy_does_not_contradict_denied_seasonal_allergies():
     t = PENICILLIN + "\n[doctor] and seasonal allergies ?\n[patient] no , never ."
     assert _flagged(_judge(t, "HISTORY OF PRESENT ILLNESS\n\nShe denies seasonal allergies.")) == []
     assert lexicon().find("allergic") is not None  # the word still means allergies where no substance is named
+
+
+# ---------------------------------------------------------------------------------- determinism
+
+_DUMP = """
+import sys
+from evalkit.importers.aci_bench import load_aci_bench
+from evalkit.metrics.hallucination import judge_note
+from tests.conftest import ACI
+for c in load_aci_bench(ACI / "valid.csv", ACI / "valid_metadata.csv"):
+    sys.stdout.write(judge_note(c.turns, c.reference_note, c.case).model_dump_json())
+"""
+
+
+def test_same_verdicts_whatever_the_hash_seed(aci_valid):
+    """Evidence and tie-breaks must not depend on set iteration order (PYTHONHASHSEED)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    outs = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        outs.append(subprocess.run([sys.executable, "-c", _DUMP], cwd=root, env=env, capture_output=True,
+                                   text=True, check=True).stdout)
+    assert outs[0] and outs[0] == outs[1]
