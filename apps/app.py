@@ -63,8 +63,9 @@ def _home(user) -> str:
 try:
     _main()
 except StoreBusy:
-    st.error("The database stayed busy: an evalkit run is still writing to it. Nothing was lost — "
-             "try again in a minute.", icon=":material/hourglass_top:")
+    st.error("The database stayed busy: an evalkit run is still writing to it. Everything saved before "
+             "is kept, but your last change (if you were saving one) was not saved — try it again in a "
+             "minute.", icon=":material/hourglass_top:")
     st.button("Try again", key="busy_retry")
 except PermissionDenied as e:
     st.error(f"Not allowed: {e}.", icon=":material/lock:")

@@ -107,6 +107,7 @@ def test_clinician_reviews_flagged_session(served):
         # a reload keeps the login (cookie); then untrusted note text renders inert
         page.reload()
         page.get_by_role("heading", name="Scribe note").wait_for(timeout=60_000)
+        page.get_by_role("button", name="Log out").wait_for(timeout=30_000)  # the sidebar may paint after the page
         assert page.get_by_role("button", name="Log out").count() == 1
         login(page, base, "dr.ada", PW, "/?session=" + info["xss"])  # no form: the cookie logs in
         page.get_by_role("heading", name="Scribe note").wait_for(timeout=60_000)
