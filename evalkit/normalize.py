@@ -18,6 +18,8 @@ Example::
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from itertools import chain
 
 import jiwer
 
@@ -228,22 +230,35 @@ def _canon_number(w: str) -> list[str]:
     return [w]
 
 
+@lru_cache(maxsize=65536)
+def _canon_cached(w: str) -> tuple[str, ...]:
+    return tuple(_canon_number(w))
+
+
 class _CanonicalNumbers(_WordStep):
     """2.50 → 2.5, 10mg → 10 mg, 140 over 90 → 140/90, one forty over ninety (1 40 over 90) → 140/90."""
 
     name = "CanonicalNumbers"
 
     def process_words(self, words: list[str]) -> list[str]:
-        digits = [i for i, w in enumerate(words) if "0" <= w[0] <= "9"]
-        if not digits:
-            return words
-        out: list[str] = []
-        done = 0
-        for i in digits:
-            out.extend(words[done:i])
-            out.extend(_canon_number(words[i]))
-            done = i + 1
-        out.extend(words[done:])
+        present = set(words)
+        changed = {}
+        for w in present:
+            if "0" <= w[0] <= "9":
+                c = _canon_cached(w)
+                if c != (w,):
+                    changed[w] = c
+        out = words
+        if changed:
+            out = []
+            done = 0
+            for i in positions(words, changed):
+                out.extend(words[done:i])
+                out.extend(changed[words[i]])
+                done = i + 1
+            out.extend(words[done:])
+        if _OVER.isdisjoint(present) and not any(not _OVER.isdisjoint(c) for c in changed.values()):
+            return out  # no "over" / "slash" (10over → 10 over: a canonical form may bring one)
         overs = [i for i in positions(out, _OVER) if 0 < i < len(out) - 1
                  and out[i - 1].isdigit() and out[i + 1].isdigit()]
         if not overs:
@@ -288,18 +303,28 @@ _UNIT_MAP = {form: canon for canon, forms in _UNIT_FORMS.items() for form in for
 # --- 6. fillers ------------------------------------------------------------------------------
 FILLERS = ("um", "umm", "uh", "uhh", "uhm", "er", "erm", "ah", "hmm", "hm", "mhm", "mm hmm", "uh huh")
 
+_LOWER = jiwer.ToLowerCase()
+_UNIFY = _UnifyCharacters()
+_CONTRACTIONS = _ExpandContractions()
+_PUNCTUATION = _RemovePunctuation()
+_INFORMAL = _PhraseMap("ExpandInformalWords", INFORMAL_WORDS)
+_FILLERS = _PhraseMap("RemoveFillers", {f: "" for f in FILLERS})
+_NUMBERS = _NumberWords()
+_CANON_NUMBERS = _CanonicalNumbers()
+_UNITS = _PhraseMap("CanonicalUnits", _UNIT_MAP)
+
 #: The one normalisation pipeline (string → string) shared by every transcript metric.
 NORMALIZE = jiwer.Compose([
-    jiwer.ToLowerCase(),
-    _UnifyCharacters(),
+    _LOWER,
+    _UNIFY,
     _Tokenize(),
-    _ExpandContractions(),
-    _RemovePunctuation(),
-    _PhraseMap("ExpandInformalWords", INFORMAL_WORDS),
-    _PhraseMap("RemoveFillers", {f: "" for f in FILLERS}),
-    _NumberWords(),
-    _CanonicalNumbers(),
-    _PhraseMap("CanonicalUnits", _UNIT_MAP),
+    _CONTRACTIONS,
+    _PUNCTUATION,
+    _INFORMAL,
+    _FILLERS,
+    _NUMBERS,
+    _CANON_NUMBERS,
+    _UNITS,
     _JoinWords(),
 ])
 
@@ -325,16 +350,48 @@ def normalize(text: str) -> str:
     Returns:
         The normalised text: lower-case words separated by single spaces.
     """
-    return NORMALIZE(text or "")
+    return " ".join(_fast_words(text or ""))
 
 
 def normalize_words(text: str) -> list[str]:
-    """Normalise text and split it into words.
+    """Normalise text and split it into words (the words of :func:`normalize`).
 
     Args:
         text: any transcript or note text.
     """
-    return _TO_WORDS(text or "")
+    return _fast_words(text or "")
 
 
-_TO_WORDS = jiwer.Compose(NORMALIZE.transforms[:-1])  # the same steps, without joining the words
+# --- the fast path ---------------------------------------------------------------------------
+# The same steps as NORMALIZE, with the word steps that look at one word at a time
+# (contractions, punctuation, informal words) fused into one cached word → words map that
+# runs in C (dict lookups through ``map``); the steps that look at neighbouring words run
+# as they are. tests/metrics/test_normalize.py checks it against NORMALIZE step by step.
+assert all(" " not in k for k in INFORMAL_WORDS)  # single-word keys: the informal map looks at one word
+_PER_WORD = (_CONTRACTIONS, _PUNCTUATION, _INFORMAL)
+_IN_CONTEXT = (_FILLERS, _NUMBERS, _CANON_NUMBERS, _UNITS)
+_MAX_CACHED_WORDS = 200_000
+
+
+class _WordCache(dict):
+    """Raw word → its normalised words (a tuple), filled on first sight."""
+
+    def __missing__(self, word: str) -> tuple[str, ...]:
+        out = [word]
+        for step in _PER_WORD:
+            out = step.process_words(out)
+        if len(self) >= _MAX_CACHED_WORDS:
+            self.clear()
+        res = self[word] = tuple(out)
+        return res
+
+
+_WORDS = _WordCache()
+
+
+def _fast_words(text: str) -> list[str]:
+    s = _UNIFY.process_string(text.lower())
+    words = list(chain.from_iterable(map(_WORDS.__getitem__, s.split())))
+    for step in _IN_CONTEXT:
+        words = step.process_words(words)
+    return words

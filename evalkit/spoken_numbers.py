@@ -6,7 +6,7 @@ lower-case words with punctuation already removed.
 
 from __future__ import annotations
 
-from .wordscan import positions
+from .wordscan import indices_of
 
 __all__ = ["words_to_digits", "number_words"]
 
@@ -81,7 +81,7 @@ def _parse_number(tokens: list[str], i: int) -> tuple[str, int] | None:
 
 
 
-_NUMBER_STARTS = _NUMBER_WORDS | {"point", "a"}
+_NUMBER_STARTS = frozenset(_NUMBER_WORDS | {"point", "a"})
 
 
 def number_words(tokens: list[str]) -> list[str]:
@@ -90,9 +90,12 @@ def number_words(tokens: list[str]) -> list[str]:
     Args:
         tokens: lower-case words.
     """
-    starts = positions(tokens, _NUMBER_STARTS)
-    if not starts:
+    present = _NUMBER_STARTS.intersection(tokens)
+    if "hundred" not in present and "thousand" not in present:
+        present.discard("a")  # "a" only starts a number before hundred / thousand
+    if not present:
         return tokens
+    starts = indices_of(tokens, present)
     out: list[str] = []
     n = len(tokens)
     done = 0

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-__all__ = ["positions"]
+from itertools import compress
+
+__all__ = ["positions", "indices_of"]
 
 
 def positions(words: list[str], targets: frozenset[str] | set[str] | dict) -> list[int]:
-    """Sorted indices of the words that are in ``targets`` (scans in C: fast when they are few).
+    """Sorted indices of the words that are in ``targets`` (the scans run in C).
 
     Args:
         words: a list of words.
         targets: the words to find.
     """
     present = targets.keys() & set(words) if isinstance(targets, dict) else set(targets).intersection(words)
-    if len(present) > 3:  # many different hits: one pass in Python beats many C scans
-        return [i for i, w in enumerate(words) if w in present]
+    return indices_of(words, present)
+
+
+def indices_of(words: list[str], present: set[str] | frozenset[str]) -> list[int]:
+    """Sorted indices of the words in ``present`` (best when ``present`` holds only words of the list)."""
+    if not present:
+        return []
+    if len(present) > 2:  # many different hits: one membership pass over the list
+        return list(compress(range(len(words)), map(present.__contains__, words)))
     out: list[int] = []
     for t in present:
         i = -1
@@ -24,5 +33,6 @@ def positions(words: list[str], targets: frozenset[str] | set[str] | dict) -> li
                 out.append(i)
         except ValueError:
             pass
-    out.sort()
+    if len(present) > 1:
+        out.sort()
     return out

@@ -158,6 +158,11 @@ def check_numbers(u: Unit, text: str, idx: TranscriptIndex, drug_turns: list[int
     near_pairs: set[tuple[float, str]] = set()
     local: list[int] | None = None
     for n in nums:
+        if n.name is not None:
+            hits = idx.stem_turns.get(n.name)
+            if hits:  # "L4-L5", "S1 and S2": the same name is said
+                out.append(Check("number", SUPPORTED, evidence=list(hits[:2])))
+                continue
         unit = n.unit_canon
         if unit is not None and unit not in ("year", "mg", "mcg", "unit", "ml", "tablet", "puff"):
             # the turns this claim paraphrases: a different value with the same unit there is a contradiction

@@ -67,7 +67,7 @@ class Trigger(NamedTuple):  # a tuple: built for every trigger of every turn, so
     start: int  # token indexes [start, end)
     end: int
     category: str
-    direction: str  # forward | backward | terminate
+    direction: str  # forward | backward | terminate | pseudo (a self-correction: marks nothing)
     max_free: int
 
 
@@ -96,6 +96,10 @@ def rules() -> Rules:
         infos = []
         if d == "TERMINATE" or rule["category"] == "TERMINATE":
             infos.append(("terminate", "terminate", 0))
+        elif d == "PSEUDO" or rule["category"] == "PSEUDO":
+            # a self-correction ("four — no, sorry, five"; "no wait", "no, I mean"): it holds the
+            # "no" so that it negates nothing, and reaches nothing itself
+            infos.append(("pseudo", "pseudo", 0))
         else:
             if d in ("FORWARD", "BIDIRECTIONAL"):
                 infos.append((cat, "forward", free))

@@ -37,6 +37,8 @@ _DATE_RE = re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{4}-\d{2}-\d{2}\b|\b\d{1
 _TIME_RE = re.compile(r"\b\d{1,2}:\d{2}\b")
 _YEAR_RE = re.compile(r"\b(?:19|20)\d{2}\b")
 _SKIP_RE = re.compile(f"{_DATE_RE.pattern}|{_TIME_RE.pattern}|{_YEAR_RE.pattern}")  # dates, then times, then years
+#: letter-and-digit names that are analytes, never a quantity or a level ("free T4 is low normal")
+ANALYTE_NAMES = frozenset({"t3", "t4"})
 _UNIT_AFTER = re.compile(r"\s*-?\s*([A-Za-z%]+)")
 _UNIT_SUFFIX = re.compile(r"(?:mg|mcg|ml|cm|mm|kg|g|st|nd|rd|th|x|am|pm|h|d|y|w|m|s|lbs?)\b", re.I)
 DOSE_UNITS = frozenset("""mg mgs milligram milligrams mcg microgram micrograms g gram grams ml milliliter milliliters
@@ -306,6 +308,7 @@ class NoteNumber:
     start: int  # char offsets in the claim text
     end: int
     unit: str | None  # the word right after, as written
+    name: str | None = None  # the token the digits end, when a letter starts it ("l4", "s1")
 
     @property
     def unit_canon(self) -> str | None:
@@ -334,6 +337,11 @@ def note_numbers(text: str) -> list[NoteNumber]:
             continue  # "COVID-19"
         if left.isalpha() and not (left in "CLTS" and (s < 2 or not text[s - 2].isalpha())):
             continue  # "B12", "A1c", "T2DM" are names, not quantities; spine levels "C5" are kept
+        name = None
+        if left.isalpha():
+            name = text[s - 1:e].lower()  # "C5", "L4", "S1": checked as that token first
+            if name in ANALYTE_NAMES:
+                continue  # "free T4", "T3": thyroid hormones, not the number 4
         if e < len(text) and text[e].isalpha() and not _UNIT_SUFFIX.match(text, e):
             continue
         um = _UNIT_AFTER.match(text[e:e + 16])
@@ -343,7 +351,7 @@ def note_numbers(text: str) -> list[NoteNumber]:
         elif _SLASH_SCALE.match(text, e):
             unit = "out"  # "3/6" reads "three out of six"
         try:
-            out.append(NoteNumber(_value(m.group(0)), s, e, unit))
+            out.append(NoteNumber(_value(m.group(0)), s, e, unit, name))
         except ValueError:
             continue
     return out

@@ -35,12 +35,13 @@ _NOT_PLAN = re.compile(r"^\W*(?:go ahead and )?(?:take a look|look|examine|check
 _CLAUSE_END = re.compile(r"[.?!;]")
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 ACTION_CUE = re.compile(
-    r"\b(?:will|'ll|plan to|planning to|plan is|order|ordered|ordering|schedule|scheduled|start|started|"
+    r"(?:^\W*plan\s*:|\b(?:will|'ll|plan to|planning to|plan is|order|ordered|ordering|schedule|scheduled|start|started|"
     r"starting|continue|continued|refer|referred|referral|prescribe|prescribed|prescription|recommend|"
     r"recommended|advise|advised|follow up|follow-up|followup|obtain|obtained|increase|increased|decrease|"
     r"decreased|stop|stopped|discontinue|discontinued|initiate|initiated|return|repeat|begin|send|sent|"
     r"monitor|should|instructed|encouraged|counseled|given|provided|placed|requested|arrange|arranged|"
-    r"consider|pending|resume|hold|wean|taper|titrate|switch|apply|wear|use|take|avoid|limit)\b")
+    r"consider|pending|resume|hold|wean|taper|titrate|switch|apply|wear|use|take|avoid|limit|give|giving|"
+    r"review|book|booked)\b)")
 _ACTION_WORDS = {
     "order": "order get obtain send schedule check repeat draw recheck run perform arrange",
     "start": "start prescribe give put initiate begin try add trial",

@@ -107,13 +107,17 @@ def check_polarity(u: Unit, s: int, e: int, term: Term, pol: str,
     if pol not in (AFF, NEG):
         return None
     lx = lexicon()
-    findings, _ = lx.parts(term)
+    findings, term_anat = lx.parts(term)
     anat = claim_anatomy(u, s, e, term)
     generic = _generic(findings)
     if not anat and generic and any(w in _VAGUE for f in findings for w in f.split()):
         return None  # "denies pain" says nothing checkable without a body part
     if pol == NEG and _PAST.search(u.norm):
         return None  # "denied headaches in the past": another time than the dialogue's
+    if pol == NEG and len(findings) > 1 and not term_anat and idx.concept_turns.get(findings[0]):
+        # denying the specific finding does not deny the broader one it names ("no coughing up
+        # blood" says nothing of the cough), when the dialogue talks of the specific one
+        findings = findings[:1]
     pols = transcript_polarities(idx, findings, anat)
     fam = pols.pop(FAM, [])
     if family:  # "family history of X": the family's mentions are the affirmations

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures
 import json
 import logging
 import random
@@ -219,8 +220,11 @@ class LLMClient:
 
     def run(self, coro: Awaitable[T]) -> T:
         """Run a coroutine on the client's background event loop and wait for it (thread-safe)."""
-        loop = self._background_loop()
-        return asyncio.run_coroutine_threadsafe(coro, loop).result()  # type: ignore[arg-type]
+        return self.submit(coro).result()
+
+    def submit(self, coro: Awaitable[T]) -> "concurrent.futures.Future[T]":
+        """Start a coroutine on the client's background event loop; returns its future (thread-safe)."""
+        return asyncio.run_coroutine_threadsafe(coro, self._background_loop())  # type: ignore[arg-type]
 
     def flush(self) -> None:
         """Write buffered cache entries and call records to the store now."""

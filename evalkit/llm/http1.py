@@ -60,7 +60,10 @@ class _Conn(asyncio.Protocol):
         self.closed = True
         if self.fut is not None and not self.fut.done():
             if self.head and self.length < 0 and not self.chunked:  # a body read to the close
-                self._finish(bytes(self.buf))
+                try:
+                    self._finish(bytes(self.buf))
+                except Exception as e:
+                    self._settle(None, ConnectionResetError(f"unreadable HTTP reply ({type(e).__name__})"))
             else:
                 self._settle(None, ConnectionResetError("server disconnected"))
 

@@ -21,6 +21,7 @@ from typing import Any
 from ..schema import JudgeResult
 
 _WORKER: dict[str, Any] = {}
+_CHUNK = 64  # notes per pickled chunk sent to a worker
 
 
 class _CollectingStore:
@@ -55,17 +56,21 @@ def _init(spec: Any, store_path: str | None, run_id: str | None, concurrency: in
     _WORKER.update(sink=sink, client=client, judge=make_llm_judge(spec, client=client))
 
 
-def _judge_shard(items: list[tuple[Any, Any, Any]]) -> tuple[list[JudgeResult | None], dict, list, bool, dict]:
+def _judge_shard(chunks: list[bytes]) -> tuple[list[JudgeResult | None], dict, list, bool, dict]:
+    """Judge a shard sent as pickled chunks: each chunk's notes start as soon as it is unpickled,
+    while the next is being unpickled (unpickling 1,000 notes took ~0.2 s before the first call)."""
     import asyncio
+    import pickle
 
     from .client import BudgetExceeded
 
     judge, client, sink = _WORKER["judge"], _WORKER["client"], _WORKER["sink"]
 
-    async def all_() -> list[Any]:
+    async def some(items: list[tuple[Any, Any, Any]]) -> list[Any]:
         return list(await asyncio.gather(*(judge.ajudge(t, n, c) for t, n, c in items), return_exceptions=True))
 
-    got = client.run(all_())
+    futures = [client.submit(some(pickle.loads(blob))) for blob in chunks]
+    got = [g for f in futures for g in f.result()]
     client.flush()
     results: list[JudgeResult | None] = []
     budget_hit = False
@@ -121,9 +126,13 @@ class JudgePool:
     def judge_many(self, items: list[tuple[Any, Any, Any]]) -> tuple[list[JudgeResult | None], bool]:
         """Judge ``(transcript, note, case)`` items; returns results in order (None where the budget
         stopped) and whether the budget was reached. Replies and call records are in the store."""
+        import pickle
+
         n = self.processes
         shards = [items[i::n] for i in range(n)]
-        outs = self._pool.map(_judge_shard, shards)
+        chunked = [[pickle.dumps(sh[j:j + _CHUNK], pickle.HIGHEST_PROTOCOL) for j in range(0, len(sh), _CHUNK)]
+                   for sh in shards]
+        outs = self._pool.map(_judge_shard, chunked, chunksize=1)
         results: list[JudgeResult | None] = [None] * len(items)
         cache: dict[str, Any] = {}
         calls: list[dict] = []
