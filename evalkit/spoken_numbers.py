@@ -91,8 +91,8 @@ def number_words(tokens: list[str]) -> list[str]:
         tokens: lower-case words.
     """
     present = _NUMBER_STARTS.intersection(tokens)
-    if "hundred" not in present and "thousand" not in present:
-        present.discard("a")  # "a" only starts a number before hundred / thousand
+    if "a" in present and "hundred" not in present and "thousand" not in present:
+        present = present - {"a"}  # "a" only starts a number before hundred / thousand
     if not present:
         return tokens
     starts = indices_of(tokens, present)

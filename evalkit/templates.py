@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from .errors import InputError, pydantic_to_input_error
 from .paths import rubrics_dir
@@ -41,15 +41,24 @@ class TemplateSection(BaseModel):
     required: bool = True
     sources: list[str] = Field(default_factory=list)
     rules: list[SectionRule] = Field(default_factory=list)
+    # (title, aliases, normalised names) — rebuilt when title or aliases are replaced
+    _names: tuple[str, list[str], frozenset[str]] | None = PrivateAttr(default=None)
 
     def model_post_init(self, _ctx: Any) -> None:
         bad = [s for s in self.sources if s not in CATEGORIES]
         if bad:
             raise ValueError(f"unknown source categories {bad}; known: {', '.join(CATEGORIES)}")
 
+    def heading_names(self) -> frozenset[str]:
+        """The normalised title and aliases (see :func:`normalize_heading`)."""
+        c = self._names
+        if c is None or c[0] is not self.title or c[1] is not self.aliases:
+            names = frozenset([normalize_heading(self.title), *(normalize_heading(a) for a in self.aliases)])
+            c = self._names = (self.title, self.aliases, names)
+        return c[2]
+
     def matches(self, heading: str) -> bool:
-        h = normalize_heading(heading)
-        return h == normalize_heading(self.title) or h in {normalize_heading(a) for a in self.aliases}
+        return normalize_heading(heading) in self.heading_names()
 
 
 class Template(BaseModel):
@@ -57,6 +66,8 @@ class Template(BaseModel):
     name: str
     description: str = ""
     sections: list[TemplateSection]
+    # (sections, normalised heading → first section naming it) — rebuilt when sections are replaced
+    _headings: tuple[list[TemplateSection], dict[str, TemplateSection]] | None = PrivateAttr(default=None)
 
     def section(self, key: str) -> TemplateSection:
         for s in self.sections:
@@ -71,14 +82,23 @@ class Template(BaseModel):
         return None
 
     def match_heading(self, heading: str) -> TemplateSection | None:
-        for s in self.sections:
-            if s.matches(heading):
-                return s
-        return None
+        """The first section whose title or an alias matches ``heading`` (case and punctuation ignored)."""
+        c = self._headings
+        if c is None or c[0] is not self.sections:
+            index: dict[str, TemplateSection] = {}
+            for s in self.sections:
+                for name in s.heading_names():
+                    index.setdefault(name, s)
+            c = self._headings = (self.sections, index)
+        return c[1].get(normalize_heading(heading))
 
 
+_NOT_ALNUM = re.compile(r"[^A-Z0-9]+")
+
+
+@lru_cache(maxsize=4096)
 def normalize_heading(h: str) -> str:
-    return re.sub(r"[^A-Z0-9]+", " ", h.upper()).strip()
+    return _NOT_ALNUM.sub(" ", h.upper()).strip()
 
 
 def templates_dir() -> Path:

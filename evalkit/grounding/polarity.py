@@ -68,6 +68,11 @@ def _turn_has_anatomy_uncached(idx: TranscriptIndex, i: int, tok: int, anat: set
     return False
 
 
+def _within_specific(idx: TranscriptIndex, i: int, tok: int, canonical: str) -> bool:
+    """Whether the mention at token ``tok`` of turn ``i`` is a narrower finding that names ``canonical``."""
+    return any(s == tok and t.canonical != canonical for s, _, t in idx.units[i].matches)
+
+
 def transcript_polarities(idx: TranscriptIndex, findings: list[str], anat: set[str]) -> dict[str, list[int]]:
     """Polarity → turn indexes over the transcript's mentions of ``findings`` (with ``anat`` if given).
 
@@ -84,6 +89,8 @@ def transcript_polarities(idx: TranscriptIndex, findings: list[str], anat: set[s
             if anat and not _turn_has_anatomy(idx, i, tok, anat):
                 continue
             p = idx.mention_polarity(i, tok)
+            if p == NEG and not anat and _within_specific(idx, i, tok, c):
+                continue  # "no coughing up blood" does not deny the cough
             if p in (AFF, NEG, UNKNOWN, FAM, HIST):
                 out.setdefault(p, []).append(i)
     return out

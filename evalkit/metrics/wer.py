@@ -18,7 +18,8 @@ from typing import Any, Iterable, NamedTuple, Sequence
 from rapidfuzz.distance import Levenshtein
 
 from ..errors import InputError
-from ..normalize import normalize, normalize_words, positions
+from ..normalize import normalize, normalize_words
+from ..wordscan import indices_of
 from ..schema import Score, SpeakerRole, Turn
 from ..vocab import anatomy, conditions, drugs, units
 
@@ -31,6 +32,7 @@ _LATERALITY = frozenset("left right bilateral bilaterally unilateral upper lower
                         "lateral proximal distal superior inferior dorsal ventral".split())
 _AMBIGUOUS = frozenset({"back"})  # anatomy words that are mostly ordinary words in speech
 _TURN_BREAK = "qzxturnbreakqzx"  # joins turns for one normalisation call; no rule spans it
+_TURN_BREAKS = frozenset({_TURN_BREAK})
 
 
 class AlignOp(NamedTuple):
@@ -135,7 +137,7 @@ def _words_and_speakers(value: str | Sequence[Turn] | Sequence[dict], source: st
         return [], []
     # one pipeline call for the whole transcript: a break word keeps turns apart (no rule spans it)
     joined = normalize_words(f" {_TURN_BREAK} ".join(texts))
-    breaks = positions(joined, {_TURN_BREAK}) + [len(joined)]
+    breaks = indices_of(joined, _TURN_BREAKS) + [len(joined)]
     words: list[str] = []
     speakers: list[str | None] = []
     start = 0
@@ -168,6 +170,24 @@ def _lexicon_index() -> tuple[dict[tuple[str, ...], str], dict[str, tuple[int, .
     return index, _first_words(index)
 
 
+class _NumericWords(dict):
+    """Word → whether it is a number (holds a digit and is not all letters), filled on first sight."""
+
+    def __missing__(self, w: str) -> bool:
+        res = not w.isalpha() and _NUMERIC.search(w) is not None
+        if len(self) >= 200_000:
+            self.clear()
+        self[w] = res
+        return res
+
+
+_IS_NUMERIC = _NumericWords()
+
+
+def _numeric(words: Sequence[str]) -> list[bool]:
+    return list(map(_IS_NUMERIC.__getitem__, words))
+
+
 def medical_mask(words: Sequence[str], terms: Iterable[str] | None = None) -> list[bool]:
     """Mark which normalised reference words belong to a medical term.
 
@@ -179,26 +199,33 @@ def medical_mask(words: Sequence[str], terms: Iterable[str] | None = None) -> li
         words: normalised words (from :func:`evalkit.normalize.normalize_words`).
         terms: extra terms (single or multi-word), e.g. from the case card.
     """
+    return _medical_mask(words, terms, _numeric(words))
+
+
+def _medical_mask(words: Sequence[str], terms: Iterable[str] | None, numeric: list[bool]) -> list[bool]:
     index, first = _lexicon_index()
     extra: dict[tuple[str, ...], str] = {}
     for t in terms or ():
         key = tuple(normalize_words(t))
         if key:
             extra[key] = "case"
+    uniq = set(words)
+    present = first.keys() & uniq
+    extra_first: dict[str, tuple[int, ...]] = {}  # first word → term lengths, lexicon and extra terms merged
     if extra:
-        merged = dict(first)
         for w, sz in _first_words(extra).items():
-            merged[w] = tuple(sorted(set(sz) | set(first.get(w, ())), reverse=True))
-        first = merged
+            extra_first[w] = tuple(sorted(set(sz) | set(first.get(w, ())), reverse=True))
+        present |= extra_first.keys() & uniq
     n = len(words)
     cats: list[str | None] = [None] * n
-    numeric = [not w.isalpha() and _NUMERIC.search(w) is not None for w in words]
     mask = list(numeric)
+    matched: list[int] = []  # indices of words inside a matched term, increasing
     nxt = 0  # words before this index are already part of a matched term
-    for i in positions(words, first):
+    for i in indices_of(words, present):
         if i < nxt:
             continue
-        for size in first[words[i]]:
+        w0 = words[i]
+        for size in extra_first.get(w0) or first[w0]:
             if size > n - i:
                 continue
             key = tuple(words[i:i + size])
@@ -209,9 +236,10 @@ def medical_mask(words: Sequence[str], terms: Iterable[str] | None = None) -> li
                 continue
             for k in range(i, i + size):
                 cats[k] = cat
+            matched.extend(range(i, i + size))
             nxt = i + size
             break
-    for k in [k for k, c in enumerate(cats) if c is not None]:
+    for k in matched:
         if numeric[k]:
             continue
         cat, w = cats[k], words[k]
@@ -272,7 +300,8 @@ def wer_details(reference: str | Sequence[Turn] | Sequence[dict],
     if not ref:
         raise InputError("reference", "text", "is empty after normalisation",
                          "give a reference transcript with at least one word")
-    med = medical_mask(ref, terms)
+    numeric = _numeric(ref)
+    med = _medical_mask(ref, terms, numeric)
     ops = Levenshtein.opcodes(ref, hyp)  # word sequences: rapidfuzz hashes the words in C
     n = len(ref)
     subs = dels = ins = 0
@@ -302,7 +331,6 @@ def wer_details(reference: str | Sequence[Turn] | Sequence[dict],
     cer = Levenshtein.distance(ref_str, hyp_str, score_hint=max(8, 6 * (subs + dels + ins))) / len(ref_str)
     med_words = sum(med)
     med_err = len(missed)
-    numeric = [not w.isalpha() and _NUMERIC.search(w) is not None for w in ref]
     num_words = sum(numeric)
     num_err = sum(1 for i in errors if numeric[i])
     misheard = _misheard_numbers(ref, hyp, ops, numeric, med)
