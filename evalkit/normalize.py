@@ -24,7 +24,7 @@ from itertools import chain
 import jiwer
 
 from .spoken_numbers import number_words, words_to_digits
-from .wordscan import positions
+from .wordscan import indices_of, positions
 
 __all__ = ["NORMALIZE", "NORMALIZATION", "normalize", "normalize_words", "words_to_digits"]
 
@@ -71,8 +71,12 @@ class _PhraseMap(_WordStep):
         self.first = {w: sorted(v, reverse=True) for w, v in sizes.items()}
 
     def process_words(self, words: list[str]) -> list[str]:
+        return self.apply(words, set(words))
+
+    def apply(self, words: list[str], present: set[str]) -> list[str]:
+        """:meth:`process_words` given a set holding at least every word of ``words``."""
         first, mapping = self.first, self.map
-        hits = positions(words, first)
+        hits = indices_of(words, first.keys() & present)
         if not hits:
             return words
         out: list[str] = []
@@ -241,7 +245,11 @@ class _CanonicalNumbers(_WordStep):
     name = "CanonicalNumbers"
 
     def process_words(self, words: list[str]) -> list[str]:
-        present = set(words)
+        return self.apply(words, set(words))[0]
+
+    def apply(self, words: list[str], present: set[str]) -> tuple[list[str], set[str]]:
+        """:meth:`process_words` given a set holding at least every word of ``words``; also returns
+        such a set for the result."""
         changed = {}
         for w in present:
             if "0" <= w[0] <= "9":
@@ -257,12 +265,14 @@ class _CanonicalNumbers(_WordStep):
                 out.extend(changed[words[i]])
                 done = i + 1
             out.extend(words[done:])
-        if _OVER.isdisjoint(present) and not any(not _OVER.isdisjoint(c) for c in changed.values()):
-            return out  # no "over" / "slash" (10over → 10 over: a canonical form may bring one)
+        if changed:
+            present = present.union(*changed.values())
+        if _OVER.isdisjoint(present):
+            return out, present  # no "over" / "slash" (10over → 10 over: a canonical form may bring one)
         overs = [i for i in positions(out, _OVER) if 0 < i < len(out) - 1
                  and out[i - 1].isdigit() and out[i + 1].isdigit()]
         if not overs:
-            return out
+            return out, present
         merged: list[str] = []
         done = 0
         for i in overs:
@@ -276,7 +286,7 @@ class _CanonicalNumbers(_WordStep):
             merged.append(f"{a}/{b}")
             done = i + 2
         merged.extend(out[done:])
-        return merged
+        return merged, set(merged)
 
 
 # --- 5. units --------------------------------------------------------------------------------
@@ -369,7 +379,6 @@ def normalize_words(text: str) -> list[str]:
 # as they are. tests/metrics/test_normalize.py checks it against NORMALIZE step by step.
 assert all(" " not in k for k in INFORMAL_WORDS)  # single-word keys: the informal map looks at one word
 _PER_WORD = (_CONTRACTIONS, _PUNCTUATION, _INFORMAL)
-_IN_CONTEXT = (_FILLERS, _NUMBERS, _CANON_NUMBERS, _UNITS)
 _MAX_CACHED_WORDS = 200_000
 
 
@@ -392,6 +401,11 @@ _WORDS = _WordCache()
 def _fast_words(text: str) -> list[str]:
     s = _UNIFY.process_string(text.lower())
     words = list(chain.from_iterable(map(_WORDS.__getitem__, s.split())))
-    for step in _IN_CONTEXT:
-        words = step.process_words(words)
-    return words
+    present = set(words)  # every word of ``words`` (and, once fillers are gone, perhaps more)
+    words = _FILLERS.apply(words, present)
+    before = words
+    words = number_words(words, present)
+    if words is not before:
+        present = set(words)
+    words, present = _CANON_NUMBERS.apply(words, present)
+    return _UNITS.apply(words, present)

@@ -84,13 +84,14 @@ def _parse_number(tokens: list[str], i: int) -> tuple[str, int] | None:
 _NUMBER_STARTS = frozenset(_NUMBER_WORDS | {"point", "a"})
 
 
-def number_words(tokens: list[str]) -> list[str]:
+def number_words(tokens: list[str], vocabulary: set[str] | frozenset[str] | None = None) -> list[str]:
     """Replace number phrases in a list of words by digits (the list is returned as is if none).
 
     Args:
         tokens: lower-case words.
+        vocabulary: optionally, a set holding at least every word of ``tokens`` (saves a pass).
     """
-    present = _NUMBER_STARTS.intersection(tokens)
+    present = _NUMBER_STARTS.intersection(tokens if vocabulary is None else vocabulary)
     if "a" in present and "hundred" not in present and "thousand" not in present:
         present = present - {"a"}  # "a" only starts a number before hundred / thousand
     if not present:

@@ -41,7 +41,7 @@ ACTION_CUE = re.compile(
     r"decreased|stop|stopped|discontinue|discontinued|initiate|initiated|return|repeat|begin|send|sent|"
     r"monitor|should|instructed|encouraged|counseled|given|provided|placed|requested|arrange|arranged|"
     r"consider|pending|resume|hold|wean|taper|titrate|switch|apply|wear|use|take|avoid|limit|give|giving|"
-    r"review|book|booked)\b)")
+    r"review|book|booked|practise|practice|practising|practicing|recheck|re-check)\b)")
 _ACTION_WORDS = {
     "order": "order get obtain send schedule check repeat draw recheck run perform arrange",
     "start": "start prescribe give put initiate begin try add trial",

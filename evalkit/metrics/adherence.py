@@ -170,9 +170,10 @@ def _rule_check(rule: Any, ts: TemplateSection, sents: list[NoteSentence],
         need = int(rule.value or 1)
         return AdherenceCheck(name, ts.key, len(sents) >= need, rule.why, {"sentences": len(sents), "min": need})
     if rule.rule == "states_action":
-        items = [s for s in sents if len(s.text.split()) >= 4]  # short problem titles are exempt
-        without = [s.id for s in items if not states_action(s.text)]
-        has_any = any(states_action(s.text) for s in sents)
+        acts = [states_action(s.text) for s in sents]
+        items = [(s, a) for s, a in zip(sents, acts) if len(s.text.split()) >= 4]  # short problem titles are exempt
+        without = [s.id for s, a in items if not a]
+        has_any = any(acts)
         # in an assessment-and-plan section the assessment sentences need no action: one action suffices
         combined = combined or "assessment" in ts.sources
         ok = has_any if combined else (has_any and not without)

@@ -271,8 +271,8 @@ def _insert_speaker(ref_spk: list[str | None], i1: int, ops: Any, k: int) -> str
         return ref_spk[0]
     if i1 >= len(ref_spk) or ref_spk[i1 - 1] == ref_spk[i1]:
         return ref_spk[i1 - 1]
-    prev_err = k > 0 and ops[k - 1].tag in ("replace", "delete")
-    next_err = k + 1 < len(ops) and ops[k + 1].tag in ("replace", "delete")
+    prev_err = k > 0 and ops[k - 1][0] in ("replace", "delete")
+    next_err = k + 1 < len(ops) and ops[k + 1][0] in ("replace", "delete")
     return ref_spk[i1] if next_err and not prev_err else ref_spk[i1 - 1]
 
 
@@ -302,7 +302,8 @@ def wer_details(reference: str | Sequence[Turn] | Sequence[dict],
                          "give a reference transcript with at least one word")
     numeric = _numeric(ref)
     med = _medical_mask(ref, terms, numeric)
-    ops = Levenshtein.opcodes(ref, hyp)  # word sequences: rapidfuzz hashes the words in C
+    # word sequences: rapidfuzz hashes the words in C; plain tuples (tag, i1, i2, j1, j2) unpack fast
+    ops = Levenshtein.opcodes(ref, hyp).as_list()
     n = len(ref)
     subs = dels = ins = 0
     errors: list[int] = []  # reference word indices that were substituted or deleted

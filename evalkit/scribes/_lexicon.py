@@ -74,6 +74,7 @@ PLAN_VERB = rx(
     r"keep (?:taking|an eye|track)", r"try", r"add(?:ing)?", r"change (?:your|the|her|his)", r"adjust\w*",
     r"counsel\w*", r"educat\w*", r"take", r"encourag\w*", r"call (?:you|me|us)", r"put (?:you|her|him) on",
     r"place (?:you|her|him) on", r"obtain", r"draw", r"arrange", r"book", r"suggest\w*", r"pick up", r"review",
+    r"practi[cs]e", r"apply(?:ing)?", r"use (?:a|an|the|your|this|some)", r"re-?check\w*",
     r"go to (?:the )?(?:a&e|er|emergency|hospital|urgent care)",
 )
 INTENT = rx(

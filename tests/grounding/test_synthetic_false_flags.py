@@ -110,6 +110,8 @@ def test_denying_the_cough_itself_is_still_contradicted():
      "I would like to give acetaminophen 240 mg every six hours as needed for pain."),
     ("i'm going to review inhaler technique with the asthma nurse in four weeks .",
      "Plan: review inhaler technique with the asthma nurse in four weeks."),
+    ("i'd like you to practise the breathing exercise twice a day .",
+     "Patient to practise the breathing exercise twice a day."),
 ])
 def test_plan_sentences_cover_their_items(turn, note):
     res = _judge(f"[doctor] so the plan is , {turn}\n[patient] okay .", f"PLAN\n\n{note}")
