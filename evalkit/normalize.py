@@ -219,6 +219,7 @@ _OVER = frozenset(("over", "slash"))
 _TRAILING_ZEROS = re.compile(r"^(\d+\.\d*?)0+$")
 _NUM_THEN_LETTERS = re.compile(r"^(\d+(?:\.\d+)?)([a-z][a-z0-9]*)$")
 _ORDINAL = frozenset(("st", "nd", "rd", "th", "s"))
+_DIGIT_FIRST = re.compile(r" ([0-9][^ ]*)")
 
 
 def _canon_number(w: str) -> list[str]:
@@ -249,27 +250,27 @@ class _CanonicalNumbers(_WordStep):
 
     def apply(self, words: list[str], present: set[str]) -> tuple[list[str], set[str]]:
         """:meth:`process_words` given a set holding at least every word of ``words``; also returns
-        such a set for the result."""
+        such a set for the result (``present`` itself, with the words this step brought in added)."""
         changed = {}
-        for w in present:
-            if "0" <= w[0] <= "9":
-                c = _canon_cached(w)
-                if c != (w,):
-                    changed[w] = c
+        for w in _DIGIT_FIRST.findall(" " + " ".join(present)):  # the words that start with a digit
+            c = _canon_cached(w)
+            if c != (w,):
+                changed[w] = c
         out = words
         if changed:
             out = []
             done = 0
-            for i in positions(words, changed):
+            for i in indices_of(words, changed.keys() & present):
                 out.extend(words[done:i])
                 out.extend(changed[words[i]])
                 done = i + 1
             out.extend(words[done:])
         if changed:
-            present = present.union(*changed.values())
-        if _OVER.isdisjoint(present):
+            present.update(*changed.values())
+        over = _OVER & present
+        if not over:
             return out, present  # no "over" / "slash" (10over → 10 over: a canonical form may bring one)
-        overs = [i for i in positions(out, _OVER) if 0 < i < len(out) - 1
+        overs = [i for i in indices_of(out, over) if 0 < i < len(out) - 1
                  and out[i - 1].isdigit() and out[i + 1].isdigit()]
         if not overs:
             return out, present

@@ -109,8 +109,10 @@ class WerResult:
 # --------------------------------------------------------------------------- inputs
 
 
-def _words_and_speakers(value: str | Sequence[Turn] | Sequence[dict], source: str) -> tuple[list[str], list[str | None]]:
-    """Normalised words of a transcript, with the speaker role of each word (None for plain text)."""
+def _words_and_speakers(value: str | Sequence[Turn] | Sequence[dict], source: str,
+                        with_speakers: bool = True) -> tuple[list[str], list[str | None]]:
+    """Normalised words of a transcript, with the speaker role of each word (None for plain text;
+    an empty list when ``with_speakers`` is false)."""
     if isinstance(value, str):
         if value.lstrip().startswith("["):
             from ..text import parse_transcript
@@ -137,6 +139,8 @@ def _words_and_speakers(value: str | Sequence[Turn] | Sequence[dict], source: st
         return [], []
     # one pipeline call for the whole transcript: a break word keeps turns apart (no rule spans it)
     joined = normalize_words(f" {_TURN_BREAK} ".join(texts))
+    if not with_speakers:
+        return list(filter(_TURN_BREAK.__ne__, joined)), []
     breaks = indices_of(joined, _TURN_BREAKS) + [len(joined)]
     words: list[str] = []
     speakers: list[str | None] = []
@@ -188,6 +192,17 @@ def _numeric(words: Sequence[str]) -> list[bool]:
     return list(map(_IS_NUMERIC.__getitem__, words))
 
 
+@lru_cache(maxsize=1)
+def _second_words() -> dict[str, frozenset[str]]:
+    """First word of the lexicon's multi-word terms (only those with no one-word term) → their second words."""
+    index, first = _lexicon_index()
+    out: dict[str, set[str]] = {}
+    for key in index:
+        if len(key) > 1 and 1 not in first[key[0]]:
+            out.setdefault(key[0], set()).add(key[1])
+    return {w: frozenset(v) for w, v in out.items()}
+
+
 def medical_mask(words: Sequence[str], terms: Iterable[str] | None = None) -> list[bool]:
     """Mark which normalised reference words belong to a medical term.
 
@@ -204,6 +219,7 @@ def medical_mask(words: Sequence[str], terms: Iterable[str] | None = None) -> li
 
 def _medical_mask(words: Sequence[str], terms: Iterable[str] | None, numeric: list[bool]) -> list[bool]:
     index, first = _lexicon_index()
+    seconds = _second_words()
     extra: dict[tuple[str, ...], str] = {}
     for t in terms or ():
         key = tuple(normalize_words(t))
@@ -216,6 +232,9 @@ def _medical_mask(words: Sequence[str], terms: Iterable[str] | None, numeric: li
         for w, sz in _first_words(extra).items():
             extra_first[w] = tuple(sorted(set(sz) | set(first.get(w, ())), reverse=True))
         present |= extra_first.keys() & uniq
+    for w in seconds.keys() & present:  # a first word of multi-word terms only, none of whose 2nd words occur
+        if w not in extra_first and seconds[w].isdisjoint(uniq):
+            present.discard(w)
     n = len(words)
     cats: list[str | None] = [None] * n
     mask = list(numeric)
@@ -296,7 +315,7 @@ def wer_details(reference: str | Sequence[Turn] | Sequence[dict],
         InputError: the reference is empty after normalisation, or a turn is malformed.
     """
     ref, ref_spk = _words_and_speakers(reference, "reference")
-    hyp, _ = _words_and_speakers(hypothesis, "hypothesis")
+    hyp, _ = _words_and_speakers(hypothesis, "hypothesis", with_speakers=False)
     if not ref:
         raise InputError("reference", "text", "is empty after normalisation",
                          "give a reference transcript with at least one word")

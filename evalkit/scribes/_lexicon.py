@@ -170,10 +170,10 @@ NUMBER_UNIT = re.compile(
 )
 
 # ------------------------------------------------------------------ answers, fillers
-AFFIRM = re.compile(r"^(?:yes|yeah|yep|yup|uh-huh|mm-hmm|mhm|correct|that's right|right|sure|definitely|absolutely|"
+AFFIRM = re.compile(r"^(?:(?:well|oh|so|um|uh|hmm),?\s+)?(?:yes|yeah|yep|yup|uh-huh|mm-hmm|mhm|correct|that's right|right|sure|definitely|absolutely|"
                     r"(?:i do|i am|i have|i did|i was)(?=\s*(?:[,.!]|$))|i think so|uh,? yes|um,? yes|um,? yeah)\b[,.!]?",
                     re.I)
-NEGATE = re.compile(r"^(?:no|nope|nah|not really|never|none|not that i(?: have)? (?:noticed|know)|nothing|"
+NEGATE = re.compile(r"^(?:(?:well|oh|so|um|uh|hmm),?\s+)?(?:no|nope|nah|not really|never|none|not that i(?: have)? (?:noticed|know)|nothing|"
                     r"i do not(?: think so)?|i have not|i did not|not at all|"
                     r"uh,? no|um,? no)(?=$|[,.!?]| i | it | not | nothing| that| none| never| no\b| ma'am| sir)", re.I)
 ACK = re.compile(
@@ -191,7 +191,8 @@ QUESTION_START = re.compile(
 NEG_WORD = re.compile(r"\b(?:no|not|never|without|nothing|none|denies|deny|cannot)\b", re.I)
 DISMISS = re.compile(r"^(?:not that i(?: have)? noticed|nothing like that|not really|nothing|none|not at all|"
                      r"i do not think so|not that i know of|nothing else|not anything|no|"
-                     r"(?:i|it|she|he|they|that) (?:have|has|do|does|did|am|is|are|was|were)(?: not)?|"
+                     r"(?:i|it|she|he|they|that) (?:have|has|do|does|did|am|is|are|was|were)(?: not)?"
+                     r"(?:,? (?:actually|really|yes|indeed|i think|i guess))?|"
                      r"that(?:'s| is) (?:it|all|everything)|(?:i think )?that(?:'s| is) (?:about )?it)\W*$", re.I)
 FILLER = re.compile(r"\b(?:um+|uh+|er|hmm+|you know|i mean|kind of like)\b,?\s*|\blike,\s+", re.I)
 # a yes/no said before the answer proper; "no" only when a clause follows ("no, i ..."), never "no vomiting"

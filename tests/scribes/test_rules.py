@@ -252,3 +252,21 @@ def test_a_yes_to_a_list_does_not_claim_every_item():
     assert "Answers yes when asked about fever, chills or night sweats." in sents
     assert "Reports a sore throat." in sents
     assert not any("earache" in s for s in sents)
+
+
+def test_hedged_answers_and_practice_plans_are_kept():
+    C, P = SpeakerRole.CLINICIAN, SpeakerRole.PATIENT
+    lines = [(C, "What brings you in today?"), (P, "I've been getting headaches."),
+             (C, "Have you had any nausea with the headaches?"), (P, "Well, yes, I have, actually."),
+             (C, "Any vomiting?"), (P, "Well, no, not really."),
+             (C, "So the plan is, I'd like you to practise the breathing exercise twice a day."),
+             (C, "And I'd like to recheck your blood pressure in six weeks.")]
+    turns = [Turn(id=i, speaker=s, text=t) for i, (s, t) in enumerate(lines)]
+    note = _write(turns, "SOAP")
+    sents = [s.text for _, s in note.sentences()]
+    text = " ".join(sents).lower()
+    assert "nausea with the headaches" in text and "actually" not in text
+    assert any("vomiting" in s.lower() and _NEG.search(s) for s in sents), sents
+    plan = " ".join(s.text for s in next(x for x in note.sections if x.key == "plan").sentences).lower()
+    assert "practise the breathing exercise twice a day" in plan and "recheck your blood pressure" in plan.replace(
+        "her blood pressure", "your blood pressure")
