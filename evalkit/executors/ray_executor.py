@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import OrderedDict
+from itertools import islice
 from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import InputError
@@ -90,7 +91,7 @@ def _call(fn_box: list, item: Any) -> Any:
         _FN_CACHE[key] = fn
         while len(_FN_CACHE) > 4:
             _FN_CACHE.popitem(last=False)
-    return pack(fn(unpack(item)))
+    return [pack(fn(x)) for x in unpack(item)]  # one task runs a small batch of cases
 
 
 class RayTasksFailed(RuntimeError):
@@ -108,14 +109,18 @@ class RayExecutor:
         max_in_flight: tasks submitted at once (default ``max(16, 8 * concurrency)``): enough queued
             work to keep the workers busy while the driver writes a batch to DuckDB.
         max_retries: Ray-level retries of a task whose worker died.
+        batch_size: cases per Ray task (default 4): amortises Ray's per-task cost over cases that
+            take only milliseconds; use 1 for slow cases (an ASR scribe, a remote model).
         setup: a callable each worker runs once at start (e.g. registering a scribe); local only.
         init_options: extra keyword arguments for ``ray.init``.
     """
 
     def __init__(self, concurrency: int = 2, address: str | None = None, num_cpus_per_task: float = 1.0,
                  max_in_flight: int | None = None, max_retries: int = 2,
-                 setup: Callable[[], None] | None = None, init_options: dict | None = None):
+                 setup: Callable[[], None] | None = None, init_options: dict | None = None,
+                 batch_size: int = 4):
         self.concurrency = max(1, int(concurrency))
+        self.batch_size = max(1, int(batch_size))
         self.address = address
         self.num_cpus_per_task = num_cpus_per_task
         self.max_in_flight = max_in_flight or max(16, 8 * self.concurrency)
@@ -169,12 +174,12 @@ class RayExecutor:
         def top_up() -> None:
             nonlocal exhausted
             while not exhausted and not failures and len(pending) < self.max_in_flight:
-                try:
-                    item = next(it)
-                except StopIteration:
+                batch = list(islice(it, self.batch_size))
+                if len(batch) < self.batch_size:
                     exhausted = True
+                if not batch:
                     return
-                pending.append(remote.remote([fn_ref], pack(item)))
+                pending.append(remote.remote([fn_ref], pack(batch)))
 
         while True:
             top_up()
@@ -187,13 +192,13 @@ class RayExecutor:
             top_up()  # refill before handing control back: workers keep busy while the driver writes
             for ref in done:
                 try:
-                    result = unpack(ray.get(ref))
+                    results = unpack(ray.get(ref))
                 except Exception as e:  # RayTaskError, WorkerCrashedError, OutOfMemoryError...
                     failures.append(type(e).__name__)
                     continue
-                yield result
+                yield from results
         if failures:
-            raise RayTasksFailed(f"{len(failures)} case(s) failed inside Ray ({', '.join(sorted(set(failures)))}); "
+            raise RayTasksFailed(f"{len(failures)} task(s) of up to {self.batch_size} case(s) failed inside Ray ({', '.join(sorted(set(failures)))}); "
                                  "results computed so far are stored — fix: run the same command again to resume")
 
     def close(self) -> None:

@@ -85,9 +85,19 @@ def _boom(x):
 
 
 def test_worker_crash_yields_the_rest_then_raises(ray_ex):
-    ex = RayExecutor(concurrency=2, max_retries=0, max_in_flight=2)
+    ex = RayExecutor(concurrency=2, max_retries=0, max_in_flight=2, batch_size=1)
     got = []
     with pytest.raises(RayTasksFailed, match="resume"):
         for r in ex.map_unordered(_boom, range(6)):
             got.append(r)
     assert 3 not in got and {0, 1, 2} <= set(got)
+
+
+def test_batched_tasks_return_every_result_and_a_crash_loses_only_its_batch(ray_ex):
+    ex = RayExecutor(concurrency=2, max_retries=0, max_in_flight=2, batch_size=2)
+    got = []
+    with pytest.raises(RayTasksFailed, match="resume"):
+        for r in ex.map_unordered(_boom, range(6)):  # batches [0,1] [2,3] [4,5]; 3 kills its worker
+            got.append(r)
+    assert {0, 1} <= set(got) and not {2, 3} & set(got)
+    assert sorted(RayExecutor(concurrency=2, batch_size=3).map_unordered(abs, range(-7, 0))) == list(range(1, 8))
