@@ -24,7 +24,7 @@ from itertools import chain
 import jiwer
 
 from .spoken_numbers import number_words, words_to_digits
-from .wordscan import indices_of, positions
+from .wordscan import indices_of, positions  # noqa: F401 - positions is re-exported
 
 __all__ = ["NORMALIZE", "NORMALIZATION", "normalize", "normalize_words", "words_to_digits"]
 
@@ -365,7 +365,7 @@ def normalize(text: str) -> str:
 
 
 def normalize_words(text: str) -> list[str]:
-    """Normalise text and split it into words (the words of :func:`normalize`).
+    """Normalise text and split it into words (the words of :func:`normalize`), as a new list.
 
     Args:
         text: any transcript or note text.

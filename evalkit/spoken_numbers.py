@@ -82,6 +82,7 @@ def _parse_number(tokens: list[str], i: int) -> tuple[str, int] | None:
 
 
 _NUMBER_STARTS = frozenset(_NUMBER_WORDS | {"point", "a"})
+_A_SCALES = frozenset(("hundred", "thousand"))
 
 
 def number_words(tokens: list[str], vocabulary: set[str] | frozenset[str] | None = None) -> list[str]:
@@ -92,11 +93,15 @@ def number_words(tokens: list[str], vocabulary: set[str] | frozenset[str] | None
         vocabulary: optionally, a set holding at least every word of ``tokens`` (saves a pass).
     """
     present = _NUMBER_STARTS.intersection(tokens if vocabulary is None else vocabulary)
-    if "a" in present and "hundred" not in present and "thousand" not in present:
-        present = present - {"a"}  # "a" only starts a number before hundred / thousand
     if not present:
         return tokens
-    starts = indices_of(tokens, present)
+    if "a" in present:  # "a" only starts a number right before hundred / thousand: find those
+        starts = indices_of(tokens, present - {"a"})
+        a_starts = [i - 1 for i in indices_of(tokens, present & _A_SCALES) if i > 0 and tokens[i - 1] == "a"]
+        if a_starts:
+            starts = sorted(starts + a_starts)
+    else:
+        starts = indices_of(tokens, present)
     out: list[str] = []
     n = len(tokens)
     done = 0

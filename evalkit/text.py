@@ -76,7 +76,10 @@ def parse_transcript(value: Any, source: str = "transcript") -> list[Turn]:
 
 _HEADING = re.compile(r"^\s*([A-Z][A-Z0-9 &/,()\-]{1,60}?)\s*:?\s*$")
 _ABBREV = r"(?:Dr|Mr|Mrs|Ms|St|vs|approx|e\.g|i\.e|etc|No|Fig|mg|mcg|ml|q\.d|b\.i\.d|t\.i\.d)"
-_SENT_SPLIT = re.compile(r"(?<!\b" + r")(?<!\b".join(["Dr", "Mr", "Ms", "St", "vs"]) + r")(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
+# zero-width tests all hold at one place, so their order does not change the matches: the cheap
+# "after . ! ?" test comes first (most places fail it), then "not after an abbreviation"
+_SENT_SPLIT = re.compile(r"(?<=[.!?])(?<!\b" + r")(?<!\b".join(["Dr", "Mr", "Ms", "St", "vs"]) + r")\s+(?=[A-Z0-9(\"'])")
+_BULLET = re.compile(r"^([-*•]|\d+[.)])\s+")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -86,7 +89,7 @@ def split_sentences(text: str) -> list[str]:
         line = line.strip()
         if not line:
             continue
-        line = re.sub(r"^([-*•]|\d+[.)])\s+", "", line)
+        line = _BULLET.sub("", line)
         for part in _SENT_SPLIT.split(line):
             part = part.strip()
             if part:

@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
+from itertools import chain, repeat
 from typing import Any, Iterable, NamedTuple, Sequence
 
 from rapidfuzz.distance import Levenshtein
@@ -126,7 +127,7 @@ def _words_and_speakers(value: str | Sequence[Turn] | Sequence[dict], source: st
     for i, t in enumerate(value):
         if isinstance(t, Turn):
             texts.append(t.text)
-            roles.append(t.speaker.value)
+            roles.append(t.speaker._value_)  # = .value, without the enum property lookup
         elif isinstance(t, dict) and "text" in t:
             from ..text import speaker_role
 
@@ -138,17 +139,15 @@ def _words_and_speakers(value: str | Sequence[Turn] | Sequence[dict], source: st
     if not texts:  # an empty list of turns: no words (the caller decides whether that is an error)
         return [], []
     # one pipeline call for the whole transcript: a break word keeps turns apart (no rule spans it)
-    joined = normalize_words(f" {_TURN_BREAK} ".join(texts))
-    if not with_speakers:
-        return list(filter(_TURN_BREAK.__ne__, joined)), []
-    breaks = indices_of(joined, _TURN_BREAKS) + [len(joined)]
-    words: list[str] = []
+    words = normalize_words(f" {_TURN_BREAK} ".join(texts))  # a new list: ours to edit
+    breaks = indices_of(words, _TURN_BREAKS)
     speakers: list[str | None] = []
-    start = 0
-    for turn, end in enumerate(breaks):
-        words.extend(joined[start:end])
-        speakers.extend([roles[turn]] * (end - start))
-        start = end + 1
+    if with_speakers:
+        ends = [*breaks, len(words)]
+        sizes = [end - start - 1 for start, end in zip([-1, *breaks], ends)]  # words per turn
+        speakers = list(chain.from_iterable(map(repeat, roles, sizes)))
+    for i in reversed(breaks):
+        del words[i]
     return words, speakers
 
 

@@ -190,3 +190,16 @@ def test_an_empty_note_scores_zero():
     r = adherence(Note(), "SOAP")
     assert r.score == 0.0
     assert r.missing == ["subjective", "objective", "assessment", "plan"]
+
+
+def test_heading_index_follows_a_copied_template():
+    """Headings are looked up in an index built on first use; a copy with new aliases gets its own."""
+    tpl = load_template("SOAP")
+    assert tpl.match_heading("Plan:").key == "plan"
+    assert tpl.match_heading("next steps") is None
+    sections = [s.model_copy(update={"aliases": [*s.aliases, "NEXT STEPS"]}) if s.key == "plan" else s
+                for s in tpl.sections]
+    other = tpl.model_copy(update={"sections": sections})
+    assert other.match_heading("Next steps").key == "plan"
+    assert other.sections[3].matches("next-steps")
+    assert tpl.match_heading("next steps") is None

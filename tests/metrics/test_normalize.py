@@ -66,3 +66,18 @@ def test_normalize_words_and_idempotence():
 def test_words_to_digits_leaves_ordinary_words():
     assert words_to_digits("at this point we will see") == "at this point we will see"
     assert words_to_digits("nineteen ninety") == "19 90"
+
+
+def test_fast_path_equals_the_visible_pipeline_step_by_step():
+    """normalize() fuses the one-word steps behind a cache; NORMALIZE runs every step in turn."""
+    import random
+
+    pieces = ["I'm", "can't!", "'tis", "rock'n'roll", "o'clock", "5.", ".5", "1,000,000", "mm hmm", "uh huh",
+              "mm-hmm", "140 / 90", "won't.", "it's,", "(don't)", "\u2019em", "y'all", "10mg.", "2.50mg", "10over",
+              "20slash", "5.0", "one forty over ninety", "a hundred and five", "a", "3/4", "...", "--", "_x_",
+              "\u00b5g", "100%", "Tom & Jerry", "over", "point", "five", "twenty", "milligrams", "beats per minute",
+              "mm hg", "Gonna", "OK,", "cannot", "um", "uh", "lisinopril", "the", "knee"]
+    rng = random.Random(11)
+    texts = [" ".join(rng.choice(pieces) for _ in range(rng.randint(1, 25))) for _ in range(2000)]
+    for t in texts:
+        assert normalize(t) == NORMALIZE(t), t
