@@ -290,10 +290,9 @@ def _run_cases(store: Store, suite: Suite, spec: str, rid: str, todo: list[str],
     def flush() -> None:
         nonlocal pending, last_flush
         if pending:
-            store.write_results(rid, pending)
             new_cache = {f"scribe:{r.input_hash}": r.output.model_dump(mode="json") for r in pending
                          if r.output is not None and r.input_hash and f"scribe:{r.input_hash}" not in cached}
-            store.cache_put_many("scribe", new_cache)
+            store.write_results(rid, pending, cache=("scribe", new_cache))  # one transaction
             pending = []
         last_flush = time.monotonic()
 

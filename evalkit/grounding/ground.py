@@ -85,8 +85,11 @@ _CHECKED = ("drug", "condition", "procedure")
 
 def _mixed(u: Unit, term: Term) -> bool:
     """The claim gives this finding both polarities ("tingling until Sunday, denies tingling today")."""
-    pols = {u.polarity(s) for s, e, t in u.matches if t.canonical == term.canonical}
-    return len(pols) > 1
+    canon = term.canonical
+    at = [s for s, e, t in u.matches if t.canonical == canon]
+    if len(at) < 2:
+        return False  # one mention has one polarity (no need to work it out here)
+    return len({u.polarity(s) for s in at}) > 1
 
 
 def check_concepts(u: Unit, idx: TranscriptIndex, skip: frozenset[int] = frozenset()) -> list[Check]:

@@ -65,13 +65,14 @@ class TranscriptIndex:
         self.units = [Unit(t.text, lx) for t in turns]
         stem_turns: dict[str, list[int]] = defaultdict(list)
         concept_turns: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        parts = lx.parts
         for i, u in enumerate(self.units):
             for s in set(u.sts):
                 stem_turns[s].append(i)
             for s, e, t in u.matches:
                 concept_turns[t.canonical].append((i, s))
                 if e - s > 1 and t.category == "condition":
-                    for c in lx.parts(t)[0][1:]:
+                    for c in parts(t)[0][1:]:
                         concept_turns[c].append((i, s))
         self.stem_turns = dict(stem_turns)
         self.concept_turns = dict(concept_turns)

@@ -115,22 +115,10 @@ _findall = TOKEN_RE.findall
 
 
 def tokenize(norm: str) -> list[str]:
-    """:data:`TOKEN_RE` tokens of lower-case text, faster on transcripts.
-
-    Transcripts set punctuation apart (" , ", " . "), so most of their whitespace-separated
-    pieces are plain words, kept as they are; only the other pieces go through the regex
-    (a token never spans whitespace, so the result is the same).
+    """:data:`TOKEN_RE` tokens of lower-case text (one C-level regex pass: faster than
+    splitting on whitespace first, even on transcripts).
     """
-    if " . " not in norm and " , " not in norm:
-        return _findall(norm)
-    out: list[str] = []
-    add, extend = out.append, out.extend
-    for p in norm.split():
-        if p.isalpha() and p.isascii():
-            add(p)
-        else:
-            extend(_findall(p))
-    return out
+    return _findall(norm)
 
 
 def tokens(text: str) -> list[str]:

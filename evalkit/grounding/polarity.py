@@ -47,8 +47,9 @@ def claim_anatomy(u: Unit, s: int, e: int, term: Term) -> set[str]:
     return anat
 
 
-def _turn_has_anatomy(idx: TranscriptIndex, i: int, tok: int, anat: set[str]) -> bool:
-    key = ("anat", i, tok, frozenset(anat))
+def _turn_has_anatomy(idx: TranscriptIndex, i: int, tok: int, anat: set[str],
+                      frozen: frozenset[str] | None = None) -> bool:
+    key = ("anat", i, tok, frozenset(anat) if frozen is None else frozen)
     got = idx.memo.get(key)
     if got is None:
         got = idx.memo[key] = _turn_has_anatomy_uncached(idx, i, tok, anat)
@@ -80,13 +81,14 @@ def transcript_polarities(idx: TranscriptIndex, findings: list[str], anat: set[s
     answer, a hypothetical); historical mentions count as affirmed, family ones are left out.
     """
     out: dict[str, list[int]] = {}
+    frozen = frozenset(anat)
     for c in findings:
         hits = idx.concept_turns.get(c, ())
         if hits and c == allergy_concept():  # "allergic to penicillin" says nothing of seasonal allergies
             pos = transcript_allergies(idx).positions
             hits = [h for h in hits if h not in pos]
         for i, tok in hits:
-            if anat and not _turn_has_anatomy(idx, i, tok, anat):
+            if anat and not _turn_has_anatomy(idx, i, tok, anat, frozen):
                 continue
             p = idx.mention_polarity(i, tok)
             if p == NEG and not anat and _within_specific(idx, i, tok, c):
