@@ -23,13 +23,27 @@ from .negation import AFF
 from .numbers import DOSE_UNITS
 from .records import build
 
-PLAN_TRIGGER = re.compile(  # the lookahead skips words that cannot start a trigger (speed)
-    r"\b(?=[cfgilmprswy])(?:i am going to|i'm going to|i'm gonna|i'm gon na|i am gon na|gon na|gonna|going to|we are going to|"
-    r"we're going to|we'll|we will|i'll|i will|i want you to|i want to|i wan na|we wan na|"
-    r"go ahead and (?=order|prescribe|schedule|refer|send|start|check|get (?:a|an|some|you))|i'd like you to|i'd like to|"
-    r"i would like to|let's|let us|you should|you need to|you'll need to|you will need to|i recommend|"
-    r"i'd recommend|i would recommend|recommend|i'm prescribing|prescribe|i'm sending|i'm putting you|"
-    r"put you on|start you on|refer you|make an appointment|follow up|come back|see you back)\b")
+#: what a clinician says to announce a plan item, in order of preference at one position
+_PLAN_PHRASES = (
+    "i am going to", "i'm going to", "i'm gonna", "i'm gon na", "i am gon na", "gon na", "gonna", "going to",
+    "we are going to", "we're going to", "we'll", "we will", "i'll", "i will", "i want you to", "i want to",
+    "i wan na", "we wan na", "go ahead and (?=order|prescribe|schedule|refer|send|start|check|get (?:a|an|some|you))",
+    "i'd like you to", "i'd like to", "i would like to", "let's", "let us", "you should", "you need to",
+    "you'll need to", "you will need to", "i recommend", "i'd recommend", "i would recommend", "recommend",
+    "i'm prescribing", "prescribe", "i'm sending", "i'm putting you", "put you on", "start you on", "refer you",
+    "make an appointment", "follow up", "come back", "see you back")
+
+
+def _by_first_letter(phrases: tuple[str, ...]) -> str:
+    """One alternation per first letter, each keeping the phrases' order (speed: a word that
+    starts with another letter fails at once; the same leftmost-first match as the flat list)."""
+    groups: dict[str, list[str]] = {}
+    for ph in phrases:
+        groups.setdefault(ph[0], []).append(ph[1:])
+    return "|".join(f"{c}(?:{'|'.join(rest)})" for c, rest in groups.items())
+
+
+PLAN_TRIGGER = re.compile(r"\b(?:" + _by_first_letter(_PLAN_PHRASES) + r")\b")
 _NOT_PLAN = re.compile(r"^\W*(?:go ahead and )?(?:take a look|look|examine|check you|listen|ask|talk|review|go over|"
                        r"see how|move|push|press|feel|have you|do a quick|do a physical|bring up|pull up)")
 _CLAUSE_END = re.compile(r"[.?!;]")
@@ -186,18 +200,21 @@ def _facts(idx: TranscriptIndex) -> Facts:
     for i, u in enumerate(idx.units[:idx.n_turns]):
         if idx.roles[i] == SpeakerRole.PATIENT:
             continue
-        for m in PLAN_TRIGGER.finditer(u.norm):
-            if _NOT_PLAN.match(u.norm, m.end()):
+        norm = u.norm
+        for m in PLAN_TRIGGER.finditer(norm):
+            m_end = m.end()
+            if _NOT_PLAN.match(norm, m_end):
                 continue
-            end_m = _CLAUSE_END.search(u.norm, m.end())
-            end = min(end_m.start() if end_m else len(u.norm), m.end() + 100)
+            end_m = _CLAUSE_END.search(norm, m_end)
+            end = min(end_m.start() if end_m else len(norm), m_end + 100)
             offs = u.offsets()
+            n_offs = len(offs)
             named = False
-            k0 = bisect_left(offs, m.end())
+            k0 = bisect_left(offs, m_end)
             act = next((ACTION_CLASS[x] for x in u.sts[k0:k0 + 5] if x in ACTION_CLASS), None)
             ckey: set[str] | None = None
             for s0, e0, t in u.matches:
-                if t.category in _PLAN_CATS and s0 < len(offs) and m.end() <= offs[s0] < end:
+                if t.category in _PLAN_CATS and s0 < n_offs and m_end <= offs[s0] < end:
                     named = True
                     if ckey is None:
                         ckey = {stem(w) for w in _WORD.findall(u.norm[m.end():end]) if w not in STOPWORDS
