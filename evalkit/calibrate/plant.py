@@ -215,7 +215,7 @@ def _plant_medication(note: Note, transcript: list[Turn], rng: random.Random):
     for sec, s in note.sentences():
         low = s.text.lower()
         ws = _words(s.text)
-        for d in drugs:
+        for d in sorted(drugs):  # sorted: the same seed plants the same error under any PYTHONHASHSEED
             if " " not in d and d in ws and d in said:
                 spots.append((s, d))
     if spots:
