@@ -78,6 +78,8 @@ def run_cmd(
     label: Optional[str] = typer.Option(None, help="Label for the runs (e.g. baseline, candidate)."),
     executor: str = typer.Option("local", help="local (threads) or ray."),
     address: Optional[str] = typer.Option(None, help="Ray cluster address (with --executor ray)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Cases per Ray task (with "
+                                             "--executor ray; default 4, use 1 for slow cases such as ASR)."),
     limit: Optional[int] = typer.Option(None, help="Only the first N consultations."),
     fresh: bool = typer.Option(False, help="Start new runs instead of continuing (caches still apply)."),
     json_out: Optional[str] = typer.Option(None, "--json", help="Write the run summaries as JSON here."),
@@ -92,7 +94,9 @@ def run_cmd(
 
     suite = load_suite(suite_path)
     store = open_store(db)
-    opts = {"address": address} if address else {}
+    opts: dict = {"address": address} if address else {}
+    if batch_size:
+        opts["batch_size"] = batch_size
     if max_cost is not None or max_calls is not None:
         from ..llm.budget import Budget, BudgetExceeded, run_budget
 
