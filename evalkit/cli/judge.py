@@ -59,7 +59,7 @@ def _judge_llm(judge: Any, cases: list[dict], pdqi: bool) -> tuple[list[dict | N
     """Judge concurrently; returns output lines (None where the budget stopped) and budget_hit."""
     import asyncio
 
-    from ..llm.client import BudgetExceeded
+    from ..llm.budget import split_budget_stops
 
     async def one(c: dict) -> dict:
         if hasattr(judge, "ajudge_detailed"):
@@ -78,18 +78,7 @@ def _judge_llm(judge: Any, cases: list[dict], pdqi: bool) -> tuple[list[dict | N
     async def all_() -> list[Any]:
         return list(await asyncio.gather(*(one(c) for c in cases), return_exceptions=True))
 
-    got = judge.client.run(all_())
-    lines: list[dict | None] = []
-    budget_hit = False
-    for g in got:
-        if isinstance(g, BudgetExceeded):
-            budget_hit = True
-            lines.append(None)
-        elif isinstance(g, BaseException):
-            raise g
-        else:
-            lines.append(g)
-    return lines, budget_hit
+    return split_budget_stops(judge.client.run(all_()))
 
 
 def _with_base(model: Any, api_base: str) -> Any:

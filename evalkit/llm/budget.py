@@ -11,6 +11,24 @@ class BudgetExceeded(BaseException):
     """The run's call or cost budget is spent. Not an ``Exception``: it stops the run."""
 
 
+def split_budget_stops(got: list) -> tuple[list, bool]:
+    """Results of ``gather(..., return_exceptions=True)``: budget stops become None, other errors re-raise.
+
+    Returns ``(results, budget_hit)``.
+    """
+    results: list = []
+    budget_hit = False
+    for g in got:
+        if isinstance(g, BudgetExceeded):
+            budget_hit = True
+            results.append(None)
+        elif isinstance(g, BaseException):
+            raise g
+        else:
+            results.append(g)
+    return results, budget_hit
+
+
 class Budget:
     """A per-run budget shared by every call of a client (thread-safe).
 

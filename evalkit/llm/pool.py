@@ -62,7 +62,7 @@ def _judge_shard(chunks: list[bytes]) -> tuple[list[JudgeResult | None], dict, l
     import asyncio
     import pickle
 
-    from .client import BudgetExceeded
+    from .budget import split_budget_stops
 
     judge, client, sink = _WORKER["judge"], _WORKER["client"], _WORKER["sink"]
 
@@ -72,16 +72,7 @@ def _judge_shard(chunks: list[bytes]) -> tuple[list[JudgeResult | None], dict, l
     futures = [client.submit(some(pickle.loads(blob))) for blob in chunks]
     got = [g for f in futures for g in f.result()]
     client.flush()
-    results: list[JudgeResult | None] = []
-    budget_hit = False
-    for g in got:
-        if isinstance(g, BudgetExceeded):
-            budget_hit = True
-            results.append(None)
-        elif isinstance(g, BaseException):
-            raise g
-        else:
-            results.append(g)
+    results, budget_hit = split_budget_stops(got)
     cache, calls = sink.cache, sink.calls
     sink.cache, sink.calls = {}, []
     prev = _WORKER.get("prev") or {}
