@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 console = Console(stderr=False)
 err_console = Console(stderr=True)
@@ -18,19 +20,19 @@ DB_OPTION = typer.Option("evalkit.duckdb", "--db", help="DuckDB file (created if
                          envvar="EVALKIT_DB")
 
 
+def error_line(message: str) -> None:
+    """Print a one-line error to stderr: never wrapped, and user text in it ("[/]" in a label) is not markup."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print a one-line error and exit (2 = bad input or configuration)."""
-    from rich.markup import escape
-
-    # one line, never wrapped; the message may quote user text ("[/]" in a label is not markup)
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    error_line(message)
     raise typer.Exit(code)
 
 
 def open_store(db: str | Path):
     from ..store import Store
-
-    import os
 
     raw = os.environ.get("EVALKIT_BUSY_TIMEOUT", "60")  # seconds to wait for another writer
     try:
@@ -38,13 +40,7 @@ def open_store(db: str | Path):
     except ValueError:
         fail(f"EVALKIT_BUSY_TIMEOUT: {raw!r} is not a number of seconds — fix: e.g. EVALKIT_BUSY_TIMEOUT=120")
     return Store(db, busy_timeout=timeout,
-                 on_busy=lambda msg: err_console.print(f"[yellow]{_escape(msg)}[/]", highlight=False, soft_wrap=True))
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
+                 on_busy=lambda msg: err_console.print(f"[yellow]{escape(msg)}[/]", highlight=False, soft_wrap=True))
 
 
 def iter_jsonl(path: Path, shape: str) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:

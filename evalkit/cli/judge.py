@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import typer
-from rich.markup import escape
 
 from . import app
-from ._common import DB_OPTION, console, err_console, fail, iter_jsonl
+from ._common import DB_OPTION, console, err_console, error_line, fail, iter_jsonl
 
 
 def read_cases(path: Path, template: str | None = None) -> Iterator[tuple[int, dict | None, str | None]]:
@@ -143,7 +142,7 @@ def judge_command(
     for n, rec, err in read_cases(input, template):
         if rec is None:
             bad += 1
-            err_console.print(f"[bold red]error:[/] {escape(err or '')}", highlight=False, soft_wrap=True)
+            error_line(err or "")
         else:
             cases.append(rec)
     budget_hit, stats = False, None

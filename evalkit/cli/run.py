@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Optional
+from contextlib import nullcontext
+from typing import Any, Optional
 
 import typer
 from rich.table import Table
@@ -41,10 +42,10 @@ def runs_table(store, run_ids: list[str] | None = None) -> tuple[Table, list[dic
         table.add_column(h, justify="right")
     records = []
     for r in runs.itertuples():
-        m = means.loc[r.run_id].to_dict() if means is not None and r.run_id in means.index else {}
-        records.append(_record(r, means))
+        rec = _record(r, means)
+        records.append(rec)
         table.add_row(r.run_id, r.label or "", r.scribe, str(r.sessions), str(r.failed),
-                      *[_fmt(m.get(k), f) for k, _, f in SUMMARY_COLUMNS])
+                      *[_fmt(rec.get(k), f) for k, _, f in SUMMARY_COLUMNS])
     return table, records
 
 
@@ -97,24 +98,23 @@ def run_cmd(
     opts: dict = {"address": address} if address else {}
     if batch_size:
         opts["batch_size"] = batch_size
+    budget_ctx: Any = nullcontext()
+    budget_stop: Any = ()  # `except ()` catches nothing: without a budget, nothing is a budget stop
     if max_cost is not None or max_calls is not None:
         from ..llm.budget import Budget, BudgetExceeded, run_budget
 
         if executor != "local":  # Ray workers make their calls in other processes, out of the budget's sight
             fail(f"--max-calls/--max-cost: count the calls made in this process and cannot limit --executor "
                  f"{executor} — fix: drop the budget or use --executor local")
-
-        try:
-            with run_budget(Budget(max_calls, max_cost)):
-                run_ids = run_suite(suite, store, label=label, executor=executor, limit=limit, fresh=fresh,
-                                    executor_options=opts)
-        except BudgetExceeded as e:
-            console.print(f"[yellow]budget reached ({e}): finished sessions and paid replies are stored; "
-                          f"run the same command again (without --fresh) to resume.[/]")
-            raise typer.Exit(3)
-    else:
-        run_ids = run_suite(suite, store, label=label, executor=executor, limit=limit, fresh=fresh,
-                            executor_options=opts)
+        budget_ctx, budget_stop = run_budget(Budget(max_calls, max_cost)), BudgetExceeded
+    try:
+        with budget_ctx:
+            run_ids = run_suite(suite, store, label=label, executor=executor, limit=limit, fresh=fresh,
+                                executor_options=opts)
+    except budget_stop as e:
+        console.print(f"[yellow]budget reached ({e}): finished sessions and paid replies are stored; "
+                      f"run the same command again (without --fresh) to resume.[/]")
+        raise typer.Exit(3)
     table, records = runs_table(store, run_ids)
     console.print(table)
     if json_out:

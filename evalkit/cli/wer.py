@@ -10,7 +10,7 @@ from typing import Any, Iterator
 import typer
 
 from . import app
-from ._common import console, err_console, fail, iter_jsonl
+from ._common import console, err_console, error_line, fail, iter_jsonl
 
 OUTPUT_FIELDS = ("wer", "cer", "hits", "substitutions", "deletions", "insertions", "medical_wer",
                  "numeric_error_rate", "wer_clinician", "wer_patient")
@@ -84,9 +84,7 @@ def wer_command(
                     out_fh.write(json.dumps(row) + "\n")
                     continue
             failed += 1
-            from rich.markup import escape
-
-            err_console.print(f"[bold red]error:[/] {escape(f'{input}:{n}: {err}')}", highlight=False, soft_wrap=True)
+            error_line(f"{input}:{n}: {err}")
     finally:
         if out_fh is not sys.stdout:
             out_fh.close()
