@@ -108,3 +108,14 @@ def test_suite_errors_name_file_and_field(tmp_path):
     p.write_text("name: [unclosed\n")
     with pytest.raises(InputError, match="line"):
         load_suite(p)
+
+
+def test_db_in_a_missing_folder_is_one_clear_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from evalkit.cli import app
+
+    r = CliRunner().invoke(app, ["runs", "--db", str(tmp_path / "nowhere" / "x.duckdb")])
+    assert r.exit_code == 2
+    out = r.output.strip()
+    assert "does not exist" in out and "fix:" in out and "Traceback" not in out and len(out.splitlines()) == 1

@@ -34,6 +34,9 @@ def fail(message: str, code: int = 2) -> NoReturn:
 def open_store(db: str | Path):
     from ..store import Store
 
+    if not Path(db).resolve().parent.is_dir():
+        fail(f"--db {db}: folder {Path(db).resolve().parent} does not exist — fix: create it, or give a path "
+             "in an existing folder (the file itself is created when missing)")
     raw = os.environ.get("EVALKIT_BUSY_TIMEOUT", "60")  # seconds to wait for another writer
     try:
         timeout = float(raw)
