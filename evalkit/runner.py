@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from itertools import islice
@@ -22,7 +23,7 @@ from .errors import InputError
 from .schema import Audio, Consultation, Provenance, ScribeOutput, content_hash
 from .scoring import apply_flag_rules, score_output
 from .scribes.base import Scribe, ScribeInput, get_scribe
-from .store import SessionResult, Store
+from .store import RawJSON, SessionResult, SessionRows, Store
 from .suite import Suite
 
 log = logging.getLogger("evalkit.runner")
@@ -120,12 +121,18 @@ def _file_hash(path: Path | None) -> str:
 
 def input_hash(consultation: Consultation, audio_path: Path | None, scribe: Scribe, suite: Suite) -> str:
     """Content hash of everything that determines a scribe's output."""
+    return _input_hash([t.model_dump(mode="json") for t in consultation.turns], consultation.case.model_dump(mode="json"),
+                       consultation.template, audio_path, scribe, suite)
+
+
+def _input_hash(turns: list, case: dict, template: str | None, audio_path: Path | None, scribe: Scribe,
+                suite: Suite) -> str:
+    """:func:`input_hash` from the consultation's JSON form (``turns`` and ``case`` as plain data)."""
     return content_hash({
-        "turns": [t.model_dump(mode="json") for t in consultation.turns],
-        "case": consultation.case.model_dump(mode="json"),
+        "turns": turns, "case": case,
         "audio": _file_hash(audio_path) if scribe.needs_audio else "",
         "scribe": scribe.name, "version": scribe.version,
-        "options": suite.scribe_options, "template": suite.template or consultation.template,
+        "options": suite.scribe_options, "template": suite.template or template,
     }, 24)
 
 
@@ -136,7 +143,8 @@ def _error_text(e: BaseException) -> str:
 
 
 def process_case(consultation: Consultation, audio: Audio | None, scribe_spec: str, suite: Suite,
-                 root: str, run_id: str, cached_output: dict | None = None, judge: Any = None) -> SessionResult:
+                 root: str, run_id: str, cached_output: dict | str | None = None, judge: Any = None,
+                 ihash: str | None = None) -> SessionResult:
     """Run one scribe on one consultation and score it. Never raises: errors are recorded.
 
     Args:
@@ -146,17 +154,20 @@ def process_case(consultation: Consultation, audio: Audio | None, scribe_spec: s
         suite: the suite (metrics, template, judge, flag rules).
         root: folder the audio paths are relative to (the database's folder).
         run_id: the run being written.
-        cached_output: a ScribeOutput (as JSON) from the cache; the scribe is then not called.
+        cached_output: a ScribeOutput (as JSON text or data) from the cache; the scribe is then not called.
         judge: the judge to use (the runner passes one bound to the store, so LLM replies are cached);
             default: the suite's judge, built once per process.
+        ihash: the case's :func:`input_hash`, when the caller has it already.
     """
     session_id = f"{run_id}:{consultation.id}"
     scribe = None
     try:
         scribe = _scribe(scribe_spec, suite.scribe_options)
         audio_path = (Path(root) / audio.path) if audio else None
-        ihash = input_hash(consultation, audio_path, scribe, suite)
-        if cached_output is not None:
+        ihash = ihash or input_hash(consultation, audio_path, scribe, suite)
+        if isinstance(cached_output, str):
+            output = ScribeOutput.model_validate_json(cached_output)
+        elif cached_output is not None:
             output = ScribeOutput.model_validate(cached_output)
         else:
             if scribe.needs_audio and audio is None:
@@ -209,7 +220,7 @@ def run_id_for(suite: Suite, scribe_spec: str, label: str | None) -> str:
 def run_suite(suite: Suite, store: Store, *, label: str | None = None, run_id: str | None = None,
               executor: str | Executor = "local", limit: int | None = None, fresh: bool = False,
               progress: bool = True, executor_options: dict | None = None,
-              on_result: Callable[[SessionResult], None] | None = None) -> list[str]:
+              on_result: Callable[[SessionRows], None] | None = None) -> list[str]:
     """Run every scribe of a suite over its dataset; returns the run ids (one per scribe).
 
     Args:
@@ -221,7 +232,8 @@ def run_suite(suite: Suite, store: Store, *, label: str | None = None, run_id: s
         limit: only the first N consultations.
         fresh: start new runs (new ids) instead of continuing; cached scribe outputs still apply.
         progress: show a rich progress bar.
-        on_result: called after each session is computed (tests use it to interrupt runs).
+        on_result: called with each session's :class:`~evalkit.store.SessionRows` (``session_id``,
+            ``consultation_id``, ``error``) once it is computed (tests use it to interrupt runs).
     """
     import uuid
 
@@ -240,10 +252,11 @@ def run_suite(suite: Suite, store: Store, *, label: str | None = None, run_id: s
     run_ids = []
     for spec in suite.scribes:
         rid = run_id or (uuid.uuid4().hex[:12] if fresh else run_id_for(suite, spec, label))
-        store.create_run(run_id=rid, label=label or suite.label, suite_name=suite.name,
-                         suite=suite.model_dump(mode="json"), suite_hash=suite.hash(), dataset=suite.dataset,
-                         scribe=spec, judge=str(suite.judge), evalkit_version=__version__)
-        done = store.done_sessions(rid)
+        with store.holding():  # one open of the file for both calls
+            store.create_run(run_id=rid, label=label or suite.label, suite_name=suite.name,
+                             suite=suite.model_dump(mode="json"), suite_hash=suite.hash(), dataset=suite.dataset,
+                             scribe=spec, judge=str(suite.judge), evalkit_version=__version__)
+            done = store.done_sessions(rid)
         todo = [c for c in consultations if c not in done]
         log.info("run %s (%s): %d cases, %d already done", rid, spec, len(consultations), len(done))
         if todo:
@@ -255,43 +268,89 @@ def run_suite(suite: Suite, store: Store, *, label: str | None = None, run_id: s
 
 #: consultations loaded (with their cached outputs) at a time, so memory does not grow with the run
 CHUNK = 500
-FLUSH_EVERY = 64     # results per write: few transactions, yet a kill loses at most this many
+#: results per write: few transactions (each opens the file, ~30 ms), yet a kill loses at most this many
+#: (EVALKIT_FLUSH_EVERY overrides it)
+FLUSH_EVERY = 256
 FLUSH_SECONDS = 2.0  # and never more than this much work
 
 
 def _chunk_work(store: Store, suite: Suite, spec: str, rid: str, root: str, ids: list[str], judge: Any = None
-                ) -> tuple[list[Consultation], Callable[[Consultation], SessionResult], set[str]]:
-    """Load a chunk of cases; return them, the function processing one, and its cache hits."""
+                ) -> tuple[list[tuple], Callable[[tuple], SessionRows], set[str]]:
+    """Load a chunk of cases; return them, the function processing one, and its cache hits.
+
+    A case travels as ``(id, consultation JSON, audio, input hash, cached output JSON)`` and the
+    work function parses it and returns the rows to insert: with the Ray executor both happen in
+    a worker, so the one process that writes the database does almost nothing per case.
+    """
     scribe = _scribe(spec, suite.scribe_options)
-    chunk = store.get_consultations(ids)
-    audio = store.get_audios(ids) if scribe.needs_audio else {}
-    hashes = {c.id: input_hash(c, (Path(root) / audio[c.id].path) if audio.get(c.id) else None, scribe, suite)
-              for c in chunk}
-    cached = store.cache_get_many([f"scribe:{h}" for h in hashes.values()])
+    with store.holding():  # one open of the file for the cases and their cached outputs (no task is running)
+        return _load_chunk(store, suite, spec, rid, root, ids, judge, scribe)
 
-    def work(c: Consultation) -> SessionResult:
-        return process_case(c, audio.get(c.id), spec, suite, root, rid, cached.get(f"scribe:{hashes[c.id]}"),
-                            judge=judge)
 
-    return chunk, work, set(cached)
+def _load_chunk(store: Store, suite: Suite, spec: str, rid: str, root: str, ids: list[str], judge: Any,
+                scribe: Scribe) -> tuple[list[tuple], Callable[[tuple], SessionRows], set[str]]:
+    rows = store.run_inputs(ids, audio=scribe.needs_audio)
+    hashes = {}
+    for cid, data, audio in rows:
+        try:
+            d = _json_loads(data)
+            hashes[cid] = _input_hash(d["turns"], d["case"], d.get("template"),
+                                      (Path(root) / audio.path) if audio is not None else None, scribe, suite)
+        except (ValueError, KeyError, TypeError):  # damaged row: the work function records why
+            hashes[cid] = None
+    cached = store.cache_get_many([f"scribe:{h}" for h in hashes.values() if h], raw=True)
+    items = [(cid, data, audio, hashes[cid], cached.get(f"scribe:{hashes[cid]}")) for cid, data, audio in rows]
+
+    def work(item: tuple) -> SessionRows:
+        cid, data, audio, ihash, out = item
+        try:
+            c = Consultation.model_validate_json(data)
+        except Exception as e:  # noqa: BLE001 - a damaged stored case fails alone, the run goes on
+            res = SessionResult(f"{rid}:{cid}", cid, spec, error=f"consultation {cid}: stored data is not a valid "
+                                f"consultation ({type(e).__name__}) — fix: import or generate it again")
+        else:
+            res = process_case(c, audio, spec, suite, root, rid, out, judge=judge, ihash=ihash)
+        return SessionRows.of(rid, res)
+
+    return items, work, set(cached)
+
+
+try:
+    from orjson import loads as _json_loads
+except ImportError:  # pragma: no cover - orjson is a dependency
+    from json import loads as _json_loads
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InputError(name, "environment", f"{raw!r} is not a whole number", f"set {name} to e.g. {default}, or unset it") from None
+    if value < 1:
+        raise InputError(name, "environment", f"{value} is below 1", f"set {name} to e.g. {default}, or unset it")
+    return value
 
 
 def _run_cases(store: Store, suite: Suite, spec: str, rid: str, todo: list[str], ex: Executor,
-               root: str, progress: bool, on_result: Callable[[SessionResult], None] | None) -> None:
+               root: str, progress: bool, on_result: Callable[[SessionRows], None] | None) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     cached: set[str] = set()
     # in this process the judge caches its replies in the store (an LLM judge's re-run makes no call);
     # other executors build their own judge in each worker, which never opens the database
     judge = _judge_for(suite, store) if isinstance(ex, LocalExecutor) else None
-    pending: list[SessionResult] = []
+    pending: list[SessionRows] = []
+    flush_every = _env_int("EVALKIT_FLUSH_EVERY", FLUSH_EVERY)
     last_flush = time.monotonic()
 
     def flush() -> None:
         nonlocal pending, last_flush
         if pending:
-            new_cache = {f"scribe:{r.input_hash}": r.output.model_dump(mode="json") for r in pending
-                         if r.output is not None and r.input_hash and f"scribe:{r.input_hash}" not in cached}
+            new_cache = {f"scribe:{r.input_hash}": RawJSON(r.output_json) for r in pending
+                         if r.output_json is not None and r.input_hash and f"scribe:{r.input_hash}" not in cached}
             store.write_results(rid, pending, cache=("scribe", new_cache))  # one transaction
             pending = []
         last_flush = time.monotonic()
@@ -310,7 +369,7 @@ def _run_cases(store: Store, suite: Suite, spec: str, rid: str, todo: list[str],
                     bar.update(task, advance=1, description=f"run {rid}" + (f" ({failed} failed)" if failed else ""))
                     if on_result:
                         on_result(res)
-                    if len(pending) >= FLUSH_EVERY or time.monotonic() - last_flush > FLUSH_SECONDS:
+                    if len(pending) >= flush_every or time.monotonic() - last_flush > FLUSH_SECONDS:
                         flush()
                 flush()
         except BaseException:  # a budget stop (--max-calls/--max-cost), Ctrl-C, a crash: keep finished sessions

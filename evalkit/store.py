@@ -166,7 +166,13 @@ except ImportError:  # pragma: no cover - orjson is a dependency; keep working w
     _orjson = None
 
 
+class RawJSON(str):
+    """Text that is already JSON (a model's ``model_dump_json()``): stored as it is, not encoded again."""
+
+
 def _j(v: Any) -> str:
+    if type(v) is RawJSON:
+        return str(v)
     if _orjson is not None:
         try:
             return _orjson.dumps(v, default=str, option=_orjson.OPT_NON_STR_KEYS).decode()
@@ -195,6 +201,7 @@ class Store:
         self.keep_open = float(keep_open)
         self._lock = threading.RLock()
         self._initialised = False
+        self._held: duckdb.DuckDBPyConnection | None = None  # see holding()
 
     # ------------------------------------------------------------------ plumbing
 
@@ -203,31 +210,55 @@ class Store:
         """Folder next to the database where audio and artefacts live."""
         return self.path.resolve().parent
 
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        """Open the file, waiting (with backoff) while another process holds it."""
+        deadline = time.monotonic() + self.busy_timeout
+        delay = 0.05
+        while True:
+            try:
+                if self.keep_open > 0:
+                    _KeepOpen.touch(str(self.path), self.keep_open, max(10.0, self.keep_open), 2.0)
+                return duckdb.connect(str(self.path))
+            except (duckdb.IOException, duckdb.ConnectionException) as e:  # type: ignore[attr-defined]
+                if not _is_lock_error(e) or time.monotonic() > deadline:
+                    if _is_lock_error(e):
+                        raise StoreBusy(f"{self.path}: database busy for {self.busy_timeout:.0f}s "
+                                        "(another evalkit process is writing) — fix: wait for it to "
+                                        "finish or set EVALKIT_BUSY_TIMEOUT=<seconds>") from None
+                    raise
+                msg = f"{self.path.name}: database busy, retrying in {delay:.2f}s"
+                log.info(msg)
+                if self.on_busy:
+                    self.on_busy(msg)
+                time.sleep(delay + random.uniform(0, delay / 2))
+                delay = min(delay * 2, 1.0)
+
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        """Keep one connection open across the Store calls made inside (each still its own transaction).
+
+        Saves the ~30 ms open (and the checkpoint on close) of every call in a burst of calls, such
+        as the start of a run; other processes wait for the file meanwhile, so keep it short.
+        """
+        with self._lock:
+            if self._held is not None:  # already holding: nested use is a no-op
+                yield
+                return
+            self._held = self._open()
+            try:
+                yield
+            finally:
+                con, self._held = self._held, None
+                con.close()
+
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """Open the file, yield a connection inside a transaction, commit and close."""
-        deadline = time.monotonic() + self.busy_timeout
-        delay = 0.05
         with self._lock:
-            while True:
-                try:
-                    if self.keep_open > 0:
-                        _KeepOpen.touch(str(self.path), self.keep_open, max(10.0, self.keep_open), 2.0)
-                    con = duckdb.connect(str(self.path))
-                    break
-                except (duckdb.IOException, duckdb.ConnectionException) as e:  # type: ignore[attr-defined]
-                    if not _is_lock_error(e) or time.monotonic() > deadline:
-                        if _is_lock_error(e):
-                            raise StoreBusy(f"{self.path}: database busy for {self.busy_timeout:.0f}s "
-                                            "(another evalkit process is writing) — fix: wait for it to "
-                                            "finish or set EVALKIT_BUSY_TIMEOUT=<seconds>") from None
-                        raise
-                    msg = f"{self.path.name}: database busy, retrying in {delay:.2f}s"
-                    log.info(msg)
-                    if self.on_busy:
-                        self.on_busy(msg)
-                    time.sleep(delay + random.uniform(0, delay / 2))
-                    delay = min(delay * 2, 1.0)
+            con = self._held
+            own = con is None
+            if own:
+                con = self._open()
             try:
                 if not self._initialised:
                     self._init(con)
@@ -239,7 +270,8 @@ class Store:
                     con.execute("ROLLBACK")
                     raise
             finally:
-                con.close()
+                if own:
+                    con.close()
 
     def _init(self, con: duckdb.DuckDBPyConnection) -> None:
         for stmt in _DDL:
@@ -417,48 +449,36 @@ class Store:
         """Write a batch of sessions with their scores, findings and flags in one transaction.
 
         A session is either stored whole or not at all, so a killed run resumes cleanly.
-        Sessions already stored for the run are skipped (no duplicates). ``cache`` =
-        ``(kind, {key: value})`` is written to the cache in the same transaction.
+        Sessions already stored for the run are skipped (no duplicates). ``results`` are
+        :class:`SessionResult` objects or the :class:`SessionRows` built from them where the cases
+        ran (a Ray worker), which this process then only inserts. ``cache`` =
+        ``(kind, {key: value})`` is written to the cache in the same transaction (a
+        :class:`RawJSON` value is stored as it is).
         """
         if not results:
             return
+        rows = [r if type(r) is SessionRows else SessionRows.of(run_id, r) for r in results]
         now = utcnow()
         with self.connect() as con:
             if cache and cache[1]:
                 self._cache_insert(con, cache[0], cache[1], now)
             existing = {r[0] for r in con.execute(
                 "SELECT session_id FROM sessions WHERE run_id=?", [run_id]).fetchall()}
-            results = [r for r in results if r.session_id not in existing]
-            if not results:
+            rows = [r for r in rows if r.session_id not in existing]
+            if not rows:
                 return
-            sess = pd.DataFrame([{
-                "session_id": r.session_id, "run_id": run_id, "consultation_id": r.consultation_id,
-                "scribe": r.scribe, "backend_version": r.output.backend_version if r.output else None,
-                "status": "failed" if r.error else "ok", "error": r.error,
-                "output": r.output.model_dump_json() if r.output else None, "input_hash": r.input_hash,
-                "latency_s": r.output.latency_s if r.output else None,
-                "cost_usd": r.output.cost_usd if r.output else None, "created_at": now,
-            } for r in results])
-            scores = pd.DataFrame([{
-                "run_id": run_id, "session_id": r.session_id, "metric": s.metric,
-                "value": (float(s.value) if s.value is not None else None), "detail": _j(s.detail),
-                "created_at": now} for r in results for s in r.scores],
-                columns=["run_id", "session_id", "metric", "value", "detail", "created_at"])
-            finds = pd.DataFrame([{
-                "run_id": run_id, "session_id": r.session_id, "finding_id": f.id, "kind": f.kind,
-                "section": f.section, "sentence_id": f.sentence_id, "text": f.text, "verdict": f.verdict,
-                "type": f.type, "severity": f.severity, "category": f.category, "evidence": _j(f.evidence),
-                "rationale": f.rationale, "judge": r.judge, "judge_version": r.judge_version,
-                "prompt_hash": r.prompt_hash, "created_at": now} for r in results for f in r.findings])
-            flags = pd.DataFrame([{
-                "run_id": run_id, "session_id": r.session_id, "rule": fl.rule, "reason": fl.reason,
-                "created_at": now} for r in results for fl in r.flags])
-            self._insert_df(con, "sessions", sess)
-            if not scores.empty:
-                scores["value"] = scores["value"].astype("float64")
-            self._insert_df(con, "scores", scores)
-            self._insert_df(con, "findings", finds)
-            self._insert_df(con, "flags", flags)
+            for table, cols, data in (
+                    ("sessions", SESSION_COLS, [r.session for r in rows]),
+                    ("scores", SCORE_COLS, [x for r in rows for x in r.scores]),
+                    ("findings", FINDING_COLS, [x for r in rows for x in r.findings]),
+                    ("flags", FLAG_COLS, [x for r in rows for x in r.flags])):
+                if not data:
+                    continue
+                df = pd.DataFrame(data, columns=cols)
+                if table == "scores":
+                    df["value"] = df["value"].astype("float64")
+                df["created_at"] = now
+                self._insert_df(con, table, df)
 
     def run_sessions(self, run_ref: str) -> pd.DataFrame:
         """One row per session of a run: ids, status, error, specialty, flag count."""
@@ -549,12 +569,15 @@ class Store:
             row = con.execute("SELECT value FROM cache WHERE key=?", [key]).fetchone()
         return json.loads(row[0]) if row else None
 
-    def cache_get_many(self, keys: Sequence[str]) -> dict[str, Any]:
+    def cache_get_many(self, keys: Sequence[str], raw: bool = False) -> dict[str, Any]:
+        """Cached values by key (missing keys are left out); ``raw``: their JSON text, not parsed."""
         if not keys:
             return {}
         with self.connect() as con:
             con.register("_k", pd.DataFrame({"key": list(keys)}))
             rows = con.execute("SELECT c.key, c.value FROM cache c JOIN _k USING (key)").fetchall()
+        if raw:
+            return dict(rows)
         return {k: json.loads(v) for k, v in rows}
 
     def cache_put_many(self, kind: str, items: dict[str, Any]) -> None:
@@ -1154,6 +1177,23 @@ class Store:
         by_id = dict(rows)
         return [Consultation.model_validate_json(by_id[i]) for i in ids if i in by_id]
 
+    def run_inputs(self, ids: Sequence[str], audio: bool = False) -> list[tuple[str, str, Audio | None]]:
+        """``(id, consultation JSON, audio record or None)`` for each id, in order, in one query.
+
+        The consultation stays JSON text: the runner parses it where the case runs (a Ray
+        worker), not in the one process that writes the database.
+        """
+        if not ids:
+            return []
+        with self.connect() as con:
+            con.register("_rids", pd.DataFrame({"id": list(ids)}, dtype="object"))
+            rows = con.execute(f"SELECT c.id, c.data, {'c.audio' if audio else 'NULL'} FROM consultations c "
+                               "JOIN _rids USING (id)").fetchall()
+            con.unregister("_rids")
+        by_id = {i: (d, a) for i, d, a in rows}
+        return [(i, by_id[i][0], Audio.model_validate_json(by_id[i][1]) if by_id[i][1] else None)
+                for i in ids if i in by_id]
+
     def get_audios(self, ids: Sequence[str]) -> dict[str, Audio]:
         """Audio records of the consultations that have one, by consultation id (one query)."""
         if not ids:
@@ -1164,6 +1204,46 @@ class Store:
                                "WHERE c.audio IS NOT NULL").fetchall()
             con.unregister("_aids")
         return {i: Audio.model_validate_json(a) for i, a in rows}
+
+
+SESSION_COLS = ("session_id", "run_id", "consultation_id", "scribe", "backend_version", "status", "error", "output",
+                "input_hash", "latency_s", "cost_usd")
+SCORE_COLS = ("run_id", "session_id", "metric", "value", "detail")
+FINDING_COLS = ("run_id", "session_id", "finding_id", "kind", "section", "sentence_id", "text", "verdict", "type",
+                "severity", "category", "evidence", "rationale", "judge", "judge_version", "prompt_hash")
+FLAG_COLS = ("run_id", "session_id", "rule", "reason")
+
+
+class SessionRows:
+    """One session as the rows :meth:`Store.write_results` inserts (``created_at`` is added then).
+
+    Built with :meth:`of` where the case ran, so the writing process only inserts: with the Ray
+    executor that is a worker, and the driver — the one writer — does no per-field work. Plain
+    tuples and strings: pickled as they are between processes. ``output_json`` is the scribe
+    output's JSON (also what the scribe cache stores).
+    """
+
+    __slots__ = ("session_id", "consultation_id", "error", "input_hash", "output_json", "session", "scores",
+                 "findings", "flags")
+    pack_as_is = True  # evalkit.executors.ray_executor.pack: plain data, no pydantic models inside
+
+    @classmethod
+    def of(cls, run_id: str, r: "SessionResult") -> "SessionRows":
+        out = r.output
+        sid = r.session_id
+        rows = cls.__new__(cls)
+        rows.session_id, rows.consultation_id, rows.error, rows.input_hash = sid, r.consultation_id, r.error, r.input_hash
+        rows.output_json = out.model_dump_json() if out is not None else None
+        rows.session = (sid, run_id, r.consultation_id, r.scribe, out.backend_version if out else None,
+                        "failed" if r.error else "ok", r.error, rows.output_json, r.input_hash,
+                        out.latency_s if out else None, out.cost_usd if out else None)
+        rows.scores = [(run_id, sid, s.metric, float(s.value) if s.value is not None else None, _j(s.detail))
+                       for s in r.scores]
+        rows.findings = [(run_id, sid, f.id, f.kind, f.section, f.sentence_id, f.text, f.verdict, f.type, f.severity,
+                          f.category, _j(f.evidence), f.rationale, r.judge, r.judge_version, r.prompt_hash)
+                         for f in r.findings]
+        rows.flags = [(run_id, sid, fl.rule, fl.reason) for fl in r.flags]
+        return rows
 
 
 class SessionResult:

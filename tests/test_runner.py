@@ -119,3 +119,35 @@ def test_db_in_a_missing_folder_is_one_clear_line(tmp_path):
     assert r.exit_code == 2
     out = r.output.strip()
     assert "does not exist" in out and "fix:" in out and "Traceback" not in out and len(out.splitlines()) == 1
+
+
+def test_damaged_stored_case_fails_alone_and_the_run_goes_on(loaded):
+    import duckdb
+
+    with duckdb.connect(str(loaded.path)) as con:  # as if a disk error or a bad manual edit broke one row
+        con.execute("UPDATE consultations SET data = '{\"id\": \"case-03\", \"turns\": 7}' WHERE id = 'case-03'")
+    (rid,) = run_suite(_suite(), loaded, progress=False)
+    sessions = loaded.run_sessions(rid).set_index("consultation_id")
+    assert len(sessions) == 13
+    assert sessions.loc["case-03", "status"] == "failed"
+    assert "case-03" in sessions.loc["case-03", "error"] and "fix:" in sessions.loc["case-03", "error"]
+    assert (sessions.drop(index=["case-03", "case-bad"]).status == "ok").all()
+
+
+def test_flush_every_from_the_environment(loaded, monkeypatch):
+    from evalkit.store import Store
+
+    writes = []
+    real = Store.write_results
+
+    def counting(self, run_id, results, cache=None):
+        writes.append(len(results))
+        return real(self, run_id, results, cache)
+
+    monkeypatch.setattr(Store, "write_results", counting)
+    monkeypatch.setenv("EVALKIT_FLUSH_EVERY", "5")
+    run_suite(_suite(), loaded, progress=False)
+    assert sum(writes) == 13 and max(writes) <= 5 and len(writes) >= 3
+    monkeypatch.setenv("EVALKIT_FLUSH_EVERY", "lots")
+    with pytest.raises(InputError, match="EVALKIT_FLUSH_EVERY"):
+        run_suite(_suite(), loaded, progress=False, fresh=True)

@@ -80,3 +80,41 @@ def test_two_writer_processes_lose_no_annotation(tmp_path):
     assert len(got) == 50
     for who in ("ana", "ben"):
         assert sorted(a.payload["i"] for a in got if a.reviewer == who) == list(range(25))
+
+
+def _try_open(path, q):
+    import duckdb
+
+    try:
+        duckdb.connect(path).close()
+        q.put("opened")
+    except Exception as e:  # noqa: BLE001
+        q.put(type(e).__name__)
+
+
+def test_holding_keeps_one_connection_and_releases_it(store, monkeypatch):
+    import duckdb
+
+    store.put_consultations([make_consultation("h-0")])
+    opens = []
+    real = duckdb.connect
+    monkeypatch.setattr(duckdb, "connect", lambda *a, **k: (opens.append(a), real(*a, **k))[1])
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    with store.holding():
+        with store.holding():  # nested: a no-op
+            store.put_consultations([make_consultation("h-1")])
+        with pytest.raises(RuntimeError):
+            with store.connect() as con:  # a failing call inside rolls back alone
+                con.execute("DELETE FROM consultations")
+                raise RuntimeError("boom")
+        assert sorted(store.consultation_ids("unit")) == ["h-0", "h-1"]
+        p = ctx.Process(target=_try_open, args=(str(store.path), q))
+        p.start()
+        p.join(60)
+        assert q.get(timeout=5) != "opened"  # the file is held against other processes meanwhile
+    assert len(opens) == 1  # three calls, one open
+    p = ctx.Process(target=_try_open, args=(str(store.path), q))
+    p.start()
+    p.join(60)
+    assert q.get(timeout=5) == "opened"  # released on exit

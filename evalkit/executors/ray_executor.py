@@ -45,6 +45,8 @@ def pack(obj: Any) -> Any:
     from pydantic import BaseModel
 
     t = type(obj)
+    if getattr(t, "pack_as_is", False):  # plain data already (evalkit.store.SessionRows): pickled as it is
+        return obj
     if isinstance(obj, BaseModel):
         return ("__m", t.__module__, t.__qualname__, obj.model_dump_json())
     if t is list:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from itertools import compress
 
 from .lexicon import LATERALITY, Lexicon, Term, lexicon, stems, tokenize
 from .negation import AFF, FAM, HIST, HYPO, NEG, POSS, may_have_triggers, normalize, triggers
@@ -233,10 +234,9 @@ def _lateral_pairs(u: Unit) -> list[tuple[str, str, int, int]]:
     anat = {s: t for s, e, t in u.anatomy()}
     out: list[tuple[str, str, int, int]] = []
     n = len(toks)
-    for i, tok in enumerate(toks):
-        side = LATERALITY.get(tok)
-        if side is None:
-            continue
+    for i in compress(range(n), map(_SIDES.__contains__, toks)):  # side words only (C-level scan)
+        tok = toks[i]
+        side = LATERALITY[tok]
         if tok == "right" and i > 0 and toks[i - 1] in ("all", "alright", "that's", "is", "okay", "yeah"):
             continue
         found = None

@@ -28,9 +28,19 @@ __all__ = ["CONTRADICTED", "SUPPORTED", "UNSUPPORTED", "Check", "Grounded", "gro
 
 
 def _drug_supported(term: Term, idx: TranscriptIndex) -> list[int] | None:
+    # memoised per transcript (a note names the same drug in several claims); callers never mutate the list
+    key = ("drug", term.canonical, term.stems, term.text)
+    memo = idx.memo
+    got = memo.get(key, key)
+    if got is key:
+        got = memo[key] = _drug_supported_uncached(term, idx)
+    return got
+
+
+def _drug_supported_uncached(term: Term, idx: TranscriptIndex) -> list[int] | None:
     hits = idx.concept_turns.get(term.canonical)
     if hits:
-        return sorted({i for i, _ in hits})
+        return idx.concept_turn_ids(term.canonical)
     for s in term.stems:
         if len(s) > 3 and s not in STOPWORDS:
             lst = idx.stem_turns.get(s)
@@ -47,16 +57,26 @@ def _drug_supported(term: Term, idx: TranscriptIndex) -> list[int] | None:
 
 
 def _concept_supported(term: Term, idx: TranscriptIndex) -> list[int] | None:
+    # memoised per transcript (about half the calls repeat a concept); callers never mutate the list
+    key = ("concept", term.canonical, term.stems, term.category)
+    memo = idx.memo
+    got = memo.get(key, key)
+    if got is key:
+        got = memo[key] = _concept_supported_uncached(term, idx)
+    return got
+
+
+def _concept_supported_uncached(term: Term, idx: TranscriptIndex) -> list[int] | None:
     hits = idx.concept_turns.get(term.canonical)
     if hits:
-        return sorted({i for i, _ in hits})
+        return idx.concept_turn_ids(term.canonical)
     lx = lexicon()
     # a broader term or a sibling ("CMP" grounded by "labs"; "NSAIDs" by "ibuprofen")
     par = lx.parent.get(term.canonical)
     for c in ([par] if par else []) + sorted(lx.members.get(par or term.canonical, ())):
         hits = idx.concept_turns.get(c)
         if hits:
-            return sorted({i for i, _ in hits})
+            return idx.concept_turn_ids(c)
     key = [s for s in term.stems if s not in STOPWORDS and s not in GENERIC and len(s) > 2]
     if not key:
         return []
@@ -68,11 +88,11 @@ def _concept_supported(term: Term, idx: TranscriptIndex) -> list[int] | None:
         for s, e, sub in lx.match(list(term.stems), 1):
             hits = idx.concept_turns.get(sub.canonical)
             if hits and sub.category == term.category:
-                return sorted({i for i, _ in hits})
+                return idx.concept_turn_ids(sub.canonical)
         for s, e, sub in lx.match(list(term.stems[:-1])):
             hits = idx.concept_turns.get(sub.canonical)
             if hits and sub.category == term.category:
-                return sorted({i for i, _ in hits})
+                return idx.concept_turn_ids(sub.canonical)
     return None
 
 
@@ -213,7 +233,7 @@ def check_numbers(u: Unit, text: str, idx: TranscriptIndex, drug_turns: list[int
                 turns = idx.value_support(n.value)
             if not where & set(turns):
                 out.append(Check("number", UNSUPPORTED, "contextual", True,
-                                 sorted({i for i, _ in idx.concept_turns[m.canonical]})[:3],
+                                 idx.concept_turn_ids(m.canonical)[:3],
                                  f"{m.text} {n.value:g} is not what the transcript says"))
                 continue
         if m is None and unit is not None and unit not in ("mg", "mcg", "unit", "ml", "tablet", "puff", "year"):
@@ -344,8 +364,13 @@ def ground_claim(claim: str | Unit, idx: TranscriptIndex, section: str | None = 
     checks += check_numbers(u, text, idx, drug_turns)
     checks += check_laterality(u, idx)
     checks += check_history(u, idx)
-    worst = max(checks, key=lambda c: (_RANK[c.verdict], c.major), default=None)
-    if worst is None or worst.verdict == SUPPORTED:
+    for c in checks:
+        if c.verdict != SUPPORTED:
+            worst = max(checks, key=lambda c: (_RANK[c.verdict], c.major))
+            break
+    else:
+        worst = None  # every check supported (most claims): no need to rank them
+    if worst is None:
         ev = sorted({i for c in checks for i in c.evidence})[:4]
         if not ev:
             key = [s for s, t in zip(u.sts, u.toks) if t not in STOPWORDS and t not in GENERIC]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict, defaultdict
+from heapq import nsmallest
+from operator import attrgetter
 
 from ..schema import Case, SpeakerRole, Turn
 from .entities import Unit
@@ -87,6 +89,14 @@ class TranscriptIndex:
         self._fuzzy: list[str] | None = None
         self._tstems: dict[int, set[str]] = {}
         self.memo: dict = {}  # per-transcript memo for the grounding checks
+        self._cids: dict[str, list[int]] = {}
+
+    def concept_turn_ids(self, canonical: str) -> list[int]:
+        """Sorted distinct turn indexes mentioning a concept (cached; do not mutate the list)."""
+        got = self._cids.get(canonical)
+        if got is None:
+            got = self._cids[canonical] = sorted({i for i, _ in self.concept_turns.get(canonical, ())})
+        return got
 
     # ------------------------------------------------------------------ numbers
     def _build_numbers(self) -> None:
@@ -295,15 +305,16 @@ class TranscriptIndex:
     def best_turns(self, stems: list[str], k: int = 2) -> list[int]:
         """The ``k`` turn indexes sharing the most of ``stems`` (rarer stems weigh more)."""
         score: dict[int, float] = defaultdict(float)
-        n = len(self.units)
+        half = len(self.units) * 0.5
         st = self.stem_turns
         # stems in the claim's order and ties broken by turn order: the same answer whatever the hash seed
-        lists = sorted((lst for lst in map(st.get, dict.fromkeys(stems)) if lst and len(lst) < n * 0.5), key=len)[:5]
+        lists = sorted((lst for lst in map(st.get, dict.fromkeys(stems)) if lst and len(lst) < half), key=len)[:5]
         for lst in lists:
             w = 1.0 / len(lst)
             for i in lst:
                 score[i] += w
-        return [i for i, _ in sorted(score.items(), key=lambda kv: (-kv[1], kv[0]))[:k]]
+        # highest score first, then lowest turn index (as sorting on (-score, turn) and taking k)
+        return [i for _, i in nsmallest(k, [(-v, i) for i, v in score.items()])]
 
 
 __all__ = ["TranscriptIndex", "UNKNOWN", "AFF", "NEG"]
@@ -312,6 +323,7 @@ __all__ = ["TranscriptIndex", "UNKNOWN", "AFF", "NEG"]
 _CACHE: "OrderedDict[tuple, TranscriptIndex]" = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 CACHE_SIZE = 32
+_TURN_KEY = attrgetter("id", "speaker", "text")
 
 
 def transcript_index(turns: list[Turn], case: Case | None = None) -> TranscriptIndex:
@@ -326,7 +338,7 @@ def transcript_index(turns: list[Turn], case: Case | None = None) -> TranscriptI
         case: the case card, when known (see :class:`TranscriptIndex`).
     """
     p = case.persona if case is not None else None
-    key = (tuple((t.id, t.speaker, t.text) for t in turns),
+    key = (tuple(map(_TURN_KEY, turns)),  # (id, speaker, text) of each turn
            (p.name, p.age, p.sex, case.chief_complaint) if p is not None else None)
     with _CACHE_LOCK:
         idx = _CACHE.get(key)

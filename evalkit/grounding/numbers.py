@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import compress
+from operator import or_
 
 _ONES = {
     "zero": 0, "oh": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
@@ -113,12 +115,25 @@ def _chunks(words: list[str]) -> list[float]:
     return out
 
 
+_READINGS: dict[tuple[str, ...], set[float]] = {}  # run of number words -> readings ("oh", "one", "two weeks"...)
+
+
 def word_number_readings(words: list[str]) -> set[float]:
-    """Every plausible value of a run of number words.
+    """Every plausible value of a run of number words (cached: the same short runs recur; a copy is returned).
 
     Args:
         words: consecutive lower-case tokens, all number words (or "and"/"a"/"point" inside).
     """
+    key = tuple(words)
+    got = _READINGS.get(key)
+    if got is None:
+        got = _word_number_readings(words)
+        if len(_READINGS) < 4096:
+            _READINGS[key] = got
+    return set(got)
+
+
+def _word_number_readings(words: list[str]) -> set[float]:
     vals: set[float] = set()
     for w in words:
         if w in _ONES:
@@ -175,6 +190,7 @@ UNIT_CANON = {
 _NUMBER_OR_ARTICLE = NUMBER_WORDS | {"a", "an"}
 _ONE_UNITS = frozenset(("day", "week", "month", "year", "hour", "minute", "time"))
 _ONE_UNIT_WORDS = frozenset(w for w, u in UNIT_CANON.items() if u in _ONE_UNITS)
+_NUMBER_OR_UNIT_WORDS = NUMBER_WORDS | _ONE_UNIT_WORDS  # one set test for both (most turns have neither)
 _UNIT_SKIP = frozenset({"and", "a", "half", "to", "or", "by", "x", "of", "more", "than", "per", "an", "plus"})
 
 
@@ -198,6 +214,10 @@ def number_readings(toks: list[str]) -> tuple[set[float], set[tuple[float, str]]
     bare: set[float] = set()
     n = len(toks)
 
+    # tokens start with a letter or a digit, and digits sort before ":" (a cheap isdigit)
+    if not toks or (_NUMBER_OR_UNIT_WORDS.isdisjoint(toks) and min(toks) >= ":"):
+        return vals, pairs, bare  # no digit, no number word, no "a week": most turns
+
     def unit_after(k: int) -> str | None:
         for j in range(k, min(n, k + 5)):
             t = toks[j]
@@ -220,10 +240,8 @@ def number_readings(toks: list[str]) -> tuple[set[float], set[tuple[float, str]]
         else:
             pairs.update((v, u) for v in vs)
 
-    # tokens start with a letter or a digit, and digits sort before ":" (a cheap isdigit)
-    if not toks or (min(toks) >= ":" and NUMBER_WORDS.isdisjoint(toks) and _ONE_UNIT_WORDS.isdisjoint(toks)):
-        return vals, pairs, bare  # no digit, no number word, no "a week": most turns
-    cand = [i for i, t in enumerate(toks) if t < ":" or t in _NUMBER_OR_ARTICLE]
+    # digits (t < ":") or number words / articles, found by one C-level pass
+    cand = list(compress(range(n), map(or_, map(":".__gt__, toks), map(_NUMBER_OR_ARTICLE.__contains__, toks))))
     if not cand:
         return vals, pairs, bare
     hits = []

@@ -9,6 +9,7 @@ findings (pain, swelling) are only compared when such a body part pins them down
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from ..schema import SpeakerRole
 from .allergies import allergy_concept, transcript_allergies
@@ -29,6 +30,12 @@ MAJORITY = 2  # opposite-polarity turns needed per same-polarity turn to call a 
 
 
 def _generic(canonicals: list[str]) -> bool:
+    return _generic_words(tuple(canonicals))
+
+
+@lru_cache(maxsize=4096)
+def _generic_words(canonicals: tuple[str, ...]) -> bool:
+    # lexicon canonicals only (a bounded set): cached for the process
     return all(all(w in GENERIC_FINDINGS or w in STOPWORDS or w in GENERIC for w in c.split()) for c in canonicals)
 
 
@@ -80,8 +87,17 @@ def transcript_polarities(idx: TranscriptIndex, findings: list[str], anat: set[s
     Polarities are ``affirmed``, ``negated`` and ``unknown`` (a question with an unclear
     answer, a hypothetical); historical mentions count as affirmed, family ones are left out.
     """
-    out: dict[str, list[int]] = {}
     frozen = frozenset(anat)
+    key = ("tpol", tuple(findings), frozen)
+    got = idx.memo.get(key)
+    if got is None:  # a note names the same finding in several claims: memoised per transcript
+        got = idx.memo[key] = _transcript_polarities(idx, findings, anat, frozen)
+    return dict(got)  # the caller edits the dict (never its lists)
+
+
+def _transcript_polarities(idx: TranscriptIndex, findings: list[str], anat: set[str],
+                           frozen: frozenset[str]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
     for c in findings:
         hits = idx.concept_turns.get(c, ())
         if hits and c == allergy_concept():  # "allergic to penicillin" says nothing of seasonal allergies

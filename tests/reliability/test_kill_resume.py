@@ -31,6 +31,7 @@ from evalkit.synth import generate, load_cards
 
 EVALKIT = Path(sys.executable).with_name("evalkit")
 N_CASES = 2000  # enough work that twenty resumes, each writing 64-result batches, never finish it
+FLUSH_EVERY = "64"  # results per write in the killed runs (the default, 256, would finish the work in ~8 resumes)
 KILLS = 20
 SEED = 20240610
 
@@ -44,7 +45,7 @@ concurrency: 2
 
 def _evalkit_run(suite: Path, db: Path) -> subprocess.Popen:
     return subprocess.Popen([str(EVALKIT), "run", str(suite), "--db", str(db)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True, env={**os.environ, "COLUMNS": "200"})
+                            stderr=subprocess.PIPE, start_new_session=True, env={**os.environ, "COLUMNS": "200", "EVALKIT_FLUSH_EVERY": FLUSH_EVERY})
 
 
 class FileWatch:
