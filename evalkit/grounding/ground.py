@@ -27,14 +27,17 @@ from .polarity import check_polarity
 __all__ = ["CONTRADICTED", "SUPPORTED", "UNSUPPORTED", "Check", "Grounded", "ground_claim"]
 
 
-def _drug_supported(term: Term, idx: TranscriptIndex) -> list[int] | None:
-    # memoised per transcript (a note names the same drug in several claims); callers never mutate the list
-    key = ("drug", term.canonical, term.stems, term.text)
+def _memo(idx: TranscriptIndex, key: tuple, fn, term: Term) -> list[int] | None:
+    """``fn(term, idx)`` memoised per transcript (a note repeats concepts); callers never mutate the list."""
     memo = idx.memo
     got = memo.get(key, key)
     if got is key:
-        got = memo[key] = _drug_supported_uncached(term, idx)
+        got = memo[key] = fn(term, idx)
     return got
+
+
+def _drug_supported(term: Term, idx: TranscriptIndex) -> list[int] | None:
+    return _memo(idx, ("drug", term.canonical, term.stems, term.text), _drug_supported_uncached, term)
 
 
 def _drug_supported_uncached(term: Term, idx: TranscriptIndex) -> list[int] | None:
@@ -57,13 +60,7 @@ def _drug_supported_uncached(term: Term, idx: TranscriptIndex) -> list[int] | No
 
 
 def _concept_supported(term: Term, idx: TranscriptIndex) -> list[int] | None:
-    # memoised per transcript (about half the calls repeat a concept); callers never mutate the list
-    key = ("concept", term.canonical, term.stems, term.category)
-    memo = idx.memo
-    got = memo.get(key, key)
-    if got is key:
-        got = memo[key] = _concept_supported_uncached(term, idx)
-    return got
+    return _memo(idx, ("concept", term.canonical, term.stems, term.category), _concept_supported_uncached, term)
 
 
 def _concept_supported_uncached(term: Term, idx: TranscriptIndex) -> list[int] | None:

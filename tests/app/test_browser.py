@@ -131,7 +131,7 @@ def test_engineer_and_admin_pages(served):
                                                                                        "12-agreement"),
                                     ("Audit log", "Audit log", "13-audit")):
             page.get_by_role("link", name=link).click()
-            page.get_by_role("heading", name=heading).wait_for(timeout=60_000)
+            page.get_by_role("heading", name=heading, exact=True).wait_for(timeout=60_000)
             settle(page)
             shot(page, name)
         # an engineer reads a session but gets no annotation controls
