@@ -1194,17 +1194,6 @@ class Store:
         return [(i, by_id[i][0], Audio.model_validate_json(by_id[i][1]) if by_id[i][1] else None)
                 for i in ids if i in by_id]
 
-    def get_audios(self, ids: Sequence[str]) -> dict[str, Audio]:
-        """Audio records of the consultations that have one, by consultation id (one query)."""
-        if not ids:
-            return {}
-        with self.connect() as con:
-            con.register("_aids", pd.DataFrame({"id": list(ids)}, dtype="object"))
-            rows = con.execute("SELECT c.id, c.audio FROM consultations c JOIN _aids USING (id) "
-                               "WHERE c.audio IS NOT NULL").fetchall()
-            con.unregister("_aids")
-        return {i: Audio.model_validate_json(a) for i, a in rows}
-
 
 SESSION_COLS = ("session_id", "run_id", "consultation_id", "scribe", "backend_version", "status", "error", "output",
                 "input_hash", "latency_s", "cost_usd")

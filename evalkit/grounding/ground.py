@@ -361,12 +361,9 @@ def ground_claim(claim: str | Unit, idx: TranscriptIndex, section: str | None = 
     checks += check_numbers(u, text, idx, drug_turns)
     checks += check_laterality(u, idx)
     checks += check_history(u, idx)
-    for c in checks:
-        if c.verdict != SUPPORTED:
-            worst = max(checks, key=lambda c: (_RANK[c.verdict], c.major))
-            break
-    else:
-        worst = None  # every check supported (most claims): no need to rank them
+    # every check supported (most claims): no need to rank them
+    worst = (max(checks, key=lambda c: (_RANK[c.verdict], c.major))
+             if any(c.verdict != SUPPORTED for c in checks) else None)
     if worst is None:
         ev = sorted({i for c in checks for i in c.evidence})[:4]
         if not ev:
