@@ -151,3 +151,21 @@ def test_flush_every_from_the_environment(loaded, monkeypatch):
     monkeypatch.setenv("EVALKIT_FLUSH_EVERY", "lots")
     with pytest.raises(InputError, match="EVALKIT_FLUSH_EVERY"):
         run_suite(_suite(), loaded, progress=False, fresh=True)
+
+
+@pytest.mark.parametrize("columns", ["80", "200"])  # one column per run, and one row per run
+def test_runs_lists_a_run_without_a_label(loaded, monkeypatch, columns):
+    import json
+
+    from typer.testing import CliRunner
+
+    from evalkit.cli import app
+
+    (rid,) = run_suite(_suite(), loaded, progress=False)  # no label: NULL in the database
+    run_suite(_suite(), loaded, progress=False, label="candidate")  # beside a labelled run, NULL reads back as NaN
+    monkeypatch.setenv("COLUMNS", columns)
+    r = CliRunner().invoke(app, ["runs", "--db", str(loaded.path)])
+    assert r.exit_code == 0, r.output
+    assert rid in r.output.replace("\n", "") or rid[:8] in r.output
+    r = CliRunner().invoke(app, ["runs", "--db", str(loaded.path), "--json"])
+    assert r.exit_code == 0 and {x["label"] for x in json.loads(r.output)} == {None, "candidate"}

@@ -44,7 +44,7 @@ def runs_table(store, run_ids: list[str] | None = None) -> tuple[Table, list[dic
     for r in runs.itertuples():
         rec = _record(r, means)
         records.append(rec)
-        table.add_row(r.run_id, r.label or "", r.scribe, str(r.sessions), str(r.failed),
+        table.add_row(rec["run_id"], rec["label"] or "", rec["scribe"], str(rec["sessions"]), str(rec["failed"]),
                       *[_fmt(rec.get(k), f) for k, _, f in SUMMARY_COLUMNS])
     return table, records
 
@@ -54,8 +54,9 @@ def _record(r, means) -> dict:
     rec = {"run_id": r.run_id, "label": r.label, "suite": r.suite_name, "dataset": r.dataset,
            "scribe": r.scribe, "status": r.status, "sessions": int(r.sessions), "failed": int(r.failed),
            "created_at": str(r.created_at)}
-    rec.update({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in m.items()})
-    return rec
+    rec.update(m)
+    # SQL NULL comes back from pandas as NaN (a run with no label, a metric with no value): None for tables and --json
+    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in rec.items()}
 
 
 def _runs_by_column(runs, means) -> tuple[Table, list[dict]]:
