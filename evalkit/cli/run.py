@@ -81,7 +81,7 @@ def run_cmd(
     executor: str = typer.Option("local", help="local (threads) or ray."),
     address: Optional[str] = typer.Option(None, help="Ray cluster address (with --executor ray)."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Cases per Ray task (with "
-                                             "--executor ray; default 4, use 1 for slow cases such as ASR)."),
+                                             "--executor ray; default: sized from the measured time per case)."),
     limit: Optional[int] = typer.Option(None, help="Only the first N consultations."),
     fresh: bool = typer.Option(False, help="Start new runs instead of continuing (caches still apply)."),
     json_out: Optional[str] = typer.Option(None, "--json", help="Write the run summaries as JSON here."),

@@ -10,12 +10,20 @@ rule holds, and an interrupted run resumes from what was written.
 At most ``max_in_flight`` tasks are submitted at once (default ``max(16, 8 × concurrency)``), so a
 million-case run neither floods the object store nor loses more than that many computed cases to
 a crash, while the workers always have queued work when the driver stops to write a batch.
+
+A task carries a batch of cases. By default the batch is sized from the measured time per case
+(as joblib's ``batch_size="auto"``): about :data:`TASK_SECONDS` of work per task, so Ray's own cost
+per task (a few ms of CPU over driver, raylet and worker) is a few per cent of a case that takes
+milliseconds (offline scoring), while a case that takes seconds (ASR, a remote model) goes alone.
+Near the end of the input, batches shrink so every worker finishes at about the same time.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
+import time
 from collections import OrderedDict
 from itertools import islice
 from typing import Any, Callable, Iterable, Iterator
@@ -26,6 +34,11 @@ log = logging.getLogger("evalkit.executors.ray")
 
 
 _FN_CACHE: "OrderedDict[str, Callable[[Any], Any]]" = OrderedDict()
+
+#: with automatic batching, the work one task should carry (seconds)
+TASK_SECONDS = 0.5
+#: and the most cases it may carry
+MAX_BATCH = 256
 
 
 # pydantic models cross process boundaries as their JSON: 3-5x cheaper than (cloud)pickle, and the
@@ -93,7 +106,33 @@ def _call(fn_box: list, item: Any) -> Any:
         _FN_CACHE[key] = fn
         while len(_FN_CACHE) > 4:
             _FN_CACHE.popitem(last=False)
-    return [pack(fn(x)) for x in unpack(item)]  # one task runs a small batch of cases
+    t0 = time.perf_counter()
+    out = [pack(fn(x)) for x in unpack(item)]  # one task runs a small batch of cases
+    return time.perf_counter() - t0, out
+
+
+class _Batcher:
+    """Cases per task: fixed, or sized from the measured seconds per case."""
+
+    def __init__(self, fixed: int | None, concurrency: int):
+        self.fixed = fixed
+        self.concurrency = concurrency
+        self.per_case: float | None = None  # moving average, kept across map calls (the runner's chunks)
+
+    def observe(self, seconds: float, cases: int) -> None:
+        if cases:
+            x = seconds / cases
+            self.per_case = x if self.per_case is None else 0.5 * self.per_case + 0.5 * x
+
+    def size(self, remaining: int | None) -> int:
+        if self.fixed:
+            return self.fixed
+        if self.per_case is None:  # nothing measured yet: single cases until the first results return
+            return 1
+        n = min(MAX_BATCH, max(1, round(TASK_SECONDS / max(self.per_case, 1e-6))))
+        if remaining is not None:  # the tail: leave each worker about two tasks, so they finish together
+            n = min(n, max(1, math.ceil(remaining / (2 * self.concurrency))))
+        return n
 
 
 class RayTasksFailed(RuntimeError):
@@ -111,8 +150,9 @@ class RayExecutor:
         max_in_flight: tasks submitted at once (default ``max(16, 8 * concurrency)``): enough queued
             work to keep the workers busy while the driver writes a batch to DuckDB.
         max_retries: Ray-level retries of a task whose worker died.
-        batch_size: cases per Ray task (default 4): amortises Ray's per-task cost over cases that
-            take only milliseconds; use 1 for slow cases (an ASR scribe, a remote model).
+        batch_size: cases per Ray task; default ``None`` sizes batches from the measured time per
+            case (about :data:`TASK_SECONDS` of work a task). Set it to fix the size (1: every case
+            its own task).
         setup: a callable each worker runs once at start (e.g. registering a scribe); local only.
         init_options: extra keyword arguments for ``ray.init``.
     """
@@ -120,9 +160,11 @@ class RayExecutor:
     def __init__(self, concurrency: int = 2, address: str | None = None, num_cpus_per_task: float = 1.0,
                  max_in_flight: int | None = None, max_retries: int = 2,
                  setup: Callable[[], None] | None = None, init_options: dict | None = None,
-                 batch_size: int = 4):
+                 batch_size: int | None = None):
         self.concurrency = max(1, int(concurrency))
-        self.batch_size = max(1, int(batch_size))
+        self.batch_size = max(1, int(batch_size)) if batch_size else None
+        self._batcher = _Batcher(self.batch_size, self.concurrency)
+        self.task_sizes: list[int] = []  # cases per task submitted by the last map_unordered call
         self.address = address
         self.num_cpus_per_task = num_cpus_per_task
         self.max_in_flight = max_in_flight or max(16, 8 * self.concurrency)
@@ -168,19 +210,28 @@ class RayExecutor:
         ray = self._ray()
         remote = ray.remote(num_cpus=self.num_cpus_per_task, max_retries=self.max_retries)(_call)
         fn_ref = ray.put(fn)  # the case function (and what it closes over) ships once
+        remaining = len(items) if hasattr(items, "__len__") else None
         it = iter(items)
         pending: list[Any] = []
         failures: list[str] = []
         exhausted = False
+        batcher = self._batcher
+        sizes = self.task_sizes = []
 
         def top_up() -> None:
-            nonlocal exhausted
-            while not exhausted and not failures and len(pending) < self.max_in_flight:
-                batch = list(islice(it, self.batch_size))
-                if len(batch) < self.batch_size:
+            nonlocal exhausted, remaining
+            # until a first task has been timed, one single-case task per worker
+            limit = self.max_in_flight if batcher.per_case is not None or batcher.fixed else self.concurrency
+            while not exhausted and not failures and len(pending) < limit:
+                want = batcher.size(remaining)
+                batch = list(islice(it, want))
+                if len(batch) < want:
                     exhausted = True
                 if not batch:
                     return
+                if remaining is not None:
+                    remaining -= len(batch)
+                sizes.append(len(batch))
                 pending.append(remote.remote([fn_ref], pack(batch)))
 
         while True:
@@ -191,16 +242,20 @@ class RayExecutor:
             if pending:  # take everything else that is ready too, without waiting
                 more, pending = ray.wait(pending, num_returns=len(pending), timeout=0)
                 done += more
-            top_up()  # refill before handing control back: workers keep busy while the driver writes
+            got = []
             for ref in done:
                 try:
-                    results = unpack(ray.get(ref))
+                    seconds, results = ray.get(ref)
                 except Exception as e:  # RayTaskError, WorkerCrashedError, OutOfMemoryError...
                     failures.append(type(e).__name__)
                     continue
-                yield from results
+                batcher.observe(seconds, len(results))
+                got.append(results)
+            top_up()  # refill (sized by what just returned) before handing control back: workers keep
+            for results in got:  # busy while the driver writes
+                yield from unpack(results)
         if failures:
-            raise RayTasksFailed(f"{len(failures)} task(s) of up to {self.batch_size} case(s) failed inside Ray ({', '.join(sorted(set(failures)))}); "
+            raise RayTasksFailed(f"{len(failures)} task(s) of up to {max(sizes, default=1)} case(s) failed inside Ray ({', '.join(sorted(set(failures)))}); "
                                  "results computed so far are stored — fix: run the same command again to resume")
 
     def close(self) -> None:

@@ -4,12 +4,13 @@ single writer, Ray-level failures surfaced."""
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
 ray = pytest.importorskip("ray")
 
-from evalkit.executors.ray_executor import RayExecutor, RayTasksFailed  # noqa: E402
+from evalkit.executors.ray_executor import RayExecutor, RayTasksFailed, _Batcher  # noqa: E402
 from evalkit.importers import load_aci_bench_sample  # noqa: E402
 from evalkit.runner import run_suite  # noqa: E402
 from evalkit.store import Store  # noqa: E402
@@ -44,7 +45,7 @@ def _pid(x):
 
 
 def test_tasks_run_in_two_worker_processes(ray_ex):
-    pids = set(ray_ex.map_unordered(_pid, range(8)))
+    pids = set(RayExecutor(concurrency=2, batch_size=1).map_unordered(_pid, range(8)))
     assert len(pids) == 2 and os.getpid() not in pids
 
 
@@ -101,3 +102,31 @@ def test_batched_tasks_return_every_result_and_a_crash_loses_only_its_batch(ray_
             got.append(r)
     assert {0, 1} <= set(got) and not {2, 3} & set(got)
     assert sorted(RayExecutor(concurrency=2, batch_size=3).map_unordered(abs, range(-7, 0))) == list(range(1, 8))
+
+
+def _sleepy(seconds):
+    time.sleep(seconds)
+    return seconds
+
+
+def test_automatic_batches_grow_for_quick_cases_and_stay_single_for_slow_ones(ray_ex):
+    quick = RayExecutor(concurrency=2)
+    cases = [0.002] * 300
+    assert sorted(quick.map_unordered(_sleepy, cases)) == cases
+    sizes = quick.task_sizes
+    assert sum(sizes) == 300 and sizes[:2] == [1, 1]  # one timed single case per worker first
+    assert max(sizes) >= 20 and sizes[-1] <= 3  # then ~0.5 s of work a task, shrinking at the end
+    slow = RayExecutor(concurrency=2)
+    assert sorted(slow.map_unordered(_sleepy, [0.6] * 4)) == [0.6] * 4
+    assert slow.task_sizes == [1, 1, 1, 1]
+
+
+def test_batch_sizing_rules():
+    b = _Batcher(None, concurrency=2)
+    assert b.size(None) == 1  # nothing measured yet
+    b.observe(1.0, 100)  # 10 ms a case → 0.5 s is 50 cases
+    assert b.size(None) == 50
+    assert b.size(10) == 3  # 10 left for 2 workers: about two tasks each
+    b.observe(3.0, 1)  # the moving average follows slower cases
+    assert b.size(None) == 1
+    assert _Batcher(7, concurrency=2).size(3) == 7  # a fixed size is kept
