@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable, Iterator, Protocol
 
 from . import __version__
 from .errors import InputError
+from .gcpolicy import batch_mode
 from .schema import Audio, Consultation, Provenance, ScribeOutput, content_hash
 from .scoring import apply_flag_rules, score_output
 from .scribes.base import Scribe, ScribeInput, get_scribe
@@ -342,6 +343,7 @@ def _run_cases(store: Store, suite: Suite, spec: str, rid: str, todo: list[str],
     # in this process the judge caches its replies in the store (an LLM judge's re-run makes no call);
     # other executors build their own judge in each worker, which never opens the database
     judge = _judge_for(suite, store) if isinstance(ex, LocalExecutor) else None
+    batch_mode()  # what is loaded now stays; the collector walks only what the cases allocate
     pending: list[SessionRows] = []
     flush_every = _env_int("EVALKIT_FLUSH_EVERY", FLUSH_EVERY)
     last_flush = time.monotonic()

@@ -147,7 +147,10 @@ def judge_command(
             cases.append(rec)
     budget_hit, stats = False, None
     if not judge:
+        from ..gcpolicy import batch_mode
         from ..metrics.hallucination import judge_note
+
+        batch_mode()
 
         lines: list[dict | None] = [result_line(c["id"], judge_note(c["turns"], c["note"])) for c in cases]
     else:

@@ -63,8 +63,10 @@ def wer_command(
 ) -> None:
     """Word/character error rates, medical-term WER and speaker WER for transcript pairs."""
     from ..errors import InputError
+    from ..gcpolicy import batch_mode
     from ..normalize import NORMALIZATION
 
+    batch_mode()
     if not input.exists():
         fail(f"{input}: file not found — fix: give the path of a JSONL file of pairs")
     failed = 0

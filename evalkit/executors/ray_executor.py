@@ -102,8 +102,11 @@ def _call(fn_box: list, item: Any) -> Any:
     key = ref.hex()
     fn = _FN_CACHE.get(key)
     if fn is None:
+        from ..gcpolicy import batch_mode
+
         fn = ray.get(ref)
         _FN_CACHE[key] = fn
+        batch_mode()  # as in a local run: the loaded state is frozen, young collections are rarer
         while len(_FN_CACHE) > 4:
             _FN_CACHE.popitem(last=False)
     t0 = time.perf_counter()

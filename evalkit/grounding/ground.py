@@ -12,6 +12,7 @@ included). The worst atom sets the verdict.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from rapidfuzz import fuzz, process
 
@@ -30,10 +31,13 @@ __all__ = ["CONTRADICTED", "SUPPORTED", "UNSUPPORTED", "Check", "Grounded", "gro
 def _memo(idx: TranscriptIndex, key: tuple, fn, term: Term) -> list[int] | None:
     """``fn(term, idx)`` memoised per transcript (a note repeats concepts); callers never mutate the list."""
     memo = idx.memo
-    got = memo.get(key, key)
-    if got is key:
+    got = memo.get(key, _MISSING)
+    if got is _MISSING:
         got = memo[key] = fn(term, idx)
     return got
+
+
+_MISSING: Any = object()
 
 
 def _drug_supported(term: Term, idx: TranscriptIndex) -> list[int] | None:

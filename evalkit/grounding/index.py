@@ -69,8 +69,8 @@ class TranscriptIndex:
         concept_turns: dict[str, list[tuple[int, int]]] = defaultdict(list)
         parts = lx.parts
         for i, u in enumerate(self.units):
-            for s in set(u.sts):
-                stem_turns[s].append(i)
+            for st in set(u.sts):
+                stem_turns[st].append(i)
             for s, e, t in u.matches:
                 concept_turns[t.canonical].append((i, s))
                 if e - s > 1 and t.category == "condition":
@@ -247,9 +247,9 @@ class TranscriptIndex:
     def answer(self, j: int) -> str | None:
         """:func:`answer_polarity` of turn ``j`` (cached: a question names several findings)."""
         key = ("answer", j)
-        got = self.memo.get(key, key)
-        if got is key:
-            got = self.memo[key] = answer_polarity(self.turns[j].text)
+        if key in self.memo:
+            return self.memo[key]
+        got = self.memo[key] = answer_polarity(self.turns[j].text)
         return got
 
     def polarities(self, canonical: str) -> dict[str, list[int]]:
@@ -339,7 +339,7 @@ def transcript_index(turns: list[Turn], case: Case | None = None) -> TranscriptI
     """
     p = case.persona if case is not None else None
     key = (tuple(map(_TURN_KEY, turns)),  # (id, speaker, text) of each turn
-           (p.name, p.age, p.sex, case.chief_complaint) if p is not None else None)
+           (p.name, p.age, p.sex, case.chief_complaint) if p is not None and case is not None else None)
     with _CACHE_LOCK:
         idx = _CACHE.get(key)
         if idx is not None:

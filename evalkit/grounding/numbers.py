@@ -76,7 +76,7 @@ def _compose(words: list[str]) -> float | None:
             cur = max(cur, 1) * _SCALES[w]
             if _SCALES[w] >= 1000:
                 total += cur
-                cur = 0
+                cur = 0.0
         else:
             return None
         seen = True
@@ -280,7 +280,7 @@ def number_readings(toks: list[str]) -> tuple[set[float], set[tuple[float, str]]
         while j < n:
             w = toks[j]
             if w in NUMBER_WORDS or (w == "and" and j + 1 < n and (toks[j + 1] in NUMBER_WORDS or toks[j + 1] == "a")) \
-                    or (w == "a" and j + 1 < n and toks[j + 1] in ("half", *_SCALES)):
+                    or (w == "a" and j + 1 < n and (toks[j + 1] == "half" or toks[j + 1] in _SCALES)):
                 j += 1
                 continue
             break

@@ -260,8 +260,8 @@ def _facts(idx: TranscriptIndex) -> Facts:
 
     meds: list[str] = []
     for canon in idx.concept_turns:
-        t = terms.get(canon)
-        if t is None or t.category != "drug" or canon in seen or only_allergy(canon):
+        term = terms.get(canon)
+        if term is None or term.category != "drug" or canon in seen or only_allergy(canon):
             continue
         meds.append(canon)
         seen.add(canon)
@@ -275,10 +275,10 @@ def _facts(idx: TranscriptIndex) -> Facts:
     allergies = [(a.substance, a.key, a.turn) for a in al.items]
     diagnoses: list[str] = []
     for canon in idx.concept_turns:
-        t = terms.get(canon)
-        if t is None or t.category != "condition" or canon in seen:
+        term = terms.get(canon)
+        if term is None or term.category != "condition" or canon in seen:
             continue
-        if all(s in GENERIC_FINDINGS or s in STOPWORDS for s in t.stems) or only_allergy(canon):
+        if all(s in GENERIC_FINDINGS or s in STOPWORDS for s in term.stems) or only_allergy(canon):
             continue
         diagnoses.append(canon)
         seen.add(canon)
@@ -326,11 +326,11 @@ def find_omissions(idx: TranscriptIndex, units: list[Unit],
     n_meds = n_diag = 0
     for canon in facts.meds:
         covered = _covered(terms[canon], nv)
-        turns = _med_turns(idx, canon) if not covered else None
-        if covered or turns:
+        said_in = _med_turns(idx, canon) if not covered else None
+        if covered or said_in:
             n_meds += 1  # a covered medication counts as salient without asking how it was said
-        if turns:
-            add(f"medication: {terms[canon].text}", "medication", "major", turns)
+        if said_in:
+            add(f"medication: {terms[canon].text}", "medication", "major", said_in)
     n_doses = 0
     for canon, val, i in facts.doses:
         if not _covered(terms[canon], nv):
@@ -338,16 +338,16 @@ def find_omissions(idx: TranscriptIndex, units: list[Unit],
         n_doses += 1
         if not any(v in nv.numbers for v in val):
             add(f"dose: {terms[canon].text} {max(val):g}", "dose", "major", [i])
-    for what, key, i in facts.allergies:
-        if not covered_by(key, nv.stems, nv.concepts):
+    for what, akey, i in facts.allergies:
+        if not covered_by(akey, nv.stems, nv.concepts):
             add(f"allergy: {what}", "allergy", "major", [i])
     for canon in facts.diagnoses:
         covered = _covered(terms[canon], nv)
-        turns = _diagnosis_turns(idx, canon) if not covered else None
-        if covered or turns:
+        said_in = _diagnosis_turns(idx, canon) if not covered else None
+        if covered or said_in:
             n_diag += 1
-        if turns:
-            add(f"diagnosis: {terms[canon].text}", "diagnosis", "minor", turns)
+        if said_in:
+            add(f"diagnosis: {terms[canon].text}", "diagnosis", "minor", said_in)
     salient = len(facts.plan) + n_generic + n_meds + n_doses + len(facts.allergies) + n_diag
     return out, salient
 

@@ -70,27 +70,21 @@ def litellm_module() -> Any:
 
     litellm's import leaves ~350,000 long-lived objects (modules, classes, price tables) for the
     garbage collector to walk on every full collection; during a judge run that was most of the
-    client's CPU time (``bench/bench_llm.py``). They are moved to the permanent generation
-    (``gc.freeze``) right after the import, and back at exit. The youngest generation's threshold
-    is raised to 10,000 allocations (from CPython's 700): thousands of requests in flight keep
-    many young objects alive, and collecting them every 700 allocations was ~20% of a judge run's
-    CPU; garbage is still freed by reference counting as before, only cycles wait a little longer.
+    client's CPU time (``bench/bench_llm.py``). Right after the import they are moved to the
+    permanent generation and the youngest generation's threshold is raised
+    (:func:`evalkit.gcpolicy.batch_mode`): thousands of requests in flight keep many young objects
+    alive, and collecting them every 700 allocations was ~20% of a judge run's CPU.
     """
     global _LITELLM
     if _LITELLM is None:
-        import atexit
-        import gc
-
         import litellm
+
+        from ..gcpolicy import batch_mode
 
         litellm.suppress_debug_info = True
         litellm.turn_off_message_logging = True  # prompts hold patient text
         logging.getLogger("LiteLLM").setLevel(logging.WARNING)
-        gc.freeze()
-        atexit.register(gc.unfreeze)
-        g0, g1, g2 = gc.get_threshold()
-        if 0 < g0 < 10_000:
-            gc.set_threshold(10_000, g1, g2)
+        batch_mode()
         _LITELLM = litellm
     return _LITELLM
 

@@ -213,10 +213,11 @@ def medical_mask(words: Sequence[str], terms: Iterable[str] | None = None) -> li
         words: normalised words (from :func:`evalkit.normalize.normalize_words`).
         terms: extra terms (single or multi-word), e.g. from the case card.
     """
+    words = list(words)
     return _medical_mask(words, terms, _numeric(words))
 
 
-def _medical_mask(words: Sequence[str], terms: Iterable[str] | None, numeric: list[bool]) -> list[bool]:
+def _medical_mask(words: list[str], terms: Iterable[str] | None, numeric: list[bool]) -> list[bool]:
     index, first = _lexicon_index()
     seconds = _second_words()
     extra: dict[tuple[str, ...], str] = {}
@@ -321,7 +322,7 @@ def wer_details(reference: str | Sequence[Turn] | Sequence[dict],
     numeric = _numeric(ref)
     med = _medical_mask(ref, terms, numeric)
     # word sequences: rapidfuzz hashes the words in C; plain tuples (tag, i1, i2, j1, j2) unpack fast
-    ops = Levenshtein.opcodes(ref, hyp).as_list()
+    ops: list[tuple[str, int, int, int, int]] = Levenshtein.opcodes(ref, hyp).as_list()  # type: ignore[assignment]
     n = len(ref)
     subs = dels = ins = 0
     errors: list[int] = []  # reference word indices that were substituted or deleted
