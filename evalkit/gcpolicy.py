@@ -28,6 +28,7 @@ _registered = False
 def batch_mode() -> None:
     """Tune the collector for throughput (see the module docstring). Idempotent."""
     global _registered
+    gc.collect()  # garbage now is freed, not frozen (frozen objects are not walked: cheap after the first call)
     gc.freeze()
     if not _registered:
         atexit.register(gc.unfreeze)
