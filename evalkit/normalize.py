@@ -22,6 +22,7 @@ from functools import lru_cache
 from itertools import chain
 
 import jiwer
+from typing import Final
 
 from .spoken_numbers import number_words, words_to_digits
 from .wordscan import indices_of, positions  # noqa: F401 - positions is re-exported
@@ -96,14 +97,14 @@ class _PhraseMap(_WordStep):
 
 
 # --- 1. characters (on the string) -----------------------------------------------------------
-_CHAR_TABLE = str.maketrans({
+_CHAR_TABLE: Final = str.maketrans({
     **{c: "'" for c in "\u2018\u2019\u02bc\u0060\u00b4"},
     **{c: '"' for c in "\u201c\u201d"},
     **{c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"},
     "\u00b5": "mc", "\u03bc": "mc",  # µg → mcg
     "%": " percent ", "&": " and ",
 })
-_SLASH = re.compile(r"(?<=\d)\s*/\s*(?=\d)")
+_SLASH: Final = re.compile(r"(?<=\d)\s*/\s*(?=\d)")
 
 
 class _UnifyCharacters(jiwer.AbstractTransform):
@@ -122,14 +123,14 @@ class _UnifyCharacters(jiwer.AbstractTransform):
 
 
 # --- 2. contractions (words with an apostrophe; possessive 's keeps its s) -------------------
-_APOSTROPHE_WORDS = {
+_APOSTROPHE_WORDS: Final = {
     "won't": "will not", "can't": "can not", "shan't": "shall not", "ain't": "is not",
     "let's": "let us", "y'all": "you all",
 }
-_S_IS = frozenset(("it", "that", "he", "she", "what", "there", "here", "where", "who", "how", "this",
+_S_IS: Final = frozenset(("it", "that", "he", "she", "what", "there", "here", "where", "who", "how", "this",
                    "everything", "nothing", "something", "everyone", "someone", "why", "when"))
-_SUFFIXES = (("n't", " not"), ("'re", " are"), ("'m", " am"), ("'ve", " have"), ("'ll", " will"), ("'d", " would"))
-_EDGE_PUNCT = "\"'.,;:!?()[]{}-*"
+_SUFFIXES: Final = (("n't", " not"), ("'re", " are"), ("'m", " am"), ("'ve", " have"), ("'ll", " will"), ("'d", " would"))
+_EDGE_PUNCT: Final = "\"'.,;:!?()[]{}-*"
 
 
 def _expand(word: str) -> str:
@@ -166,14 +167,14 @@ class _ExpandContractions(_WordStep):
         return out
 
 
-INFORMAL_WORDS = {
+INFORMAL_WORDS: Final = {
     "cannot": "can not", "gonna": "going to", "wanna": "want to", "gotta": "got to", "kinda": "kind of",
     "sorta": "sort of", "gimme": "give me", "lemme": "let me", "dunno": "do not know",
     "ok": "okay", "alright": "all right",
 }
 
 # --- 3. punctuation (keep "." and "/" between digits) ----------------------------------------
-_PUNCT_RULES = [
+_PUNCT_RULES: Final = [
     (re.compile(r"(?<=\d),(?=\d{3}\b)"), ""),          # 1,000 → 1000
     (re.compile(r"(?<![\w.])\.(?=\d)"), "0."),          # .5 → 0.5
     (re.compile(r"[^\w\s./]|_"), " "),
@@ -215,11 +216,11 @@ class _NumberWords(_WordStep):
         return number_words(words)
 
 
-_OVER = frozenset(("over", "slash"))
-_TRAILING_ZEROS = re.compile(r"^(\d+\.\d*?)0+$")
-_NUM_THEN_LETTERS = re.compile(r"^(\d+(?:\.\d+)?)([a-z][a-z0-9]*)$")
-_ORDINAL = frozenset(("st", "nd", "rd", "th", "s"))
-_DIGIT_FIRST = re.compile(r" ([0-9][^ ]*)")
+_OVER: Final = frozenset(("over", "slash"))
+_TRAILING_ZEROS: Final = re.compile(r"^(\d+\.\d*?)0+$")
+_NUM_THEN_LETTERS: Final = re.compile(r"^(\d+(?:\.\d+)?)([a-z][a-z0-9]*)$")
+_ORDINAL: Final = frozenset(("st", "nd", "rd", "th", "s"))
+_DIGIT_FIRST: Final = re.compile(r" ([0-9][^ ]*)")
 
 
 def _canon_number(w: str) -> list[str]:
@@ -291,7 +292,7 @@ class _CanonicalNumbers(_WordStep):
 
 
 # --- 5. units --------------------------------------------------------------------------------
-_UNIT_FORMS = {  # canonical unit: spoken or written forms ("|" separates forms)
+_UNIT_FORMS: Final = {  # canonical unit: spoken or written forms ("|" separates forms)
     "mg": "milligram|milligrams|milligramme|milligrammes|mgs",
     "mcg": "microgram|micrograms|microgramme|microgrammes|mcgs|ug",
     "g": "gram|grams|gramme|grammes|gm|gms",
@@ -309,23 +310,23 @@ _UNIT_FORMS = {  # canonical unit: spoken or written forms ("|" separates forms)
     "mmol per l": "mmol l",
     "dl": "deciliter|deciliters|decilitre|decilitres",
 }
-_UNIT_MAP = {form: canon for canon, forms in _UNIT_FORMS.items() for form in forms.split("|")}
+_UNIT_MAP: Final = {form: canon for canon, forms in _UNIT_FORMS.items() for form in forms.split("|")}
 
 # --- 6. fillers ------------------------------------------------------------------------------
-FILLERS = ("um", "umm", "uh", "uhh", "uhm", "er", "erm", "ah", "hmm", "hm", "mhm", "mm hmm", "uh huh")
+FILLERS: Final = ("um", "umm", "uh", "uhh", "uhm", "er", "erm", "ah", "hmm", "hm", "mhm", "mm hmm", "uh huh")
 
-_LOWER = jiwer.ToLowerCase()
-_UNIFY = _UnifyCharacters()
-_CONTRACTIONS = _ExpandContractions()
-_PUNCTUATION = _RemovePunctuation()
-_INFORMAL = _PhraseMap("ExpandInformalWords", INFORMAL_WORDS)
-_FILLERS = _PhraseMap("RemoveFillers", {f: "" for f in FILLERS})
-_NUMBERS = _NumberWords()
-_CANON_NUMBERS = _CanonicalNumbers()
-_UNITS = _PhraseMap("CanonicalUnits", _UNIT_MAP)
+_LOWER: Final = jiwer.ToLowerCase()
+_UNIFY: Final = _UnifyCharacters()
+_CONTRACTIONS: Final = _ExpandContractions()
+_PUNCTUATION: Final = _RemovePunctuation()
+_INFORMAL: Final = _PhraseMap("ExpandInformalWords", INFORMAL_WORDS)
+_FILLERS: Final = _PhraseMap("RemoveFillers", {f: "" for f in FILLERS})
+_NUMBERS: Final = _NumberWords()
+_CANON_NUMBERS: Final = _CanonicalNumbers()
+_UNITS: Final = _PhraseMap("CanonicalUnits", _UNIT_MAP)
 
 #: The one normalisation pipeline (string → string) shared by every transcript metric.
-NORMALIZE = jiwer.Compose([
+NORMALIZE: Final = jiwer.Compose([
     _LOWER,
     _UNIFY,
     _Tokenize(),
@@ -340,7 +341,7 @@ NORMALIZE = jiwer.Compose([
 ])
 
 #: Human-readable description of :data:`NORMALIZE`, printed in reports.
-NORMALIZATION = (
+NORMALIZATION: Final = (
     "WER/CER are computed after one normalisation applied to reference and hypothesis alike: "
     "lower-case; curly quotes and dashes unified, '%' → 'percent'; contractions expanded "
     "(don't → do not, it's → it is, gonna → going to; possessive 's keeps the s); punctuation removed "
@@ -379,8 +380,8 @@ def normalize_words(text: str) -> list[str]:
 # runs in C (dict lookups through ``map``); the steps that look at neighbouring words run
 # as they are. tests/metrics/test_normalize.py checks it against NORMALIZE step by step.
 assert all(" " not in k for k in INFORMAL_WORDS)  # single-word keys: the informal map looks at one word
-_PER_WORD = (_CONTRACTIONS, _PUNCTUATION, _INFORMAL)
-_MAX_CACHED_WORDS = 200_000
+_PER_WORD: Final = (_CONTRACTIONS, _PUNCTUATION, _INFORMAL)
+_MAX_CACHED_WORDS: Final = 200_000
 
 
 class _WordCache(dict):
@@ -396,7 +397,7 @@ class _WordCache(dict):
         return res
 
 
-_WORDS = _WordCache()
+_WORDS: Final = _WordCache()
 
 
 def _fast_words(text: str) -> list[str]:

@@ -6,18 +6,19 @@ lower-case words with punctuation already removed.
 
 from __future__ import annotations
 
+from typing import Final
 from .wordscan import indices_of
 
 __all__ = ["words_to_digits", "number_words"]
 
-_UNITS = {w: i for i, w in enumerate(
+_UNITS: Final = {w: i for i, w in enumerate(
     "zero one two three four five six seven eight nine".split())}
-_TEENS = {w: i + 10 for i, w in enumerate(
+_TEENS: Final = {w: i + 10 for i, w in enumerate(
     "ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split())}
-_TENS = {w: (i + 2) * 10 for i, w in enumerate(
+_TENS: Final = {w: (i + 2) * 10 for i, w in enumerate(
     "twenty thirty forty fifty sixty seventy eighty ninety".split())}
-_SCALES = {"thousand": 1000, "million": 1_000_000}
-_NUMBER_WORDS = set(_UNITS) | set(_TEENS) | set(_TENS) | set(_SCALES) | {"hundred"}
+_SCALES: Final = {"thousand": 1000, "million": 1_000_000}
+_NUMBER_WORDS: Final = set(_UNITS) | set(_TEENS) | set(_TENS) | set(_SCALES) | {"hundred"}
 
 
 def _parse_number(tokens: list[str], i: int) -> tuple[str, int] | None:
@@ -81,8 +82,8 @@ def _parse_number(tokens: list[str], i: int) -> tuple[str, int] | None:
 
 
 
-_NUMBER_STARTS = frozenset(_NUMBER_WORDS | {"point", "a"})
-_A_SCALES = frozenset(("hundred", "thousand"))
+_NUMBER_STARTS: Final = frozenset(_NUMBER_WORDS | {"point", "a"})
+_A_SCALES: Final = frozenset(("hundred", "thousand"))
 
 
 def number_words(tokens: list[str], vocabulary: set[str] | frozenset[str] | None = None) -> list[str]:

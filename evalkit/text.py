@@ -8,12 +8,12 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from typing import Any, Final, Iterable
 
 from .errors import InputError
 from .schema import Note, NoteSection, NoteSentence, SpeakerRole, Turn
 
-_ROLE_WORDS = {
+_ROLE_WORDS: Final = {
     "doctor": SpeakerRole.CLINICIAN, "clinician": SpeakerRole.CLINICIAN, "dr": SpeakerRole.CLINICIAN,
     "physician": SpeakerRole.CLINICIAN, "nurse": SpeakerRole.CLINICIAN, "provider": SpeakerRole.CLINICIAN,
     "patient": SpeakerRole.PATIENT, "pt": SpeakerRole.PATIENT, "client": SpeakerRole.PATIENT,
@@ -34,7 +34,7 @@ def speaker_role(label: str) -> SpeakerRole:
     return SpeakerRole.OTHER
 
 
-_TURN_LINE = re.compile(r"^\s*\[([^\]]+)\]\s*(.*)$")
+_TURN_LINE: Final = re.compile(r"^\s*\[([^\]]+)\]\s*(.*)$")
 
 
 def parse_transcript(value: Any, source: str = "transcript") -> list[Turn]:
@@ -74,12 +74,12 @@ def parse_transcript(value: Any, source: str = "transcript") -> list[Turn]:
     return turns
 
 
-_HEADING = re.compile(r"^\s*([A-Z][A-Z0-9 &/,()\-]{1,60}?)\s*:?\s*$")
-_ABBREV = r"(?:Dr|Mr|Mrs|Ms|St|vs|approx|e\.g|i\.e|etc|No|Fig|mg|mcg|ml|q\.d|b\.i\.d|t\.i\.d)"
+_HEADING: Final = re.compile(r"^\s*([A-Z][A-Z0-9 &/,()\-]{1,60}?)\s*:?\s*$")
+_ABBREV: Final = r"(?:Dr|Mr|Mrs|Ms|St|vs|approx|e\.g|i\.e|etc|No|Fig|mg|mcg|ml|q\.d|b\.i\.d|t\.i\.d)"
 # zero-width tests all hold at one place, so their order does not change the matches: the cheap
 # "after . ! ?" test comes first (most places fail it), then "not after an abbreviation"
-_SENT_SPLIT = re.compile(r"(?<=[.!?])(?<!\b" + r")(?<!\b".join(["Dr", "Mr", "Ms", "St", "vs"]) + r")\s+(?=[A-Z0-9(\"'])")
-_BULLET = re.compile(r"^([-*•]|\d+[.)])\s+")
+_SENT_SPLIT: Final = re.compile(r"(?<=[.!?])(?<!\b" + r")(?<!\b".join(["Dr", "Mr", "Ms", "St", "vs"]) + r")\s+(?=[A-Z0-9(\"'])")
+_BULLET: Final = re.compile(r"^([-*•]|\d+[.)])\s+")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -109,7 +109,7 @@ def is_heading(line: str) -> bool:
     return len(letters) >= 2 and all(c.isupper() for c in letters)
 
 
-def parse_note(text: str, template: str | None = None, source: str = "note") -> Note:
+def parse_note(text: Any, template: str | None = None, source: str = "note") -> Note:  # Any: checked below
     """Parse plain note text with upper-case headings into sections of sentences.
 
     Headings are mapped to the template's section keys when a template is given (by title or

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from rapidfuzz import fuzz
+from typing import Final
 
 from ..schema import SpeakerRole
 from .checks import CONTRADICTED, SUPPORTED, UNSUPPORTED, Check
@@ -28,23 +29,23 @@ from .lexicon import GENERIC, STOPWORDS, TOKEN_RE, grounding_dir, lexicon, stems
 from .negation import NEG, answer_polarity, is_question_about
 
 # "allergic to X", "allergy to X", "allergic reaction to X", "reacts to X"
-_TO = re.compile(r"\ballerg(?:ic|y|ies)(?: reactions?)? (?:to|from|with)\s+|\breactions? to\s+")
+_TO: Final = re.compile(r"\ballerg(?:ic|y|ies)(?: reactions?)? (?:to|from|with)\s+|\breactions? to\s+")
 # "penicillin allergy", "sulfa allergies" (the substance before the word)
-_BEFORE = re.compile(r"\b([a-z][a-z\-]+(?: [a-z][a-z\-]+)?) allerg(?:y|ies)\b")
-_ANY_ALLERGY = re.compile(r"\ballerg")
-_DENIAL = re.compile(
+_BEFORE: Final = re.compile(r"\b([a-z][a-z\-]+(?: [a-z][a-z\-]+)?) allerg(?:y|ies)\b")
+_ANY_ALLERGY: Final = re.compile(r"\ballerg")
+_DENIAL: Final = re.compile(
     r"\b(?:nkda|nka|nkma|no known (?:drug |medication |medicine )?allerg\w*|no (?:drug |medication )?allerg\w*|"
     r"(?:denies|denied|deny|without|not|never|none|no) (?:(?:any|have|had|known|other|drug|medication|to)\s+){0,3}"
     r"allerg\w*|not allergic|allergies\W*(?:none|no|nil|nkda|nka|denied|negative)\b)")
 #: words that are never a substance ("allergic to any medicines?", "allergic to anything")
-_NOT_SUBSTANCE = frozenset("""any anything medicine medicines medication medications meds med drug drugs thing things
+_NOT_SUBSTANCE: Final = frozenset("""any anything medicine medicines medication medications meds med drug drugs thing things
 stuff that it them this something everything nothing foods food other others known kind kinds sort type types
 seasonal environmental season seasons certain some lot all ones one stuff""".split())
 #: a word after which the substance list has ended
-_END = frozenset("""is was are were that which because so but when if i you he she we they it gives gave give
+_END: Final = frozenset("""is was are were that which because so but when if i you he she we they it gives gave give
 causes caused makes made get gets got right correct okay ok yeah yes no since as like ever before last at in on
 for with do does did have has had then though""".split())
-_SPLIT = re.compile(r",|\band\b|\bor\b|\bplus\b|\bas well as\b")
+_SPLIT: Final = re.compile(r",|\band\b|\bor\b|\bplus\b|\bas well as\b")
 
 
 @lru_cache(maxsize=1)
@@ -223,7 +224,7 @@ def _extract(idx) -> Allergies:
 
 # ----------------------------------------------------------------------------- note side
 
-_ADVERSE = re.compile(r"\b(?:reaction|react|reacted|itch\w*|rash|hives|side effects?|intoleran\w*|tolerate|"
+_ADVERSE: Final = re.compile(r"\b(?:reaction|react|reacted|itch\w*|rash|hives|side effects?|intoleran\w*|tolerate|"
                       r"swell\w*|anaphyla\w*|made me sick|makes me sick|can ?not take|ca not take)\b")
 
 
@@ -237,7 +238,7 @@ def adverse_turns(idx, key: str) -> list[int]:
 
 
 #: words of a substance's name that do not tell substances apart ("sulfa drugs" is covered by "sulfa")
-_KIND_WORDS = frozenset(stems("drug drugs medication medications medicine antibiotic antibiotics dye".split()))
+_KIND_WORDS: Final = frozenset(stems("drug drugs medication medications medicine antibiotic antibiotics dye".split()))
 
 
 def covered_by(key: str, note_stems: set[str], note_concepts: set[str]) -> bool:

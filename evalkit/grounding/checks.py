@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Final
 
 SUPPORTED, UNSUPPORTED, CONTRADICTED = "supported", "unsupported", "contradicted"
-RANK = {SUPPORTED: 0, UNSUPPORTED: 1, CONTRADICTED: 2}  # the worst atom sets the verdict
+RANK: Final = {SUPPORTED: 0, UNSUPPORTED: 1, CONTRADICTED: 2}  # the worst atom sets the verdict
 
 
 @dataclass

@@ -9,16 +9,17 @@ labels ("Medical Treatment:") stay with their claim.
 from __future__ import annotations
 
 import re
+from typing import Final
 
-_SUBJECT = r"(?:she|he|they|we|i|the patient|patient|it|this|there|her \w+|his \w+|mr\.? \w+|mrs\.? \w+|ms\.? \w+)"
-_SPLIT = re.compile(
+_SUBJECT: Final = r"(?:she|he|they|we|i|the patient|patient|it|this|there|her \w+|his \w+|mr\.? \w+|mrs\.? \w+|ms\.? \w+)"
+_SPLIT: Final = re.compile(
     r"\s*;\s*|,?\s+(?:and|but|however)\s+(?=" + _SUBJECT + r"\s+(?:is|was|has|had|have|will|would|should|"
     r"can|could|does|did|do|denies|denied|reports|reported|notes|noted|states|stated|endorses|endorsed|"
     r"admits|complains|describes|continues|takes|took|started|stopped|feels|felt|went|are|were|also|"
     r"recommend|advised|discussed|\w+ed|\w+s)\b)", re.I)
 
 
-_ALNUM = re.compile(r"[A-Za-z0-9]")
+_ALNUM: Final = re.compile(r"[A-Za-z0-9]")
 
 
 def split_claims(sentence: str) -> list[str]:
@@ -37,7 +38,7 @@ def split_claims(sentence: str) -> list[str]:
     return out or [sentence]
 
 
-_LABEL = re.compile(r"^\s*(?:[A-Z][A-Za-z0-9/&,\- ]{1,40}?):\s+(?=\S)")
+_LABEL: Final = re.compile(r"^\s*(?:[A-Z][A-Za-z0-9/&,\- ]{1,40}?):\s+(?=\S)")
 
 
 def strip_label(claim: str) -> str:

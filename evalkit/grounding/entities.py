@@ -9,30 +9,31 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from itertools import compress
+from typing import Final
 
 from .lexicon import LATERALITY, Lexicon, Term, lexicon, stems, tokenize
 from .negation import AFF, FAM, HIST, HYPO, NEG, POSS, may_have_triggers, normalize, triggers
 from .numbers import note_numbers
 
-_SIDE_SKIP = frozenset("""side sided of the your my her his their upper lower medial lateral inner outer
+_SIDE_SKIP: Final = frozenset("""side sided of the your my her his their upper lower medial lateral inner outer
 posterior anterior proximal distal mid middle index ring little big a this that its aspect part area
 portion first second third fourth fifth great radial ulnar dorsal plantar palmar volar""".split())
-_SIDES = frozenset(LATERALITY)
-_PUNCT = re.compile(r"[,.;:?!()]")
+_SIDES: Final = frozenset(LATERALITY)
+_PUNCT: Final = re.compile(r"[,.;:?!()]")
 #: words a negation passes over inside a list of findings ("no fever, chills, or any night sweats")
-CONNECTORS = frozenset("""or and nor any no other the a an of signs sign evidence symptoms symptom history recent
+CONNECTORS: Final = frozenset("""or and nor any no other the a an of signs sign evidence symptoms symptom history recent
 significant new further acute obvious real issues issue problems problem with for your my his her their this
 these those left right bilateral both either neither ever had have has been known associated apparent
 definite current prior previous in on at around from like such as including especially flu lower upper
 particularly either recently today include includes including versus vs""".split())
-_PRECEDENCE = (HYPO, POSS, FAM, NEG, HIST)
-_RANK = {c: i for i, c in enumerate(_PRECEDENCE)}
+_PRECEDENCE: Final = (HYPO, POSS, FAM, NEG, HIST)
+_RANK: Final = {c: i for i, c in enumerate(_PRECEDENCE)}
 #: words that join list items ("chest pain, shortness of breath and/or palpitations")
-_JOINERS = frozenset("and or nor plus".split())
-_ANY_PUNCT = re.compile(r"[.;:!?(),/]")  # clause punctuation (CLAUSE_PUNCT) and list separators
+_JOINERS: Final = frozenset("and or nor plus".split())
+_ANY_PUNCT: Final = re.compile(r"[.;:!?(),/]")  # clause punctuation (CLAUSE_PUNCT) and list separators
 #: words that start a new clause inside a list: the negation stops there ("no fever, reports cough",
 #: "no chest pain, i have some swelling", "denies fever, mild cough")
-LIST_STOP = frozenset("""i you he she we they it patient pt is are was were am be report reports reported endorse
+LIST_STOP: Final = frozenset("""i you he she we they it patient pt is are was were am be report reports reported endorse
 endorses endorsed complain complains complained state states stated note notes noted admit admits admitted describe
 describes described present presents presented feel feels felt say says said take takes took use uses used drink
 drinks smoke smokes continue continues started starts does did do will would should can could may might but however
@@ -41,7 +42,7 @@ some mild slight occasional intermittent little bit lot minimal moderate severe 
 mostly really actually definitely""".split())
 #: words a list item may hold besides its finding ("chest pain with exertion", "weight gain or loss",
 #: "loss of taste or smell", "any kind of rash")
-LIST_ITEM_WORDS = 3
+LIST_ITEM_WORDS: Final = 3
 
 
 class Unit:

@@ -12,7 +12,7 @@ included). The worst atom sets the verdict.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Final
 
 from rapidfuzz import fuzz, process
 
@@ -101,7 +101,7 @@ def _is_generic(term: Term) -> bool:
     return all(s in GENERIC_FINDINGS or s in STOPWORDS or s in GENERIC for s in term.stems)
 
 
-_CHECKED = ("drug", "condition", "procedure")
+_CHECKED: Final = ("drug", "condition", "procedure")
 
 
 def _mixed(u: Unit, term: Term) -> bool:
@@ -154,7 +154,7 @@ def check_concepts(u: Unit, idx: TranscriptIndex, skip: frozenset[int] = frozens
     return out
 
 
-_MEASURE_GAP = frozenset("is was were of at to on in today's today currently recent most last reviewed showed "
+_MEASURE_GAP: Final = frozenset("is was were of at to on in today's today currently recent most last reviewed showed "
                          "revealed measured reading readings level levels value elevated high low up down around "
                          "about approximately slightly mildly".split())
 
@@ -169,7 +169,7 @@ def _measure_before(u: Unit, tok: int) -> Term | None:
     return best
 
 
-_RANGE_NEXT = re.compile(r"\s*(?:-|to|or)\s*\d")
+_RANGE_NEXT: Final = re.compile(r"\s*(?:-|to|or)\s*\d")
 
 
 def check_numbers(u: Unit, text: str, idx: TranscriptIndex, drug_turns: list[int]) -> list[Check]:
@@ -255,11 +255,11 @@ def _context_stems(u: Unit, idx: TranscriptIndex) -> set[str]:
             and not t[0].isdigit() and s in idx.stem_turns and s not in _UNIT_STEMS}
 
 
-_UNIT_STEMS = frozenset("day week month year hour minute second time pound percent ago last past about approximately "
+_UNIT_STEMS: Final = frozenset("day week month year hour minute second time pound percent ago last past about approximately "
                         "since for every each per".split())
 
 
-LOPSIDED = 3  # the other side named on its own this many times as often: the note has the wrong side
+LOPSIDED: Final = 3  # the other side named on its own this many times as often: the note has the wrong side
 
 
 def check_laterality(u: Unit, idx: TranscriptIndex) -> list[Check]:
@@ -314,10 +314,10 @@ def check_laterality(u: Unit, idx: TranscriptIndex) -> list[Check]:
     return out
 
 
-_HISTORY = re.compile(r"\b(?:history (?:significant |notable |positive )?(?:of|for)|diagnosed with|diagnosis of|hx of)"
+_HISTORY: Final = re.compile(r"\b(?:history (?:significant |notable |positive )?(?:of|for)|diagnosed with|diagnosis of|hx of)"
                       r"\s+(.+?)(?=[.;(]|$| who | which | that | and (?:is|was|has|presents|takes|reports|states))")
-_ITEM_SPLIT = re.compile(r",\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+")
-_NEG_BEFORE = re.compile(r"\b(?:denies|denied|deny|no|not|negative|without|never)\b")
+_ITEM_SPLIT: Final = re.compile(r",\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+")
+_NEG_BEFORE: Final = re.compile(r"\b(?:denies|denied|deny|no|not|negative|without|never)\b")
 
 
 def check_history(u: Unit, idx: TranscriptIndex) -> list[Check]:

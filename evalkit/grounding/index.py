@@ -7,6 +7,7 @@ import threading
 from collections import OrderedDict, defaultdict
 from heapq import nsmallest
 from operator import attrgetter
+from typing import Final
 
 from ..schema import Case, SpeakerRole, Turn
 from .entities import Unit
@@ -15,11 +16,11 @@ from .negation import AFF, NEG, POSS, answer_polarity, is_question_about, later_
 from .lexicon import TOKEN_RE
 from .numbers import DOSE_UNITS, IMPLIED_NUMBERS, number_readings, spoken_decimals
 
-UNKNOWN = "unknown"
-_REST_NEGATIVE = re.compile(r"\b(?:everything else|nothing else|otherwise (?:no|fine|good|okay)|other than that|"
+UNKNOWN: Final = "unknown"
+_REST_NEGATIVE: Final = re.compile(r"\b(?:everything else|nothing else|otherwise (?:no|fine|good|okay)|other than that|"
                             r"no other|that's about it|that's it|that is it|but that's all|none of the others?)\b")
-CASE_TURN_ID = -1
-_DURATIONS = frozenset(("day", "week", "month", "year", "hour", "minute", "second", "time"))
+CASE_TURN_ID: Final = -1
+_DURATIONS: Final = frozenset(("day", "week", "month", "year", "hour", "minute", "second", "time"))
 
 
 def case_turn(case: Case) -> Turn:
@@ -321,9 +322,9 @@ __all__ = ["TranscriptIndex", "UNKNOWN", "AFF", "NEG"]
 
 
 _CACHE: "OrderedDict[tuple, TranscriptIndex]" = OrderedDict()
-_CACHE_LOCK = threading.Lock()
-CACHE_SIZE = 32
-_TURN_KEY = attrgetter("id", "speaker", "text")
+_CACHE_LOCK: Final = threading.Lock()
+CACHE_SIZE: Final = 32
+_TURN_KEY: Final = attrgetter("id", "speaker", "text")
 
 
 def transcript_index(turns: list[Turn], case: Case | None = None) -> TranscriptIndex:

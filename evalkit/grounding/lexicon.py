@@ -13,15 +13,16 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import compress
 from pathlib import Path
+from typing import Final
 
 from ..errors import InputError
 from ..paths import rubrics_dir
 
 #: words ("don't"), letter-digit names ("a1c", "b12") and numbers ("1,000", "98.6"); written so that a
 #: word is matched without backtracking (this regex runs over every transcript turn)
-TOKEN_RE = re.compile(r"[a-z]+(?:\d[a-z\d]*|(?:'[a-z]+)*)|\d+(?:,\d{3})*(?:\.\d+)?")
+TOKEN_RE: Final = re.compile(r"[a-z]+(?:\d[a-z\d]*|(?:'[a-z]+)*)|\d+(?:,\d{3})*(?:\.\d+)?")
 
-STOPWORDS = frozenset("""
+STOPWORDS: Final = frozenset("""
 a an the and or but nor so of to in on at by for with from into onto over under about as is are was were be
 been being am do does did done doing have has had having i me my mine we us our you your he him his she her
 hers they them their it its this that these those there here then than which who whom whose what when where
@@ -32,14 +33,14 @@ mr mrs ms dr patient patients pt today now again further more most much many one
 """.split())
 
 #: discourse words that are never clinical content on their own
-GENERIC = frozenset("""
+GENERIC: Final = frozenset("""
 report reports reported state states stated note notes noted say says said tell tells told feel feels felt
 continue continued think thought know knew want wanted go going went get getting got take taking took make
 made see seen saw come came look looking looked thing things lot little bit time times day days week weeks
 month months year years good great fine better worse well okay sure right left also still some kind sort
 """.split())
 
-_IRREGULAR = {
+_IRREGULAR: Final = {
     "feet": "foot", "teeth": "tooth", "swollen": "swell", "breathing": "breath", "breathe": "breath",
     "breathes": "breath", "breathed": "breath", "took": "take", "taken": "take", "given": "give", "gave": "give",
     "ran": "run", "fell": "fall", "fallen": "fall", "hurt": "hurt", "hurts": "hurt", "hurting": "hurt",
@@ -141,14 +142,14 @@ def content_stems(toks: list[str]) -> list[str]:
 
 # ---------------------------------------------------------------------------------- lexicon
 
-LATERALITY = {"left": "left", "right": "right", "bilateral": "bilateral", "bilaterally": "bilateral",
+LATERALITY: Final = {"left": "left", "right": "right", "bilateral": "bilateral", "bilaterally": "bilateral",
               "both": "bilateral"}
-OPPOSITE = {"left": "right", "right": "left"}
-POSITION_WORDS = frozenset("""left right bilateral bilaterally unilateral upper lower anterior posterior medial
+OPPOSITE: Final = {"left": "right", "right": "left"}
+POSITION_WORDS: Final = frozenset("""left right bilateral bilaterally unilateral upper lower anterior posterior medial
 lateral proximal distal superior inferior dorsal ventral palmar plantar""".split())
 
 #: conditions too generic to be a fabricated diagnosis on their own
-GENERIC_FINDINGS = frozenset("""pain swell inflammation infection mass lump strain burn wound allergy allergi
+GENERIC_FINDINGS: Final = frozenset("""pain swell inflammation infection mass lump strain burn wound allergy allergi
 cold flu congestion weakness fatigue cyst tumor tumour cancer murmur tender ache sore hurt discomfort""".split())
 
 

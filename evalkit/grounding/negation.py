@@ -16,19 +16,19 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import compress
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from .lexicon import TOKEN_RE, grounding_dir
 
 NEG, AFF, POSS, HYPO, HIST, FAM = "negated", "affirmed", "possible", "hypothetical", "historical", "family"
-_CATEGORY = {"NEGATED_EXISTENCE": NEG, "POSSIBLE_EXISTENCE": POSS, "HYPOTHETICAL": HYPO,
+_CATEGORY: Final = {"NEGATED_EXISTENCE": NEG, "POSSIBLE_EXISTENCE": POSS, "HYPOTHETICAL": HYPO,
              "HISTORICAL": HIST, "FAMILY": FAM}
 
 
 #: ConText literals that mean "was there, is gone": historical, not absent
-_RESOLVED = frozenset({"resolved", "now resolved", "no longer present", "free", "prophylaxis"})
+_RESOLVED: Final = frozenset({"resolved", "now resolved", "no longer present", "free", "prophylaxis"})
 #: how many non-list words may stand between a trigger and its first finding
-_FREE_WORDS = {"not": 1, "n't": 1}
+_FREE_WORDS: Final = {"not": 1, "n't": 1}
 
 
 def _alternatives(tok: dict) -> list[tuple[str, ...]]:
@@ -114,8 +114,8 @@ def rules() -> Rules:
     return Rules(idx, fw)  # type: ignore[arg-type]
 
 
-_NT = re.compile(r"\s*n't\b")
-CLAUSE_PUNCT = re.compile(r"[.;:!?()]")
+_NT: Final = re.compile(r"\s*n't\b")
+CLAUSE_PUNCT: Final = re.compile(r"[.;:!?()]")
 
 
 def normalize(text: str) -> str:
@@ -173,12 +173,12 @@ def triggers(toks: list[str]) -> list[Trigger]:
     return out
 
 
-_FILLER = r"(?:(?:um+|uh+|hmm+|mm|well|oh|okay|ok|so|actually|honestly|i mean|you know|and|sorry)[\s,.\-]+)*"
-_NEG_ANSWER = re.compile(_FILLER + r"(?:no\b|nope\b|nah\b|not\b|never\b|none\b|nothing\b|negative\b|"
+_FILLER: Final = r"(?:(?:um+|uh+|hmm+|mm|well|oh|okay|ok|so|actually|honestly|i mean|you know|and|sorry)[\s,.\-]+)*"
+_NEG_ANSWER: Final = re.compile(_FILLER + r"(?:no\b|nope\b|nah\b|not\b|never\b|none\b|nothing\b|negative\b|"
                          r"i (?:do|did|have|had|has|am|was|would|could|ca|wo) not\b|i have never\b|"
                          r"i have not\b|i've not\b|i haven't|i don't|i didn't|i'm not|it's not|not really|"
                          r"not that i|i wouldn't|i can't say)")
-_POS_ANSWER = re.compile(_FILLER + r"(?:yes\b|yeah\b|yep\b|yup\b|yes,|uh-huh|uh huh|mm-hmm|mhm|mm hmm|"
+_POS_ANSWER: Final = re.compile(_FILLER + r"(?:yes\b|yeah\b|yep\b|yup\b|yes,|uh-huh|uh huh|mm-hmm|mhm|mm hmm|"
                          r"i do\b|i did\b|i have\b|i am\b|i've been\b|i had\b|sometimes\b|occasionally\b|"
                          r"a little\b|a bit\b|a lot\b|correct\b|definitely\b|absolutely\b|sure\b|it does\b|"
                          r"it did\b|it is\b|it has\b|it was\b|i think so\b|kind of\b|sort of\b)")
@@ -198,13 +198,13 @@ def answer_polarity(answer: str) -> str | None:
     return None
 
 
-_QUESTION_LEAD = re.compile(
+_QUESTION_LEAD: Final = re.compile(
     r"(?:\bany\b|\banything\b|\bever\b|\bdo you\b|\bdid you\b|\bhave you\b|\bhas there\b|\bare you\b|"
     r"\bis there\b|\bare there\b|\bdoes it\b|\bdid it\b|\bdoes that\b|\byou having\b|\byou have any\b|"
     r"\bhow about\b|\bwhat about\b|\byou been\b|\byou noticed?\b|\bexperiencing\b|\bor not\b|\bno\s*\?)")
 
 
-_TAG_QUESTION = re.compile(r"(?:okay|ok|right|alright|all right|sound|sounds good|make sense|makes sense|yeah|"
+_TAG_QUESTION: Final = re.compile(r"(?:okay|ok|right|alright|all right|sound|sounds good|make sense|makes sense|yeah|"
                            r"correct|fair|you know|understand)\s*\?")
 
 
@@ -222,7 +222,7 @@ def is_question_about(turn_text: str, pos: int) -> bool:
     return bool(_QUESTION_LEAD.search(window))
 
 
-_LATER_Q = re.compile(r"\b(?:are you|do you|did you|have you|is it|is that|does it|does that|how|what|when|where|"
+_LATER_Q: Final = re.compile(r"\b(?:are you|do you|did you|have you|is it|is that|does it|does that|how|what|when|where|"
                       r"which|can you|could you|would you|anything else|any other)\b")
 
 

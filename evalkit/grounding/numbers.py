@@ -12,38 +12,39 @@ import re
 from dataclasses import dataclass
 from itertools import compress
 from operator import or_
+from typing import Final
 
-_ONES = {
+_ONES: Final = {
     "zero": 0, "oh": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
     "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
 }
-_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+_TENS: Final = {"twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
          "eighty": 80, "ninety": 90}
-_SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000, "hundreds": 100, "thousands": 1000}
-_EXTRA = {
+_SCALES: Final = {"hundred": 100, "thousand": 1000, "million": 1_000_000, "hundreds": 100, "thousands": 1000}
+_EXTRA: Final = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
     "ninth": 9, "tenth": 10, "once": 1, "twice": 2, "half": 0.5, "couple": 2, "dozen": 12, "single": 1,
     "double": 2, "triple": 3, "both": 2, "several": 3, "few": 3, "quarter": 0.25,
 }
-NUMBER_WORDS = frozenset(_ONES) | frozenset(_TENS) | frozenset(_SCALES) | frozenset(_EXTRA) | {"point"}
+NUMBER_WORDS: Final = frozenset(_ONES) | frozenset(_TENS) | frozenset(_SCALES) | frozenset(_EXTRA) | {"point"}
 
-DIGIT_RE = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
+DIGIT_RE: Final = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
 #: numbers a term implies ("baby aspirin" is 81 mg)
-IMPLIED_NUMBERS = {"baby aspirin": 81.0, "low dose aspirin": 81.0}
-_OUT_OF_BEFORE = re.compile(r"out of\s*$")
-_SLASH_SCALE = re.compile(r"/(?:4|5|6|10)\b")
-_SCALE_AFTER = re.compile(r"(?:4|5|6|10)\b")
-_HAS_DIGIT = re.compile(r"\d")
-_DATE_RE = re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/(?:19|20)\d{2}\b")
-_TIME_RE = re.compile(r"\b\d{1,2}:\d{2}\b")
-_YEAR_RE = re.compile(r"\b(?:19|20)\d{2}\b")
-_SKIP_RE = re.compile(f"{_DATE_RE.pattern}|{_TIME_RE.pattern}|{_YEAR_RE.pattern}")  # dates, then times, then years
+IMPLIED_NUMBERS: Final = {"baby aspirin": 81.0, "low dose aspirin": 81.0}
+_OUT_OF_BEFORE: Final = re.compile(r"out of\s*$")
+_SLASH_SCALE: Final = re.compile(r"/(?:4|5|6|10)\b")
+_SCALE_AFTER: Final = re.compile(r"(?:4|5|6|10)\b")
+_HAS_DIGIT: Final = re.compile(r"\d")
+_DATE_RE: Final = re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/(?:19|20)\d{2}\b")
+_TIME_RE: Final = re.compile(r"\b\d{1,2}:\d{2}\b")
+_YEAR_RE: Final = re.compile(r"\b(?:19|20)\d{2}\b")
+_SKIP_RE: Final = re.compile(f"{_DATE_RE.pattern}|{_TIME_RE.pattern}|{_YEAR_RE.pattern}")  # dates, then times, then years
 #: letter-and-digit names that are analytes, never a quantity or a level ("free T4 is low normal")
-ANALYTE_NAMES = frozenset({"t3", "t4"})
-_UNIT_AFTER = re.compile(r"\s*-?\s*([A-Za-z%]+)")
-_UNIT_SUFFIX = re.compile(r"(?:mg|mcg|ml|cm|mm|kg|g|st|nd|rd|th|x|am|pm|h|d|y|w|m|s|lbs?)\b", re.I)
-DOSE_UNITS = frozenset("""mg mgs milligram milligrams mcg microgram micrograms g gram grams ml milliliter milliliters
+ANALYTE_NAMES: Final = frozenset({"t3", "t4"})
+_UNIT_AFTER: Final = re.compile(r"\s*-?\s*([A-Za-z%]+)")
+_UNIT_SUFFIX: Final = re.compile(r"(?:mg|mcg|ml|cm|mm|kg|g|st|nd|rd|th|x|am|pm|h|d|y|w|m|s|lbs?)\b", re.I)
+DOSE_UNITS: Final = frozenset("""mg mgs milligram milligrams mcg microgram micrograms g gram grams ml milliliter milliliters
 unit units iu meq tablet tablets tab tabs capsule capsules puff puffs drop drops cc""".split())
 
 
@@ -166,7 +167,7 @@ def _word_number_readings(words: list[str]) -> set[float]:
 
 
 #: unit words (spoken and written) -> canonical unit
-UNIT_CANON = {
+UNIT_CANON: Final = {
     **{w: "day" for w in ("day", "days", "d")}, **{w: "week" for w in ("week", "weeks", "wk", "wks")},
     **{w: "month" for w in ("month", "months", "mo", "mos")},
     **{w: "year" for w in ("year", "years", "yr", "yrs", "y", "yo")},
@@ -187,11 +188,11 @@ UNIT_CANON = {
     **{w: "pack" for w in ("pack", "packs")}, "out": "out-of", "puff": "puff", "puffs": "puff",
     **{w: "inch" for w in ("inch", "inches")}, **{w: "ounce" for w in ("ounce", "ounces", "oz")},
 }
-_NUMBER_OR_ARTICLE = NUMBER_WORDS | {"a", "an"}
-_ONE_UNITS = frozenset(("day", "week", "month", "year", "hour", "minute", "time"))
-_ONE_UNIT_WORDS = frozenset(w for w, u in UNIT_CANON.items() if u in _ONE_UNITS)
-_NUMBER_OR_UNIT_WORDS = NUMBER_WORDS | _ONE_UNIT_WORDS  # one set test for both (most turns have neither)
-_UNIT_SKIP = frozenset({"and", "a", "half", "to", "or", "by", "x", "of", "more", "than", "per", "an", "plus"})
+_NUMBER_OR_ARTICLE: Final = NUMBER_WORDS | {"a", "an"}
+_ONE_UNITS: Final = frozenset(("day", "week", "month", "year", "hour", "minute", "time"))
+_ONE_UNIT_WORDS: Final = frozenset(w for w, u in UNIT_CANON.items() if u in _ONE_UNITS)
+_NUMBER_OR_UNIT_WORDS: Final = NUMBER_WORDS | _ONE_UNIT_WORDS  # one set test for both (most turns have neither)
+_UNIT_SKIP: Final = frozenset({"and", "a", "half", "to", "or", "by", "x", "of", "more", "than", "per", "an", "plus"})
 
 
 def transcript_numbers(toks: list[str]) -> set[float]:
@@ -298,16 +299,16 @@ def number_readings(toks: list[str]) -> tuple[set[float], set[tuple[float, str]]
     return vals, pairs, bare
 
 
-_SPOKEN_DECIMAL = re.compile(r"\b(\d+|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+_SPOKEN_DECIMAL: Final = re.compile(r"\b(\d+|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
                              r"twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety) \. "
                              r"(\d|zero|one|two|three|four|five|six|seven|eight|nine)\b")
 
 
-_LEADING_POINT = re.compile(r"\b(a|an|of|about|is|was|at|measuring) \. (zero|one|two|three|four|five|six|seven|"
+_LEADING_POINT: Final = re.compile(r"\b(a|an|of|about|is|was|at|measuring) \. (zero|one|two|three|four|five|six|seven|"
                             r"eight|nine|\d)\b")
 
 
-_POINT_DIGIT = re.compile(r" \. (?:\d|zero|one|two|three|four|five|six|seven|eight|nine)\b")
+_POINT_DIGIT: Final = re.compile(r" \. (?:\d|zero|one|two|three|four|five|six|seven|eight|nine)\b")
 
 
 def spoken_decimals(text: str) -> str:

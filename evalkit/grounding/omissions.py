@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from dataclasses import dataclass
+from typing import Final
 
 from ..schema import Omission, SpeakerRole
 from .allergies import covered_by, transcript_allergies
@@ -24,7 +25,7 @@ from .numbers import DOSE_UNITS
 from .records import build
 
 #: what a clinician says to announce a plan item, in order of preference at one position
-_PLAN_PHRASES = (
+_PLAN_PHRASES: Final = (
     "i am going to", "i'm going to", "i'm gonna", "i'm gon na", "i am gon na", "gon na", "gonna", "going to",
     "we are going to", "we're going to", "we'll", "we will", "i'll", "i will", "i want you to", "i want to",
     "i wan na", "we wan na", "go ahead and (?=order|prescribe|schedule|refer|send|start|check|get (?:a|an|some|you))",
@@ -48,12 +49,12 @@ def _by_first_letter(phrases: tuple[str, ...]) -> str:
     return "|".join(f"{c}(?<!\\w{c})(?:{'|'.join(rest)})" for c, rest in groups.items())
 
 
-PLAN_TRIGGER = re.compile(r"(?:" + _by_first_letter(_PLAN_PHRASES) + r")\b")
-_NOT_PLAN = re.compile(r"^\W*(?:go ahead and )?(?:take a look|look|examine|check you|listen|ask|talk|review|go over|"
+PLAN_TRIGGER: Final = re.compile(r"(?:" + _by_first_letter(_PLAN_PHRASES) + r")\b")
+_NOT_PLAN: Final = re.compile(r"^\W*(?:go ahead and )?(?:take a look|look|examine|check you|listen|ask|talk|review|go over|"
                        r"see how|move|push|press|feel|have you|do a quick|do a physical|bring up|pull up)")
-_CLAUSE_END = re.compile(r"[.?!;]")
-_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
-ACTION_CUE = re.compile(
+_CLAUSE_END: Final = re.compile(r"[.?!;]")
+_WORD: Final = re.compile(r"[a-z]+(?:'[a-z]+)?")
+ACTION_CUE: Final = re.compile(
     r"(?:^\W*plan\s*:|\b(?:will|'ll|plan to|planning to|plan is|order|ordered|ordering|schedule|scheduled|start|started|"
     r"starting|continue|continued|refer|referred|referral|prescribe|prescribed|prescription|recommend|"
     r"recommended|advise|advised|follow up|follow-up|followup|obtain|obtained|increase|increased|decrease|"
@@ -61,7 +62,7 @@ ACTION_CUE = re.compile(
     r"monitor|should|instructed|encouraged|counseled|given|provided|placed|requested|arrange|arranged|"
     r"consider|pending|resume|hold|wean|taper|titrate|switch|apply|wear|use|take|avoid|limit|give|giving|"
     r"review|book|booked|practise|practice|practising|practicing|recheck|re-check)\b)")
-_ACTION_WORDS = {
+_ACTION_WORDS: Final = {
     "order": "order get obtain send schedule check repeat draw recheck run perform arrange",
     "start": "start prescribe give put initiate begin try add trial",
     "stop": "stop discontinue hold avoid quit cease",
@@ -70,23 +71,23 @@ _ACTION_WORDS = {
     "continue": "continue keep stay maintain resume",
     "refer": "refer referral consult",
 }
-ACTION_CLASS = {stem(w): k for k, ws in _ACTION_WORDS.items() for w in ws.split()}
-_ACTION_STEMS = frozenset(ACTION_CLASS)
-PLAN_SECTION = re.compile(r"plan|instruction|recommend|treatment|disposition|assessment|impression")
-_STRONG_PLAN = re.compile(r"\W*(?:(?:go ahead and|also|just|probably|definitely|have you|you to|to)\s+)*"
+ACTION_CLASS: Final = {stem(w): k for k, ws in _ACTION_WORDS.items() for w in ws.split()}
+_ACTION_STEMS: Final = frozenset(ACTION_CLASS)
+PLAN_SECTION: Final = re.compile(r"plan|instruction|recommend|treatment|disposition|assessment|impression")
+_STRONG_PLAN: Final = re.compile(r"\W*(?:(?:go ahead and|also|just|probably|definitely|have you|you to|to)\s+)*"
                           r"(?:order|prescribe|start|schedule|refer|increase|decrease|stop|discontinue|repeat|"
                           r"recheck|check|get|send|give|put|switch|add|hold|draw|obtain|push|strain|ice|rest|"
                           r"elevate|wear|avoid|limit|cut|apply|use|drink|continue|keep|monitor|watch|track|"
                           r"stay on|try|take|eat)\b")
-_PLAN_OBJECTS = frozenset("""profile panel test tests fluids urine stool culture scan imaging appointment brace
+_PLAN_OBJECTS: Final = frozenset("""profile panel test tests fluids urine stool culture scan imaging appointment brace
 ice rest elevation compression stretches stretching crutches wheelchair cane walker splint sling bandage
 cream ointment drops spray patch stockings hydration water salt sugar alcohol caffeine smoking weight
 specialist cardiologist dermatologist neurologist orthopedic surgeon podiatrist physical nutritionist
 medication medications medicine medicines pills foods food diet sugars sugar pressures readings""".split())
-_PLAN_VERBS = frozenset(stem(w) for w in """order prescribe start continue take give send refer schedule check
+_PLAN_VERBS: Final = frozenset(stem(w) for w in """order prescribe start continue take give send refer schedule check
 see come follow make sure want need going get put try keep also go ahead maybe probably little bit okay
 just think know talk look back today week weeks month months day days time next soon like really""".split())
-_PLAN_CATS = ("drug", "procedure", "activity")
+_PLAN_CATS: Final = ("drug", "procedure", "activity")
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Final
 
 from ..schema import SpeakerRole
 from .allergies import allergy_concept, transcript_allergies
@@ -18,15 +19,15 @@ from .index import UNKNOWN, TranscriptIndex
 from .lexicon import GENERIC, GENERIC_FINDINGS, STOPWORDS, Term, lexicon
 from .negation import AFF, FAM, HIST, NEG
 
-_NEGATED_WORDS = re.compile(r"\b(?:denies|denied|deny|no|not|negative|without|never)\b")
-_MANEUVER = re.compile(r"\b(?:palpation|pronation|supination|flexion|extension|rotation|motion|movement|moving|"
+_NEGATED_WORDS: Final = re.compile(r"\b(?:denies|denied|deny|no|not|negative|without|never)\b")
+_MANEUVER: Final = re.compile(r"\b(?:palpation|pronation|supination|flexion|extension|rotation|motion|movement|moving|"
                        r"pressure|weight bearing|when|with|during|while|upon|on exam|examination|testing)\b")
-_VAGUE = frozenset("pain tender swell ache sore hurt discomfort weak weakness numb congestion fatigue".split())
-_PAST = re.compile(r"\b(?:in the past|previously|prior to|used to)\b")
-_WINDOW = 10  # tokens between a finding and its body part in a transcript turn
-UNCONFIRMED = True  # flag a finding the clinician asked about but the patient never confirmed
-ANATOMY_FABRICATION = True  # flag "knee pain" when the transcript never puts that finding at that part
-MAJORITY = 2  # opposite-polarity turns needed per same-polarity turn to call a contradiction
+_VAGUE: Final = frozenset("pain tender swell ache sore hurt discomfort weak weakness numb congestion fatigue".split())
+_PAST: Final = re.compile(r"\b(?:in the past|previously|prior to|used to)\b")
+_WINDOW: Final = 10  # tokens between a finding and its body part in a transcript turn
+UNCONFIRMED: Final = True  # flag a finding the clinician asked about but the patient never confirmed
+ANATOMY_FABRICATION: Final = True  # flag "knee pain" when the transcript never puts that finding at that part
+MAJORITY: Final = 2  # opposite-polarity turns needed per same-polarity turn to call a contradiction
 
 
 def _generic(canonicals: list[str]) -> bool:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 from ..normalize import normalize_words
 from ..schema import Note, NoteSentence, Score
@@ -60,7 +60,7 @@ class AdherenceResult:
 
 # --------------------------------------------------------------------------- sentence tests
 
-_ACTION = re.compile(
+_ACTION: Final = re.compile(
     r"\b(?:start|stop|continu|refer|order|review|prescri|increas|decreas|reduc|schedul|follow(?:s|ed|ing)?[\s-]+up|"
     r"recommend|advis|obtain|check|recheck|repeat|monitor|return|discuss|counsel|book|arrang|send|sent|"
     r"administer|give|given|gave|taper|discontinu|hold|held|switch|chang|consider|will|get|see|call|contact|"
@@ -93,7 +93,7 @@ def _unit_words() -> frozenset[str]:
     return frozenset(out | {"percent", "mg", "mcg", "g", "ml", "units", "iu"})
 
 
-_NUMBER = re.compile(r"^\d+(?:[./]\d+)*$")
+_NUMBER: Final = re.compile(r"^\d+(?:[./]\d+)*$")
 
 
 def drugs_without_dose(sentence: str) -> tuple[int, int]:
@@ -137,7 +137,7 @@ def drugs_without_dose(sentence: str) -> tuple[int, int]:
 # --------------------------------------------------------------------------- mapping
 
 
-_SPLIT_HEADING = re.compile(r"\s+(?:AND|&)\s+|\s*/\s*", re.IGNORECASE)
+_SPLIT_HEADING: Final = re.compile(r"\s+(?:AND|&)\s+|\s*/\s*", re.IGNORECASE)
 
 
 def _map_heading(template: Template, key: str, title: str) -> list[TemplateSection]:
@@ -160,7 +160,7 @@ def _map_heading(template: Template, key: str, title: str) -> list[TemplateSecti
 # --------------------------------------------------------------------------- the metric
 
 
-_ALLERGY = re.compile(r"allerg|intoleran|reaction|\bcauses?\b|\bnkda\b|side effect", re.IGNORECASE)
+_ALLERGY: Final = re.compile(r"allerg|intoleran|reaction|\bcauses?\b|\bnkda\b|side effect", re.IGNORECASE)
 
 
 def _rule_check(rule: Any, ts: TemplateSection, sents: list[NoteSentence],

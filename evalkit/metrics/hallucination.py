@@ -10,7 +10,7 @@ ACI-Bench note with a new transcript, 1.7-1.9 ms when its transcript index is re
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from ..grounding import GROUNDING_VERSION
 from ..grounding.claims import split_claims
@@ -22,7 +22,7 @@ from ..grounding.omissions import find_omissions
 from ..grounding.records import build
 from ..schema import Case, Claim, JudgeResult, Note, Score, Turn
 
-ERROR_TYPES = ("fabrication", "negation", "causality", "contextual")
+ERROR_TYPES: Final = ("fabrication", "negation", "causality", "contextual")
 
 
 def judge_note(transcript: list[Turn], note: Note, case: Case | None = None) -> JudgeResult:

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from itertools import chain, repeat
-from typing import Any, Iterable, NamedTuple, Sequence
+from typing import Any, Final, Iterable, NamedTuple, Sequence
 
 from rapidfuzz.distance import Levenshtein
 
@@ -26,14 +26,14 @@ from ..vocab import anatomy, conditions, drugs, units
 
 __all__ = ["AlignOp", "WerResult", "wer_details", "wer_scores", "medical_mask", "normalized_pair", "NORMALIZATION_ID"]
 
-NORMALIZATION_ID = "evalkit-norm-1"
+NORMALIZATION_ID: Final = "evalkit-norm-1"
 
-_NUMERIC = re.compile(r"\d")
-_LATERALITY = frozenset("left right bilateral bilaterally unilateral upper lower anterior posterior medial "
+_NUMERIC: Final = re.compile(r"\d")
+_LATERALITY: Final = frozenset("left right bilateral bilaterally unilateral upper lower anterior posterior medial "
                         "lateral proximal distal superior inferior dorsal ventral".split())
-_AMBIGUOUS = frozenset({"back"})  # anatomy words that are mostly ordinary words in speech
-_TURN_BREAK = "qzxturnbreakqzx"  # joins turns for one normalisation call; no rule spans it
-_TURN_BREAKS = frozenset({_TURN_BREAK})
+_AMBIGUOUS: Final = frozenset({"back"})  # anatomy words that are mostly ordinary words in speech
+_TURN_BREAK: Final = "qzxturnbreakqzx"  # joins turns for one normalisation call; no rule spans it
+_TURN_BREAKS: Final = frozenset({_TURN_BREAK})
 
 
 class AlignOp(NamedTuple):
@@ -184,7 +184,7 @@ class _NumericWords(dict):
         return res
 
 
-_IS_NUMERIC = _NumericWords()
+_IS_NUMERIC: Final = _NumericWords()
 
 
 def _numeric(words: Sequence[str]) -> list[bool]:
