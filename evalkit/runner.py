@@ -275,21 +275,35 @@ FLUSH_EVERY = 256
 FLUSH_SECONDS = 2.0  # and never more than this much work
 
 
-def _chunk_work(store: Store, suite: Suite, spec: str, rid: str, root: str, ids: list[str], judge: Any = None
-                ) -> tuple[list[tuple], Callable[[tuple], SessionRows], set[str]]:
-    """Load a chunk of cases; return them, the function processing one, and its cache hits.
+class _Cases:
+    """The run's cases, loaded a chunk at a time as the executor asks for more (a sized iterable).
 
-    A case travels as ``(id, consultation JSON, audio, input hash, cached output JSON)`` and the
-    work function parses it and returns the rows to insert: with the Ray executor both happen in
-    a worker, so the one process that writes the database does almost nothing per case.
+    One stream for the whole run: the executor keeps its workers busy across chunk boundaries
+    (the next chunk is read while the last one's cases are still running) and ships the case
+    function once. Loading a chunk takes one open of the file; no case is running in this
+    process then (Ray workers never open it).
     """
-    scribe = _scribe(spec, suite.scribe_options)
-    with store.holding():  # one open of the file for the cases and their cached outputs (no task is running)
-        return _load_chunk(store, suite, spec, rid, root, ids, judge, scribe)
+
+    def __init__(self, store: Store, suite: Suite, spec: str, root: str, ids: list[str], scribe: Scribe):
+        self.store, self.suite, self.spec, self.root, self.ids, self.scribe = store, suite, spec, root, ids, scribe
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __iter__(self) -> Iterator[tuple]:
+        for start in range(0, len(self.ids), CHUNK):
+            with self.store.holding():
+                chunk = _load_chunk(self.store, self.suite, self.root, self.ids[start:start + CHUNK], self.scribe)
+            yield from chunk
 
 
-def _load_chunk(store: Store, suite: Suite, spec: str, rid: str, root: str, ids: list[str], judge: Any,
-                scribe: Scribe) -> tuple[list[tuple], Callable[[tuple], SessionRows], set[str]]:
+def _load_chunk(store: Store, suite: Suite, root: str, ids: list[str], scribe: Scribe) -> list[tuple]:
+    """Cases as ``(id, consultation JSON, audio, input hash, cached output JSON or None)``.
+
+    A case travels as its stored JSON and the work function (:func:`_work_fn`) parses it: with
+    the Ray executor both happen in a worker, so the one process that writes the database does
+    almost nothing per case.
+    """
     rows = store.run_inputs(ids, audio=scribe.needs_audio)
     hashes = {}
     for cid, data, audio in rows:
@@ -300,7 +314,11 @@ def _load_chunk(store: Store, suite: Suite, spec: str, rid: str, root: str, ids:
         except (ValueError, KeyError, TypeError):  # damaged row: the work function records why
             hashes[cid] = None
     cached = store.cache_get_many([f"scribe:{h}" for h in hashes.values() if h], raw=True)
-    items = [(cid, data, audio, hashes[cid], cached.get(f"scribe:{hashes[cid]}")) for cid, data, audio in rows]
+    return [(cid, data, audio, hashes[cid], cached.get(f"scribe:{hashes[cid]}")) for cid, data, audio in rows]
+
+
+def _work_fn(suite: Suite, spec: str, rid: str, root: str, judge: Any) -> Callable[[tuple], SessionRows]:
+    """The function processing one case of :class:`_Cases` into the rows to insert."""
 
     def work(item: tuple) -> SessionRows:
         cid, data, audio, ihash, out = item
@@ -311,9 +329,11 @@ def _load_chunk(store: Store, suite: Suite, spec: str, rid: str, root: str, ids:
                                 f"consultation ({type(e).__name__}) — fix: import or generate it again")
         else:
             res = process_case(c, audio, spec, suite, root, rid, out, judge=judge, ihash=ihash)
-        return SessionRows.of(rid, res)
+        rows = SessionRows.of(rid, res)
+        rows.from_cache = out is not None  # the scribe output is in the cache already
+        return rows
 
-    return items, work, set(cached)
+    return work
 
 
 try:
@@ -339,7 +359,6 @@ def _run_cases(store: Store, suite: Suite, spec: str, rid: str, todo: list[str],
                root: str, progress: bool, on_result: Callable[[SessionRows], None] | None) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    cached: set[str] = set()
     # in this process the judge caches its replies in the store (an LLM judge's re-run makes no call);
     # other executors build their own judge in each worker, which never opens the database
     judge = _judge_for(suite, store) if isinstance(ex, LocalExecutor) else None
@@ -352,7 +371,7 @@ def _run_cases(store: Store, suite: Suite, spec: str, rid: str, todo: list[str],
         nonlocal pending, last_flush
         if pending:
             new_cache = {f"scribe:{r.input_hash}": RawJSON(r.output_json) for r in pending
-                         if r.output_json is not None and r.input_hash and f"scribe:{r.input_hash}" not in cached}
+                         if r.output_json is not None and r.input_hash and not r.from_cache}
             store.write_results(rid, pending, cache=("scribe", new_cache))  # one transaction
             pending = []
         last_flush = time.monotonic()
@@ -363,17 +382,16 @@ def _run_cases(store: Store, suite: Suite, spec: str, rid: str, todo: list[str],
         task = bar.add_task(f"run {rid}", total=len(todo))
         failed = 0
         try:
-            for start in range(0, len(todo), CHUNK):
-                chunk, work, cached = _chunk_work(store, suite, spec, rid, root, todo[start:start + CHUNK], judge)
-                for res in ex.map_unordered(work, chunk):
-                    pending.append(res)
-                    failed += res.error is not None
-                    bar.update(task, advance=1, description=f"run {rid}" + (f" ({failed} failed)" if failed else ""))
-                    if on_result:
-                        on_result(res)
-                    if len(pending) >= flush_every or time.monotonic() - last_flush > FLUSH_SECONDS:
-                        flush()
-                flush()
+            cases = _Cases(store, suite, spec, root, todo, _scribe(spec, suite.scribe_options))
+            for res in ex.map_unordered(_work_fn(suite, spec, rid, root, judge), cases):
+                pending.append(res)
+                failed += res.error is not None
+                bar.update(task, advance=1, description=f"run {rid}" + (f" ({failed} failed)" if failed else ""))
+                if on_result:
+                    on_result(res)
+                if len(pending) >= flush_every or time.monotonic() - last_flush > FLUSH_SECONDS:
+                    flush()
+            flush()
         except BaseException:  # a budget stop (--max-calls/--max-cost), Ctrl-C, a crash: keep finished sessions
             try:
                 flush()

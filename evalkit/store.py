@@ -1213,7 +1213,7 @@ class SessionRows:
     """
 
     __slots__ = ("session_id", "consultation_id", "error", "input_hash", "output_json", "session", "scores",
-                 "findings", "flags")
+                 "findings", "flags", "from_cache")
     pack_as_is = True  # evalkit.executors.ray_executor.pack: plain data, no pydantic models inside
 
     @classmethod
@@ -1222,6 +1222,7 @@ class SessionRows:
         sid = r.session_id
         rows = cls.__new__(cls)
         rows.session_id, rows.consultation_id, rows.error, rows.input_hash = sid, r.consultation_id, r.error, r.input_hash
+        rows.from_cache = False  # the runner sets it when the scribe output came from the cache
         rows.output_json = out.model_dump_json() if out is not None else None
         rows.session = (sid, run_id, r.consultation_id, r.scribe, out.backend_version if out else None,
                         "failed" if r.error else "ok", r.error, rows.output_json, r.input_hash,

@@ -169,3 +169,26 @@ def test_runs_lists_a_run_without_a_label(loaded, monkeypatch, columns):
     assert rid in r.output.replace("\n", "") or rid[:8] in r.output
     r = CliRunner().invoke(app, ["runs", "--db", str(loaded.path), "--json"])
     assert r.exit_code == 0 and {x["label"] for x in json.loads(r.output)} == {None, "candidate"}
+
+
+def test_cases_stream_across_chunks_with_one_executor_call(loaded, monkeypatch):
+    import evalkit.runner as runner
+
+    monkeypatch.setattr(runner, "CHUNK", 4)  # 13 cases: 4 chunks, loaded as the executor asks for more
+    calls = []
+
+    class Recording(runner.LocalExecutor):
+        def map_unordered(self, fn, items):
+            calls.append(len(items))
+            return super().map_unordered(fn, items)
+
+    (rid,) = run_suite(_suite(), loaded, executor=Recording(2), progress=False)
+    assert calls == [13]  # one stream, its size known up front (the Ray executor sizes its last batches by it)
+    sessions = loaded.run_sessions(rid)
+    assert len(sessions) == 13 and sessions.session_id.is_unique
+    assert sum(CALLS.values()) == 13  # every case once
+    # a fresh run of the same inputs takes every output from the cache, across all chunks
+    CALLS.clear()
+    (rid2,) = run_suite(_suite(), loaded, executor=Recording(2), progress=False, fresh=True)
+    assert rid2 != rid and CALLS == {"case-bad": 1}  # failures are not cached: only the bad case runs again
+    assert len(loaded.run_sessions(rid2)) == 13
