@@ -5,7 +5,7 @@ cases), scored for WER, adherence and hallucination/omission with the offline gr
 pure-Python work that holds the GIL, so threads share one core while Ray workers use both.
 Both executors use concurrency 2 and write the same DuckDB file through the one driver process.
 Scribe outputs are cached by a warm-up run first, so both timed runs do identical work.
-Each figure is the best of 2 full runs (the machine is shared; the load average is recorded: with
+Each figure is the best of 3 full runs, interleaved local/Ray (the machine is shared; the load average is recorded: with
 CFS autogroup a loaded machine gives all Ray workers one session's share of the CPU, so run this
 on an idle machine to measure the speed-up).
 
@@ -43,6 +43,7 @@ def main() -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=REPEAT, help=f"times the 87 dialogues are repeated (default {REPEAT})")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved timed rounds, best of each (default 3)")
     ap.add_argument("--batch-size", type=int, default=0,
                     help="cases per Ray task (default 0: sized from the measured time per case, as evalkit run)")
     args = ap.parse_args()
@@ -75,16 +76,19 @@ def main() -> int:
 
     driver_cpu: dict[str, float] = {}
 
-    def timed(executor) -> float:
-        best = float("inf")
-        for _ in range(2):
-            t, c = time.perf_counter(), time.process_time()
-            (rid,) = run_suite(suite, store, fresh=True, executor=executor, progress=False)
-            wall = time.perf_counter() - t
-            if wall < best:
-                best, driver_cpu[str(executor)] = wall, time.process_time() - c
-            sess = store.run_sessions(rid)
-            assert len(sess) == n and (sess["status"] == "ok").all(), "bench run had failed cases"
+    def timed(executors: dict, rounds: int) -> dict[str, float]:
+        """Best wall time of each executor over ``rounds`` rounds, the executors interleaved in each
+        round: a slow minute on this shared machine then costs every executor alike."""
+        best = {name: float("inf") for name in executors}
+        for _ in range(rounds):
+            for name, executor in executors.items():
+                t, c = time.perf_counter(), time.process_time()
+                (rid,) = run_suite(suite, store, fresh=True, executor=executor, progress=False)
+                wall = time.perf_counter() - t
+                if wall < best[name]:
+                    best[name], driver_cpu[name] = wall, time.process_time() - c
+                sess = store.run_sessions(rid)
+                assert len(sess) == n and (sess["status"] == "ok").all(), "bench run had failed cases"
         return best
 
     def compute_only(executor) -> float:  # the executors alone, no DuckDB writer in the loop
@@ -97,9 +101,8 @@ def main() -> int:
             assert len(res) == n
         return best
 
-    local_s = timed("local")
-    local1_s = timed(LocalExecutor(1))
-    ray_s = timed(ray_ex)
+    walls = timed({"local": "local", "local1": LocalExecutor(1), "ray": ray_ex}, args.rounds)
+    local_s, local1_s, ray_s = walls["local"], walls["local1"], walls["ray"]
     local_c = compute_only(LocalExecutor(2))
     ray_c = compute_only(ray_ex)
     ray_ex.close()
@@ -117,13 +120,13 @@ def main() -> int:
         {"figure": "speed-up, executors alone (no DuckDB writes)", "measured": round(local_c / ray_c, 2),
          "unit": "×"},
         {"figure": "driver CPU per session, Ray run (receiving results, writing DuckDB)",
-         "measured": round(driver_cpu[str(ray_ex)] / n * 1000, 2), "unit": "ms"},
+         "measured": round(driver_cpu["ray"] / n * 1000, 2), "unit": "ms"},
         {"figure": "CPU per session, local run (computing and writing)",
          "measured": round(driver_cpu["local"] / n * 1000, 2), "unit": "ms"},
         {"figure": "cases per Ray task (last run: smallest–largest)",
          "measured": f"{min(ray_ex.task_sizes)}–{max(ray_ex.task_sizes)}", "unit": "cases"},
         {"figure": "local Ray start-up (not in the timed runs)", "measured": round(ray_start_s, 1), "unit": "s"},
-    ], sessions=n, repeat=args.repeat, batch_size=args.batch_size or "auto", local_s=round(local_s, 2), ray_s=round(ray_s, 2),
+    ], sessions=n, repeat=args.repeat, rounds=args.rounds, batch_size=args.batch_size or "auto", local_s=round(local_s, 2), ray_s=round(ray_s, 2),
        compute_local_s=round(local_c, 2), compute_ray_s=round(ray_c, 2), load_avg_1m=load,
        note="2 shared cores. Linux CFS autogroup (kernel.sched_autogroup_enabled=1) shares the CPU "
             "between sessions, and every Ray worker lives in the raylet's session: when other sessions "
