@@ -13,7 +13,8 @@
 - ``records``: fast construction of the output records
 """
 
-GROUNDING_VERSION = "1.3"  # 1.1: list negation scope, allergies by substance, measurement values
+GROUNDING_VERSION = "1.4"  # 1.1: list negation scope, allergies by substance, measurement values
 # 1.2: names with digits (free T4, L4-L5) are not numbers, self-corrections ("no, sorry") do not
 #      negate, a denied specific finding does not deny the broader one, "Plan:"/"give" cover plan items
 # 1.3: "practise"/"recheck" sentences cover plan items
+# 1.4: a named drug is not grounded by another drug of its class (naproxen for ibuprofen is a substitution)

@@ -72,9 +72,16 @@ def _concept_supported_uncached(term: Term, idx: TranscriptIndex) -> list[int] |
     if hits:
         return idx.concept_turn_ids(term.canonical)
     lx = lexicon()
-    # a broader term or a sibling ("CMP" grounded by "labs"; "NSAIDs" by "ibuprofen")
+    # a broader term or a sibling ("CMP" grounded by "labs"; "NSAIDs" by "ibuprofen") — but a named
+    # drug only by itself: naproxen in the note where ibuprofen was said is a substitution, the
+    # classic medication error, not support (a drug class is still grounded by a member)
     par = lx.parent.get(term.canonical)
-    for c in ([par] if par else []) + sorted(lx.members.get(par or term.canonical, ())):
+    if par and term.category == "drug":
+        par = None
+        family: list[str] = []
+    else:
+        family = ([par] if par else []) + sorted(lx.members.get(par or term.canonical, ()))
+    for c in family:
         hits = idx.concept_turns.get(c)
         if hits:
             return idx.concept_turn_ids(c)

@@ -171,3 +171,32 @@ def test_runner_uses_this_judge_and_reuses_the_transcript_index(aci_valid):
     with_case = [x for x in res.claims if age in x.text and "year" in x.text]
     if with_case:
         assert all(x.verdict == "supported" for x in with_case)
+
+
+def _note(*texts: str) -> Note:
+    return Note(sections=[NoteSection(key="plan", title="PLAN", sentences=[
+        NoteSentence(id=f"plan.{i}", text=t) for i, t in enumerate(texts)])])
+
+
+def test_a_drug_of_the_same_class_is_a_substitution_not_support(aci_valid):
+    # ACI-Bench D2N070: "i took some tylenol , i took some ibuprofen" — the note swaps in naproxen
+    c = next(x for x in aci_valid if x.id.endswith("D2N070"))
+    sent = next(s for sec in c.reference_note.sections for s in sec.sentences if "ibuprofen" in s.text.lower())
+    swapped = c.reference_note.model_copy(deep=True)
+    for sec in swapped.sections:
+        for s in sec.sentences:
+            if s.id == sent.id:
+                s.text = s.text.replace("ibuprofen", "naproxen").replace("Ibuprofen", "Naproxen")
+    flagged = _flagged(judge_note(c.turns, swapped, c.case), sent.id)
+    assert flagged and flagged[0].type == "fabrication" and flagged[0].severity == "major"
+    assert "naproxen" in (flagged[0].rationale or "")
+    assert not _flagged(judge_note(c.turns, c.reference_note, c.case), sent.id)  # the true drug passes
+
+
+def test_a_drug_class_is_still_grounded_by_a_member():
+    turns = [Turn(id=0, speaker=SpeakerRole.PATIENT, text="i have been taking ibuprofen for the knee pain ."),
+             Turn(id=1, speaker=SpeakerRole.CLINICIAN, text="okay , let's keep the ibuprofen going .")]
+    res = judge_note(turns, _note("Continue NSAIDs for knee pain.", "Start naproxen 500 mg twice daily."))
+    verdicts = {c.sentence_id: c.verdict for c in res.claims}
+    assert verdicts["plan.0"] == "supported"  # the class, said as one of its drugs
+    assert verdicts["plan.1"] == "unsupported"  # a sibling drug never said
