@@ -11,8 +11,8 @@ install`` builds (:mod:`evalkit.native`; ``EVALKIT_PURE=1`` measures pure Python
 recorded in the result). Each figure is the fastest whole pass over the 87 pairs, in CPU time of
 this one process pinned to one core (the machine is shared: other processes' load would distort
 wall-clock figures; the 1-minute load average is recorded with the result). Even CPU time varies
-by up to 2x here from minute to minute (a fixed loop took 0.26-0.53 s): compare runs made
-back to back.
+by up to 2x here from minute to minute (a fixed loop took 0.26-0.53 s): the headline takes
+passes over 30 s and also reports the median pass; compare runs made back to back.
 
 Run: ``.venv/bin/python bench/bench_scoring.py`` → bench/results/scoring.json.
 Target: >= 200 sessions/s on one core.
@@ -80,12 +80,13 @@ def load_pairs():
     return pairs
 
 
-def timed(fn, pairs, min_seconds: float = 3.0, min_passes: int = 3) -> tuple[float, int]:
+def timed(fn, pairs, min_seconds: float = 3.0, min_passes: int = 3, passes_out: list | None = None) -> tuple[float, int]:
     """Sessions per CPU-second of the fastest whole pass over ``pairs``.
 
     CPU time (``time.process_time``) of this single-threaded process pinned to one core,
     so other work on a shared machine does not count against it. Passes repeat until
-    ``min_seconds`` of wall time have gone by and at least ``min_passes`` ran.
+    ``min_seconds`` of wall time have gone by and at least ``min_passes`` ran; each pass's
+    rate is appended to ``passes_out`` when given.
     """
     n = passes = 0
     best = float("inf")
@@ -94,7 +95,10 @@ def timed(fn, pairs, min_seconds: float = 3.0, min_passes: int = 3) -> tuple[flo
         t0 = time.process_time()
         for p in pairs:
             fn(p)
-        best = min(best, time.process_time() - t0)
+        took = time.process_time() - t0
+        best = min(best, took)
+        if passes_out is not None:
+            passes_out.append(len(pairs) / took)
         n += len(pairs)
         passes += 1
     return len(pairs) / best, n
@@ -151,7 +155,11 @@ def main() -> int:
         adherence(p[2], tpl)
 
     own_rate, _ = timed(session_no_judge, pairs)
-    total_rate, n = timed(session, pairs, 10.0, 2)  # the headline figure: more passes, less noise
+    # the headline figure: passes over 30 s, as this VM's speed drifts from minute to minute; the
+    # fastest pass is the code's cost, the median what a run here typically got
+    rates: list[float] = []
+    total_rate, n = timed(session, pairs, 30.0, 2, rates)
+    median_rate = sorted(rates)[len(rates) // 2]
     judge_rate = None
     if judge is not None:
         judge_rate, _ = timed(lambda p: judge(p[0], p[2]), pairs, 3.0, 2)
@@ -161,6 +169,8 @@ def main() -> int:
         {"figure": "scoring sessions/s, one core (WER + adherence" + (" + hallucination judge)" if judge else ")"),
          "measured": round(total_rate, 1), "unit": "sessions per CPU-second", "target": f">= {TARGET:.0f}",
          "ok": total_rate >= TARGET},
+        {"figure": "the same, median pass (what a pass typically got on this shared machine)",
+         "measured": round(median_rate, 1), "unit": "sessions per CPU-second"},
         {"figure": "WER + adherence only, one core", "measured": round(own_rate, 1), "unit": "sessions per CPU-second",
          "target": f">= {TARGET:.0f}", "ok": own_rate >= TARGET},
         {"figure": "evalkit wer_details alone", "measured": round(wer_rate, 1), "unit": "pairs per CPU-second"},

@@ -99,3 +99,17 @@ def test_pure_mode_loads_every_listed_module_from_its_source():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True,
                          cwd=Path(__file__).resolve().parents[1]).stdout.strip()
     assert out == "True"
+
+
+def test_module_settings_stay_settable_in_compiled_code(monkeypatch):
+    # a Final constant is inlined by mypyc: settings meant to be changed (here the index cache size that
+    # bench/bench_judge_offline.py raises) must stay plain module attributes
+    from evalkit.grounding import index
+    from evalkit.schema import SpeakerRole, Turn
+
+    monkeypatch.setattr(index, "CACHE_SIZE", 2)
+    index._CACHE.clear()
+    for k in range(4):
+        index.transcript_index([Turn(id=0, speaker=SpeakerRole.PATIENT, text=f"my knee hurts {k}")])
+    assert len(index._CACHE) == 2
+    index._CACHE.clear()

@@ -323,7 +323,7 @@ __all__ = ["TranscriptIndex", "UNKNOWN", "AFF", "NEG"]
 
 _CACHE: "OrderedDict[tuple, TranscriptIndex]" = OrderedDict()
 _CACHE_LOCK: Final = threading.Lock()
-CACHE_SIZE: Final = 32
+CACHE_SIZE = 32  # not Final: a module setting (bench_judge_offline.py raises it; compiled code reads it at call time)
 _TURN_KEY: Final = attrgetter("id", "speaker", "text")
 
 
