@@ -62,23 +62,31 @@ def status() -> tuple[str, str]:
     return _STATUS
 
 
-def _decide() -> tuple[str, str]:
-    if os.environ.get("EVALKIT_PURE", "").strip() not in ("", "0"):
-        return "pure", "EVALKIT_PURE is set"
+def build_problem() -> str | None:
+    """Why the compiled build does not match the sources here (None: it does)."""
     try:
         manifest = json.loads(MANIFEST.read_text())
     except (OSError, ValueError):
-        return "pure", "no compiled build (run `make install` to build one)"
+        return "no compiled build (run `make install` to build one)"
     if manifest.get("python") != sys.implementation.cache_tag:
-        return "pure", f"compiled for {manifest.get('python')}, this is {sys.implementation.cache_tag} (run `make install`)"
+        return f"compiled for {manifest.get('python')}, this is {sys.implementation.cache_tag} (run `make install`)"
     try:
         current = source_hashes()
     except OSError as e:
-        return "pure", f"a source is unreadable ({e.filename})"
+        return f"a source is unreadable ({e.filename})"
     stale = sorted(m for m in MODULES if manifest.get("sources", {}).get(m) != current[m])
     if stale:
-        return "pure", f"{len(stale)} source(s) changed since the build, e.g. {stale[0]} (run `make install`)"
-    return "compiled", f"mypyc {manifest.get('mypy', '?')}"
+        return f"{len(stale)} source(s) changed since the build, e.g. {stale[0]} (run `make install`)"
+    return None
+
+
+def _decide() -> tuple[str, str]:
+    if os.environ.get("EVALKIT_PURE", "").strip() not in ("", "0"):
+        return "pure", "EVALKIT_PURE is set"
+    problem = build_problem()
+    if problem:
+        return "pure", problem
+    return "compiled", f"mypyc {json.loads(MANIFEST.read_text()).get('mypy', '?')}"
 
 
 class _SourceFirst(importlib.abc.MetaPathFinder):

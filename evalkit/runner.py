@@ -284,8 +284,8 @@ class _Cases:
     process then (Ray workers never open it).
     """
 
-    def __init__(self, store: Store, suite: Suite, spec: str, root: str, ids: list[str], scribe: Scribe):
-        self.store, self.suite, self.spec, self.root, self.ids, self.scribe = store, suite, spec, root, ids, scribe
+    def __init__(self, store: Store, suite: Suite, root: str, ids: list[str], scribe: Scribe):
+        self.store, self.suite, self.root, self.ids, self.scribe = store, suite, root, ids, scribe
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -382,7 +382,7 @@ def _run_cases(store: Store, suite: Suite, spec: str, rid: str, todo: list[str],
         task = bar.add_task(f"run {rid}", total=len(todo))
         failed = 0
         try:
-            cases = _Cases(store, suite, spec, root, todo, _scribe(spec, suite.scribe_options))
+            cases = _Cases(store, suite, root, todo, _scribe(spec, suite.scribe_options))
             for res in ex.map_unordered(_work_fn(suite, spec, rid, root, judge), cases):
                 pending.append(res)
                 failed += res.error is not None

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,11 +29,11 @@ SETUP = """
 import sys
 from setuptools import setup
 from mypyc.build import mypycify
-paths = sys.argv[1:]
-sys.argv = [sys.argv[0], "build_ext", "--inplace"]
+tmp, paths = sys.argv[1], sys.argv[2:]
+sys.argv = [sys.argv[0], "build_ext", "--inplace", "--build-temp", tmp, "--build-lib", tmp + "/lib"]
 setup(name="evalkit-native", packages=[], py_modules=[],
       ext_modules=mypycify(["--ignore-missing-imports", "--follow-imports=silent", *paths],
-                           group_name="evalkit._native", opt_level="3"))
+                           group_name="evalkit._native", opt_level="3", target_dir=tmp))
 """
 
 
@@ -48,12 +47,7 @@ def clean() -> int:
 
 
 def up_to_date() -> bool:
-    try:
-        manifest = json.loads(native.MANIFEST.read_text())
-    except (OSError, ValueError):
-        return False
-    return (manifest.get("sources") == native.source_hashes() and manifest.get("python") == sys.implementation.cache_tag
-            and len(native.compiled_files()) == len(native.MODULES))
+    return native.build_problem() is None and len(native.compiled_files()) == len(native.MODULES)
 
 
 def build() -> int:
@@ -71,12 +65,10 @@ def build() -> int:
         setup_py.write_text(SETUP)
         env = {**os.environ, "MYPYC_OPT_LEVEL": "3"}
         env.pop("EVALKIT_PURE", None)
-        # from the repo root: module names come from the paths; build files go to the temp folder
-        proc = subprocess.run([sys.executable, str(setup_py), *paths], cwd=REPO, env=env, capture_output=True,
+        # from the repo root: module names come from the paths; C sources and objects go to the temp
+        # folder, the extension modules beside their sources
+        proc = subprocess.run([sys.executable, str(setup_py), tmp, *paths], cwd=REPO, env=env, capture_output=True,
                               text=True)
-        for junk in (REPO / "build",):
-            if junk.exists() and not any(junk.iterdir()):
-                junk.rmdir()
     if proc.returncode != 0:
         lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "error" in ln.lower()]
         print(f"build_native: mypyc build failed ({lines[0].strip() if lines else 'exit ' + str(proc.returncode)}); "

@@ -76,11 +76,8 @@ def _concept_supported_uncached(term: Term, idx: TranscriptIndex) -> list[int] |
     # drug only by itself: naproxen in the note where ibuprofen was said is a substitution, the
     # classic medication error, not support (a drug class is still grounded by a member)
     par = lx.parent.get(term.canonical)
-    if par and term.category == "drug":
-        par = None
-        family: list[str] = []
-    else:
-        family = ([par] if par else []) + sorted(lx.members.get(par or term.canonical, ()))
+    family = [] if par and term.category == "drug" else \
+        ([par] if par else []) + sorted(lx.members.get(par or term.canonical, ()))
     for c in family:
         hits = idx.concept_turns.get(c)
         if hits:
