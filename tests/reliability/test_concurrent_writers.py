@@ -53,6 +53,8 @@ def _reviewer(db: str, name: str, sessions: list[str], stop: str, out: str) -> N
         sid = sessions[i % len(sessions)]
         review.comment(store, user, sid, f"note {i} from {name}")
         saved.append(i)
+        if i == 0:
+            Path(out + ".ready").touch()  # writing already: the run starts now, so the processes overlap
         i += 1
         time.sleep(0.02)
     Path(out).write_text(json.dumps({"saved": saved, "busy": busy}))
@@ -79,8 +81,13 @@ def test_cli_run_and_two_reviewers_share_the_database(tmp_path):
                  for who, out in outs.items()]
     for p in reviewers:
         p.start()
+    deadline = time.monotonic() + 120  # spawned reviewers import evalkit first; a cached run is over in a second
+    while not all(Path(f"{out}.ready").exists() for out in outs.values()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # a transaction every 4 sessions: the run takes the lock as often as a long run does
     run = subprocess.run([str(EVALKIT), "run", str(suite_path), "--db", str(db), "--label", "candidate"],
-                         capture_output=True, text=True, timeout=900, env={**os.environ, "COLUMNS": "200"})
+                         capture_output=True, text=True, timeout=900,
+                         env={**os.environ, "COLUMNS": "200", "EVALKIT_FLUSH_EVERY": "4"})
     stop.touch()
     for p in reviewers:
         p.join(300)
