@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _common import write_result  # noqa: E402
 
-ACI = HERE.parent.parent / "shared" / "data" / "aci-bench"
+ACI = HERE.parent / "datasets" / "aci-bench"
 TARGET = 1.8
 REPEAT = 30
 

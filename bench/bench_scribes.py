@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _common import write_result  # noqa: E402
 
-ACI = HERE.parent.parent / "shared" / "data" / "aci-bench"
+ACI = HERE.parent / "datasets" / "aci-bench"
 _DOSE = re.compile(r"\b(?:\d+(?:\.\d+)?|(?:one|two|three|four|five|ten|twenty|thirty|forty|fifty|a) "
                    r"(?:hundred|thousand)?\s?|twenty|thirty|forty|fifty|ten|five)\s?(?:milligrams?|mg|micrograms?|mcg)\b")
 _NEG = re.compile(r"\b(?:no|nope|nah|not|never|denies|nothing|none|without|negative)\b|n't\b", re.I)

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Final, Iterable
+from typing import Any, Callable, Final, Iterable
 
 from .errors import InputError
 from .schema import Note, NoteSection, NoteSentence, SpeakerRole, Turn
@@ -35,13 +35,47 @@ def speaker_role(label: str) -> SpeakerRole:
 
 
 _TURN_LINE: Final = re.compile(r"^\s*\[([^\]]+)\]\s*(.*)$")
+_TAGGED: Final = re.compile(r"^\s*\[[A-Za-z][A-Za-z0-9_ -]*\]", re.M)
 
 
-def parse_transcript(value: Any, source: str = "transcript") -> list[Turn]:
-    """Parse a transcript given as ACI-Bench text or as a list of ``{speaker, text}``."""
+def has_speaker_tags(text: str) -> bool:
+    """True when ``text`` has ``[speaker]`` turn lines (ACI-Bench style), even if its first line lacks one."""
+    return _TAGGED.search(text) is not None
+
+
+def _untagged_role(lines: list[str], start: int) -> tuple[SpeakerRole, str]:
+    """The role of an untagged first turn: the other party of the next tagged turn, else the clinician."""
+    for line in lines[start:]:
+        m = _TURN_LINE.match(line)
+        if m:
+            nxt = speaker_role(m.group(1))
+            if nxt == SpeakerRole.CLINICIAN:
+                return SpeakerRole.PATIENT, "the next turn is the clinician's"
+            if nxt == SpeakerRole.PATIENT:
+                return SpeakerRole.CLINICIAN, "the next turn is the patient's"
+            break
+    return SpeakerRole.CLINICIAN, "no patient/clinician tag follows"
+
+
+def parse_transcript(value: Any, source: str = "transcript",
+                     warn: Callable[[str], None] | None = None) -> list[Turn]:
+    """Parse a transcript given as ACI-Bench text or as a list of ``{speaker, text}``.
+
+    Args:
+        value: ``[doctor] ...`` lines (a line without a tag continues the turn before it) or a
+            list of ``{"speaker", "text", ["start", "end"]}``.
+        source: where the transcript came from, for messages (file, row or line).
+        warn: called with a one-line warning (no transcript text in it) when the text is taken
+            with a repair: a first turn without a speaker tag is kept, its role inferred from the
+            next tag (turns alternate) or taken as the clinician's. Default: the ``evalkit`` logger.
+    """
     turns: list[Turn] = []
     if isinstance(value, str):
-        for line in value.splitlines():
+        lines = value.splitlines()
+        if value.strip() and not has_speaker_tags(value):
+            raise InputError(source, "transcript", "has no [speaker] tags",
+                             "start each turn with [doctor] or [patient], or give a list of {speaker, text}")
+        for n, line in enumerate(lines):
             if not line.strip():
                 continue
             m = _TURN_LINE.match(line)
@@ -50,9 +84,17 @@ def parse_transcript(value: Any, source: str = "transcript") -> list[Turn]:
             elif turns:  # continuation of the previous turn
                 prev = turns[-1]
                 turns[-1] = prev.model_copy(update={"text": (prev.text + " " + line.strip()).strip()})
-            else:
-                raise InputError(source, "transcript", "first line has no [speaker] tag",
-                                 "start each turn with [doctor] or [patient]")
+            else:  # a first turn with no tag (ACI-Bench test2 D2N131): keep it, infer who speaks
+                role, how = _untagged_role(lines, n + 1)
+                turns.append(Turn(id=0, speaker=role, text=line.strip()))
+                msg = (f"{source}: transcript: first turn has no [speaker] tag — taken as the "
+                       f"{role.value.lower()}'s ({how}); fix: start it with [doctor] or [patient]")
+                if warn is None:
+                    import logging
+
+                    logging.getLogger("evalkit").warning(msg)
+                else:
+                    warn(msg)
     elif isinstance(value, list):
         for i, item in enumerate(value):
             if not isinstance(item, dict) or "text" not in item:

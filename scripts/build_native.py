@@ -32,7 +32,7 @@ from mypyc.build import mypycify
 tmp, paths = sys.argv[1], sys.argv[2:]
 sys.argv = [sys.argv[0], "build_ext", "--inplace", "--build-temp", tmp, "--build-lib", tmp + "/lib"]
 setup(name="evalkit-native", packages=[], py_modules=[],
-      ext_modules=mypycify(["--ignore-missing-imports", "--follow-imports=silent", *paths],
+      ext_modules=mypycify(["--ignore-missing-imports", "--follow-imports=silent", "--cache-dir", tmp + "/mypy-cache", *paths],
                            group_name="evalkit._native", opt_level="3", target_dir=tmp))
 """
 

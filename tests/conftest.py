@@ -3,21 +3,45 @@
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
 from pathlib import Path
 
+import hypothesis
 import pytest
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
+# Tests leave the working tree as they found it: a command run without --db writes its database
+# to a temporary folder (subprocesses inherit this), and hypothesis keeps no example database.
+_SCRATCH = tempfile.mkdtemp(prefix="evalkit-tests-")
+os.environ["EVALKIT_DB"] = os.path.join(_SCRATCH, "evalkit.duckdb")  # never a user's own database
+hypothesis.settings.register_profile("evalkit-tests", database=None)
+hypothesis.settings.load_profile("evalkit-tests")
+
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-ACI = SHARED / "data" / "aci-bench"
+#: ACI-Bench as vendored in the repository (train, valid, test1 with the published systems' notes)
+ACI = REPO / "datasets" / "aci-bench"
+if not (ACI / "valid.csv").is_file():  # a broken checkout, never a reason to skip
+    raise RuntimeError(f"{ACI / 'valid.csv'} is missing: the tests need the ACI-Bench copy shipped in datasets/")
+
+# Nothing beside the clone may be read: a user's checkout has no ../shared. Fail loudly on any
+# such read (CI also runs the tests from a copy of the clone with nothing beside it).
+_OUTSIDE = str(REPO.parent / "shared")
+
+
+def _no_reads_beside_the_repo(event: str, args: tuple) -> None:
+    if event == "open" and isinstance(args[0], (str, os.PathLike)):
+        p = os.fspath(args[0])
+        if "shared" in p and os.path.abspath(p).startswith(_OUTSIDE):
+            raise RuntimeError(f"a test opened {p}, outside the repository: vendor what it needs into datasets/")
+
+
+sys.addaudithook(_no_reads_beside_the_repo)
 
 
 @pytest.fixture
 def aci_dir() -> Path:
-    if not (ACI / "valid.csv").exists():
-        pytest.skip("ACI-Bench data not found beside the repo (../shared/data/aci-bench)")
     return ACI
 
 

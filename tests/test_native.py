@@ -12,7 +12,9 @@ import pytest
 
 from evalkit import native
 
-ACI = Path(__file__).resolve().parents[2] / "shared" / "data" / "aci-bench" / "valid.csv"
+from tests.conftest import ACI as ACI_DIR
+
+ACI = ACI_DIR / "valid.csv"
 
 # judge and WER over ACI-Bench dialogues, clean and with every kind of planted error
 SCRIPT = r"""
@@ -49,7 +51,6 @@ def _run(pure: bool, n: int) -> dict:
     return json.loads(proc.stdout)
 
 
-@pytest.mark.skipif(not ACI.exists(), reason="ACI-Bench data not beside the repo")
 def test_compiled_and_pure_python_give_byte_identical_findings_and_wer():
     if not native.compiled_files():
         pytest.skip("no compiled build here (make install builds one)")

@@ -25,6 +25,11 @@ def error_line(message: str) -> None:
     err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
+def warning_line(message: str) -> None:
+    """Print a one-line warning to stderr (input taken with a repair; never transcript or note text)."""
+    err_console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print a one-line error and exit (2 = bad input or configuration)."""
     error_line(message)
@@ -56,7 +61,7 @@ def iter_jsonl(path: Path, shape: str) -> Iterator[tuple[int, dict[str, Any] | N
     with Path(path).open("rb") as fh:
         for n, raw in enumerate(fh, 1):
             try:
-                line = raw.decode("utf-8")
+                line = raw.decode("utf-8-sig" if n == 1 else "utf-8")  # a byte-order mark is not JSON
             except UnicodeDecodeError as e:
                 yield n, None, (f"is not UTF-8 (byte 0x{raw[e.start]:02x} at column {e.start + 1}) "
                                 "— fix: save the file as UTF-8")

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from . import app
-from ._common import DB_OPTION, console, fail, open_store
+from ._common import DB_OPTION, console, fail, open_store, warning_line
 
 import_app = typer.Typer(name="import", help="Import real datasets (ACI-Bench, PriMock57, Hugging Face) "
                                             "as consultations.", no_args_is_help=True)
@@ -33,22 +33,37 @@ def aci_bench(
     no_metadata: bool = typer.Option(False, "--no-metadata", help="Ignore any metadata CSV."),
     dataset: str = typer.Option("aci-bench", "--dataset", "-d", help="Store dataset name."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Import only the first N encounters."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 when any row was skipped (the good rows are "
+                                "still imported)."),
     db: str = DB_OPTION,
 ) -> None:
-    """Import ACI-Bench dialogues and reference notes (template HISTORY_AND_PHYSICAL)."""
+    """Import ACI-Bench dialogues and reference notes (template HISTORY_AND_PHYSICAL).
+
+    Bad rows (empty dialogue or note, duplicate id, bytes that are not UTF-8...) are listed with
+    their fix and skipped; the good rows are imported. A dialogue whose first turn has no speaker
+    tag is taken with a warning."""
     from ..errors import InputError
-    from ..importers.aci_bench import find_metadata, load_aci_bench
+    from ..importers.aci_bench import find_metadata, read_aci_bench
 
     meta = None if no_metadata else (metadata or find_metadata(csv_file))
     if meta is not None and metadata is None:
         console.print(f"using metadata {meta}")
     try:
-        items = load_aci_bench(csv_file, meta, dataset=dataset)
+        rep = read_aci_bench(csv_file, meta, dataset=dataset)
     except InputError as e:
         fail(str(e))
-    if limit is not None:
-        items = items[:limit]
+    for w in rep.warnings:
+        warning_line(w)
+    for e in rep.problems:
+        warning_line(f"skipped {e}")
+    items = rep.items if limit is None else rep.items[:limit]
+    if not items:
+        fail(f"{csv_file}: no row could be imported ({len(rep.problems)} skipped) — fix: see the lines above")
     _report(open_store(db), items, dataset)
+    if rep.problems:
+        console.print(f"{len(rep.problems)} row(s) skipped, listed above with their fix", highlight=False)
+        if strict:
+            raise typer.Exit(1)
 
 
 @import_app.command("primock57")

@@ -9,16 +9,24 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import typer
 
 from . import app
-from ._common import DB_OPTION, console, err_console, error_line, fail, iter_jsonl
+from ._common import DB_OPTION, console, err_console, error_line, fail, iter_jsonl, warning_line
 
 
-def read_cases(path: Path, template: str | None = None) -> Iterator[tuple[int, dict | None, str | None]]:
-    """Yield ``(line number, {"id", "turns", "note"}, None)`` or ``(line number, None, error)`` per line."""
+def read_cases(path: Path, template: str | None = None,
+               warn: Callable[[str], None] | None = None) -> Iterator[tuple[int, dict | None, str | None]]:
+    """Yield ``(line number, {"id", "turns", "note"}, None)`` or ``(line number, None, error)`` per line.
+
+    Args:
+        path: the JSONL file.
+        template: map note headings to this template's sections.
+        warn: called with a one-line warning for a case taken with a repair (a first turn with no
+            speaker tag).
+    """
     from ..errors import InputError
     from ..text import parse_note, parse_transcript
 
@@ -33,7 +41,7 @@ def read_cases(path: Path, template: str | None = None) -> Iterator[tuple[int, d
                             '{"id", "transcript", "note"} on every line')
             continue
         try:
-            turns = parse_transcript(rec["transcript"], source=where)
+            turns = parse_transcript(rec["transcript"], source=where, warn=warn)
             note = parse_note(rec["note"], template, source=where)
         except InputError as e:
             yield n, None, f"{where}: {e.field or 'line'}: {e.problem}" + (f" — fix: {e.fix}" if e.fix else "")
@@ -139,7 +147,7 @@ def judge_command(
     if pdqi and not judge:
         fail("--pdqi: needs an LLM judge — fix: add --judge MODEL")
     cases, bad = [], 0
-    for n, rec, err in read_cases(input, template):
+    for n, rec, err in read_cases(input, template, warn=warning_line):
         if rec is None:
             bad += 1
             error_line(err or "")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import typer
 
 from . import app
-from ._common import console, err_console, error_line, fail, iter_jsonl
+from ._common import console, err_console, error_line, fail, iter_jsonl, warning_line
 
 OUTPUT_FIELDS = ("wer", "cer", "hits", "substitutions", "deletions", "insertions", "medical_wer",
                  "numeric_error_rate", "wer_clinician", "wer_patient")
@@ -21,11 +21,15 @@ def _read_pairs(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | 
     return iter_jsonl(path, '{"id", "reference", "hypothesis"}')
 
 
-def score_pair(rec: dict[str, Any]) -> dict[str, Any]:
+def score_pair(rec: dict[str, Any], warn: Callable[[str], None] | None = None,
+               where: str = "pair") -> dict[str, Any]:
     """Score one input record ``{"id", "reference", "hypothesis", ["terms"]}``.
 
     Args:
         rec: the parsed JSONL line.
+        warn: called with a one-line warning for a transcript taken with a repair (a first turn
+            with no speaker tag).
+        where: the record's place (``FILE:LINE``), named in warnings.
 
     Returns:
         ``{"id", "wer", "cer", "hits", "substitutions", "deletions", "insertions", "medical_wer", ...}``.
@@ -46,7 +50,13 @@ def score_pair(rec: dict[str, Any]) -> dict[str, Any]:
     terms = rec.get("terms")
     if terms is not None and not (isinstance(terms, list) and all(isinstance(t, str) for t in terms)):
         raise InputError("pair", "terms", "must be a list of strings", 'e.g. "terms": ["lisinopril"]')
-    res = wer_details(rec["reference"], rec["hypothesis"], terms=terms)
+    from ..text import has_speaker_tags, parse_transcript
+
+    said = None if warn is None else (lambda m: warn(f"{where}: {m}"))
+    ref, hyp = ((parse_transcript(v, source=f, warn=said)
+                 if isinstance(v, str) and has_speaker_tags(v) else v)
+                for f, v in (("reference", rec["reference"]), ("hypothesis", rec["hypothesis"])))
+    res = wer_details(ref, hyp, terms=terms)
     out = {"id": rec["id"]}
     out.update({f: getattr(res, f) for f in OUTPUT_FIELDS})
     out["ref_words"] = res.ref_words
@@ -76,7 +86,7 @@ def wer_command(
         for n, rec, err in _read_pairs(input):
             if rec is not None:
                 try:
-                    row = score_pair(rec)
+                    row = score_pair(rec, warn=warning_line, where=f"{input}:{n}")
                 except InputError as e:
                     prefix = e.field if e.source == "pair" else (e.source + ("" if (e.field or "").startswith("[") else ".") + e.field
                                                                       if e.field else e.source)

@@ -115,9 +115,9 @@ def _words_and_speakers(value: str | Sequence[Turn] | Sequence[dict], source: st
     """Normalised words of a transcript, with the speaker role of each word (None for plain text;
     an empty list when ``with_speakers`` is false)."""
     if isinstance(value, str):
-        if value.lstrip().startswith("["):
-            from ..text import parse_transcript
+        from ..text import has_speaker_tags, parse_transcript
 
+        if has_speaker_tags(value):
             value = parse_transcript(value, source=source)
         else:
             w = normalize_words(value)

@@ -1,7 +1,6 @@
 """Build a small review database for the app's tests (and the browser test and benchmark).
 
-Consultations come from ACI-Bench (../shared) when present, else from a tiny built-in
-dialogue. Each gets a synthetic WAV (tones per turn, numpy + soundfile) with turn times, and
+Consultations come from the ACI-Bench valid split shipped in ``datasets/aci-bench``. Each gets a synthetic WAV (tones per turn, numpy + soundfile) with turn times, and
 two runs score them: run A ("whisper+rules") with planted errors — a major fabrication, a
 contradicted negation, a ``<script>`` sentence — and run B ("reference") that is cleaner.
 """
@@ -20,55 +19,17 @@ from evalkit.schema import (Audio, Case, Consultation, Finding, Flag, Note, Note
 from evalkit.store import SessionResult, Store
 from evalkit.text import parse_note, parse_transcript
 
-ACI = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "aci-bench" / "valid.csv"
+ACI = Path(__file__).resolve().parents[2] / "datasets" / "aci-bench" / "valid.csv"
 RUN_A, RUN_B = "a1b2c3d4e5f6", "0f1e2d3c4b5a"
 SPECIALTIES = ["cardiology", "orthopedics", "family medicine", "dermatology", "neurology", "endocrinology"]
 XSS = "<script>window.__xss = 1</script> Patient reports <b>bold</b> pain [link](http://example.invalid)."
 FABRICATION = "Start metformin 500 mg twice daily."
 
-_BUILTIN_DIALOGUE = """[doctor] good morning . what brings you in today ?
-[patient] i've had chest tightness when i climb stairs for about three weeks .
-[doctor] any shortness of breath or swelling in your ankles ?
-[patient] a little short of breath , no swelling .
-[doctor] are you taking any medicines ?
-[patient] lisinopril 10 mg once a day for my blood pressure .
-[doctor] any allergies ?
-[patient] penicillin gives me a rash .
-[doctor] your blood pressure today is 142 over 90 and your heart sounds are normal .
-[doctor] i'd like to get an ecg and a stress test , and increase the lisinopril to 20 mg daily .
-[patient] okay , thank you ."""
-_BUILTIN_NOTE = """CHIEF COMPLAINT
-
-Exertional chest tightness.
-
-HISTORY OF PRESENT ILLNESS
-
-The patient reports chest tightness on climbing stairs for three weeks. Mild shortness of breath. No ankle swelling.
-
-MEDICATIONS
-
-Lisinopril 10 mg daily.
-
-ALLERGIES
-
-Penicillin (rash).
-
-PHYSICAL EXAMINATION
-
-Blood pressure 142/90. Heart sounds normal.
-
-ASSESSMENT AND PLAN
-
-Exertional chest tightness, possible stable angina. Order ECG and exercise stress test. Increase lisinopril to 20 mg daily."""
-
-
 def _sources(n: int) -> list[tuple[str, str, str]]:
-    """(id, dialogue, note) triples."""
-    if ACI.exists():
-        with ACI.open(newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))[:n]
-        return [(r["encounter_id"], r["dialogue"], r["note"]) for r in rows]
-    return [(f"demo{i}", _BUILTIN_DIALOGUE, _BUILTIN_NOTE) for i in range(n)]
+    """(id, dialogue, note) triples: the first ``n`` encounters of the ACI-Bench valid split."""
+    with ACI.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))[:n]
+    return [(r["encounter_id"], r["dialogue"], r["note"]) for r in rows]
 
 
 _TOK = re.compile(r"[a-z0-9]+")

@@ -3,12 +3,15 @@
 A clinician logs in, opens the first flagged session from the queue, plays the audio from a
 transcript turn, labels the fabricated sentence as a major fabrication, and the label is read
 back from DuckDB. Then the other pages are visited by an engineer and an admin. Screenshots of
-every page go to test-artifacts/app/.
+every page go to $EVALKIT_TEST_ARTIFACTS/app/ (CI: test-artifacts/app/ beside the clone), else to
+the system temp folder: a test writes nothing into the working tree.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,11 +19,11 @@ from argon2 import PasswordHasher
 
 from evalkit.auth import Auth
 
-from .browser_util import CHROMIUM, REPO, browser, login, pick, running_app, settle
+from .browser_util import CHROMIUM, browser, login, pick, running_app, settle
 from .demo_db import FABRICATION, build_demo_db
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-ART = REPO / "test-artifacts" / "app"
+ART = Path(os.environ.get("EVALKIT_TEST_ARTIFACTS") or Path(tempfile.gettempdir()) / "evalkit-test-artifacts") / "app"
 PW = "correct-horse-9"
 
 

@@ -65,8 +65,6 @@ def real_runs(tmp_path_factory):
     from evalkit.store import Store
 
     aci_dir = ACI
-    if not (aci_dir / "valid.csv").exists():
-        pytest.skip("ACI-Bench data not found beside the repo (../shared/data/aci-bench)")
     store = Store(tmp_path_factory.mktemp("real") / "t.duckdb")
     cases = load_aci_bench(aci_dir / "valid.csv", dataset="aci")
     store.put_consultations(cases)

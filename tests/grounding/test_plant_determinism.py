@@ -25,8 +25,6 @@ print(json.dumps(out))
 
 
 def test_same_seed_same_planted_errors_under_any_hash_seed():
-    if not (ACI / "valid.csv").exists():
-        pytest.skip("ACI-Bench data not found beside the repo (../shared/data/aci-bench)")
     outs = []
     for seed in ("0", "123"):
         env = {**os.environ, "PYTHONHASHSEED": seed}

@@ -33,7 +33,7 @@ def test_judge_offline_default_reports_bad_lines_and_goes_on(cases, tmp_path):
     out = tmp_path / "out.jsonl"
     r = CliRunner().invoke(app, ["judge", "--input", str(cases), "--output", str(out)])
     assert r.exit_code == 1, r.output
-    assert f"{cases}:3: transcript: first line has no [speaker] tag" in r.output
+    assert f"{cases}:3: transcript: has no [speaker] tags" in r.output
     assert f"{cases}:4: transcript: is missing" in r.output
     rows = _out(out)
     assert [x["id"] for x in rows] == ["case-0", "case-1", "case-2", "case-3"]
@@ -129,3 +129,17 @@ def test_run_budget_stops_cleanly_and_the_same_command_resumes(tmp_path):
         assert server.calls == 2 * 4  # one scribe and one judge call per case, none paid twice
         r = CliRunner().invoke(app, base + ["--max-calls", "1", "--executor", "ray"])
         assert r.exit_code == 2 and "--executor local" in r.output
+
+
+def test_judge_takes_a_transcript_whose_first_turn_has_no_tag_with_a_warning(tmp_path):
+    # real exports (ACI-Bench test2 D2N131) start without "[doctor]"; a BOM starts the file
+    p, out = tmp_path / "c.jsonl", tmp_path / "o.jsonl"
+    untagged = TRANSCRIPT.removeprefix("[doctor] ")
+    p.write_text("\ufeff" + json.dumps({"id": "c1", "transcript": untagged, "note": NOTE}) + "\n", encoding="utf-8")
+    r = CliRunner().invoke(app, ["judge", "--input", str(p), "--output", str(out)])
+    assert r.exit_code == 0, r.output
+    assert f"{p}:1: transcript: first turn has no [speaker] tag" in r.output and "clinician" in r.output
+    assert "chest" not in r.output.split("warning:")[1].splitlines()[0]  # no transcript text in the warning
+    (row,) = _out(out)
+    denies = next(c for c in row["claims"] if c["text"].startswith("Denies chest pain"))
+    assert denies["verdict"] == "supported" and 0 in denies["evidence"]  # the untagged question is turn 0

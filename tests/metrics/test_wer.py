@@ -205,3 +205,22 @@ def test_property_wer_matches_jiwer_and_normalisation_is_idempotent(ref, hyp):
     assert r.hits + r.substitutions + r.deletions == r.ref_words
     ops = [a.op for a in r.alignment]
     assert ops.count("insert") == r.insertions and ops.count("substitute") == r.substitutions
+
+
+def test_cli_takes_a_reference_whose_first_turn_has_no_tag(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from evalkit.cli import app
+
+    ref = "any chest pain ?\n[patient] no chest pain .\n[doctor] good ."
+    hyp = [{"speaker": "doctor", "text": "any chest pain"}, {"speaker": "patient", "text": "no chest pain"},
+           {"speaker": "doctor", "text": "good"}]
+    pairs, out = tmp_path / "p.jsonl", tmp_path / "o.jsonl"
+    pairs.write_text(json.dumps({"id": "a", "reference": ref, "hypothesis": hyp}) + "\n")
+    res = CliRunner().invoke(app, ["wer", "-i", str(pairs), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert f"{pairs}:1: reference: transcript: first turn has no [speaker] tag" in res.output
+    row = json.loads(out.read_text())
+    assert row["wer"] == 0.0 and row["wer_clinician"] == 0.0 and row["wer_patient"] == 0.0
