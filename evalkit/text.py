@@ -124,18 +124,23 @@ _SENT_SPLIT: Final = re.compile(r"(?<=[.!?])(?<!\b" + r")(?<!\b".join(["Dr", "Mr
 _BULLET: Final = re.compile(r"^([-*•]|\d+[.)])\s+")
 
 
+_MID_BULLET: Final = re.compile(r"\s+[-•]\s+(?=[A-Z0-9])")
+
+
 def split_sentences(text: str) -> list[str]:
-    """Split note text into sentences; bullet lines and list items are sentences of their own."""
+    """Split note text into sentences; bullet lines and list items are sentences of their own,
+    also when several items share a line ("- Osteoporosis: ... - Multiple sclerosis: ...")."""
     out: list[str] = []
     for line in text.splitlines():
         line = line.strip()
         if not line:
             continue
         line = _BULLET.sub("", line)
-        for part in _SENT_SPLIT.split(line):
-            part = part.strip()
-            if part:
-                out.append(part)
+        for item in _MID_BULLET.split(line) if (" - " in line or "•" in line) else (line,):
+            for part in _SENT_SPLIT.split(item):
+                part = part.strip()
+                if part:
+                    out.append(part)
     return out
 
 
@@ -151,12 +156,73 @@ def is_heading(line: str) -> bool:
     return len(letters) >= 2 and all(c.isupper() for c in letters)
 
 
+_INLINE_HEADING: Final = re.compile(r"^([A-Z][A-Z0-9 &/,()\-]{1,60}?)\s*:\s*(?=\S)")
+_HASHES: Final = re.compile(r"^#+\s*|\s+#+$")
+_NOTE_LABEL: Final = re.compile(r"^(?:an?\s+)?(?:possible\s+)?(?:clinical\s+)?(?:note|summary)(?:\s+is)?\s*:\s*", re.I)
+_MID_HEADING: Final = re.compile(r"(?<=\S)\s+(?=([A-Z][A-Z0-9 &/,()\-]{2,60}?)\s*:\s)")
+
+
+def _split_mid_headings(line: str) -> list[str]:
+    """"... thank you  HISTORY OF PRESENT ILLNESS: Patient is ...": a known heading mid-line starts a new line."""
+    from .templates import normalize_heading
+
+    cuts = [m.end() for m in _MID_HEADING.finditer(line) if normalize_heading(m.group(1)) in _known_headings()]
+    return [line[a:b].strip() for a, b in zip([0, *cuts], [*cuts, len(line)])] if cuts else [line]
+
+
+def _known_headings() -> frozenset[str]:
+    """Every template's section titles and aliases, normalised (cached)."""
+    global _KNOWN
+    if _KNOWN is None:
+        from .templates import list_templates, load_template, normalize_heading
+
+        names: set[str] = set()
+        for name in list_templates():
+            for sec in load_template(name).sections:
+                names |= sec.heading_names()
+        names |= {normalize_heading(h) for h in _EXTRA_HEADINGS}
+        _KNOWN = frozenset(names)
+    return _KNOWN
+
+
+_KNOWN: frozenset[str] | None = None
+#: headings published notes use that no template names
+_EXTRA_HEADINGS: Final = ("HISTORY OF PRESENT ILLNESS", "PHYSICAL EXAM", "PHYSICAL EXAMINATION", "REVIEW OF SYSTEMS",
+                          "RESULTS", "ASSESSMENT AND PLAN", "ASSESSMENT", "PLAN", "CHIEF COMPLAINT", "MEDICATIONS",
+                          "ALLERGIES", "SOCIAL HISTORY", "FAMILY HISTORY", "PAST MEDICAL HISTORY", "VITALS",
+                          "VITALS REVIEWED", "IMPRESSION", "INSTRUCTIONS", "FOLLOW UP", "FOLLOW-UP",
+                          "PAST SURGICAL HISTORY", "CURRENT MEDICATIONS", "PROCEDURE", "HPI", "ROS")
+
+
+def inline_heading(line: str) -> re.Match[str] | None:
+    """``HISTORY OF PRESENT ILLNESS: Ms. ...``: a section heading that starts a line of text.
+
+    A single upper-case word that no template names ("HEENT: normocephalic") is a label
+    inside a section, not a heading.
+    """
+    m = _INLINE_HEADING.match(line)
+    if m is None:
+        return None
+    from .templates import normalize_heading
+
+    title = m.group(1).strip()
+    letters = [c for c in title if c.isalpha()]
+    if len(letters) < 2:
+        return None
+    if normalize_heading(title) in _known_headings() or len(title.split()) >= 2:
+        return m
+    return None
+
+
 def parse_note(text: Any, template: str | None = None, source: str = "note") -> Note:  # Any: checked below
     """Parse plain note text with upper-case headings into sections of sentences.
 
     Headings are mapped to the template's section keys when a template is given (by title or
     alias); otherwise the key is the slug of the heading. Text before the first heading goes in
-    a section ``preamble``.
+    a section ``preamble``. Headings are found as published notes write them: alone on a line,
+    at the start of a line of text (``HISTORY OF PRESENT ILLNESS: Ms. ...``), with markdown
+    marks (``# PLAN``) or with the colon on the next line; a leading "Possible clinical note:"
+    label is dropped.
     """
     if not isinstance(text, str):
         raise InputError(source, "note", f"expected text, got {type(text).__name__}", "give the note as plain text")
@@ -167,21 +233,45 @@ def parse_note(text: Any, template: str | None = None, source: str = "note") -> 
         tpl = load_template(template)
     sections: list[tuple[str, str, list[str]]] = []
     current: tuple[str, str, list[str]] | None = None
-    for line in text.splitlines():
+
+    def open_section(title: str) -> tuple[str, str, list[str]]:
+        key = slug(title)
+        if tpl is not None:
+            ts = tpl.match_heading(title)
+            if ts is not None:
+                key = ts.key
+        sec = (key, title, [])
+        sections.append(sec)
+        return sec
+
+    started = False
+    lines = text.splitlines()
+    if ":" in text:
+        lines = [part for raw in lines for part in _split_mid_headings(raw)]
+    for raw in lines:
+        line = raw.strip()
+        if "#" in line:  # markdown marks: "# PLAN", "... as prescribed.  #"
+            line = _HASHES.sub("", line)
+        if line.startswith(":"):  # "ASSESSMENT AND PLAN\n:  text"
+            line = line[1:].strip()
+        if not started and line:
+            started = True
+            line = _NOTE_LABEL.sub("", line)
         if is_heading(line):
-            title = line.strip().rstrip(":").strip()
-            key = slug(title)
-            if tpl is not None:
-                ts = tpl.match_heading(title)
-                if ts is not None:
-                    key = ts.key
-            current = (key, title, [])
+            current = open_section(line.rstrip(":").strip())
+            continue
+        m = inline_heading(line) if line[:1].isupper() else None
+        while m is not None:
+            current = open_section(m.group(1).strip())
+            line = line[m.end():]
+            m = inline_heading(line)
+            if m is None and is_heading(line):
+                current = open_section(line.rstrip(":").strip())
+                line = ""
+        if current is None:
+            current = ("preamble", "", [])
             sections.append(current)
-        else:
-            if current is None:
-                current = ("preamble", "", [])
-                sections.append(current)
-            current[2].append(line)
+        current[2].append(line)
     note_sections: list[NoteSection] = []
     used: dict[str, int] = {}
     for key, title, lines in sections:

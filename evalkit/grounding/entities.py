@@ -43,6 +43,16 @@ mostly really actually definitely""".split())
 #: words a list item may hold besides its finding ("chest pain with exertion", "weight gain or loss",
 #: "loss of taste or smell", "any kind of rash")
 LIST_ITEM_WORDS: Final = 3
+#: after a finding, a concept behind one of these is where or what the finding is about, not another
+#: negated item ("denies drainage from the wound", "no redness around the incision")
+_MODIFIER_PREP: Final = frozenset("from of in on at around near over under to about along within".split())
+#: before any finding, a word and then "for": the concept is what the word is about, not what is
+#: denied ("not optimal for wound healing", "no need for surgery", "no reason for concern")
+_ABOUT_PREP: Final = frozenset(("for",))
+#: words whose object a negation does reach ("no episodes of chest pain", "no recurrence of symptoms")
+_PASS_HEADS: Final = frozenset("""episode episodes complaint complaints bout bouts sense feeling feelings sensation
+sensations kind kinds type types sort amount degree change changes increase worsening recurrence recurrent
+occurrence presence sign signs symptom symptoms evidence history hx report reports trouble difficulty""".split())
 
 
 class Unit:
@@ -182,28 +192,31 @@ def _forward_scope(t, toks: list[str], brk: list[bool], sep_at: list[bool], term
     n = len(toks)
     j = t.end
     free = item_words = 0
-    seen = sep = False
+    seen = sep = prep = False
     while j < n:
         if brk[j] or j in term_at:
             break
         if seen and sep_at[j]:
-            sep, item_words = True, 0
+            sep, item_words, prep = True, 0, False
         hit = concept_at.get(j)
         if hit is not None:
             e, cat = hit
             if cat != "anatomy":
                 if seen and not sep and item_words:
                     break
-                mark(j, e, t.category)
-                seen, sep, item_words = True, False, 0
+                if not (prep and (item_words or free)):  # "drainage from the wound": the wound is not denied
+                    mark(j, e, t.category)
+                seen, sep, item_words, prep = True, False, 0, False
             j = e
             continue
         tok = toks[j]
         if seen:
             if tok in _JOINERS:
-                sep, item_words = True, 0
+                sep, item_words, prep = True, 0, False
                 j += 1
                 continue
+            if tok in _MODIFIER_PREP and item_words and toks[j - 1] not in _PASS_HEADS:
+                prep = True
             if tok in LIST_STOP or tok[0].isdigit():
                 break
             if tok not in CONNECTORS:
@@ -212,6 +225,10 @@ def _forward_scope(t, toks: list[str], brk: list[bool], sep_at: list[bool], term
                     break
             j += 1
             continue
+        if free and tok in _ABOUT_PREP:
+            break
+        if free and tok in _MODIFIER_PREP and toks[j - 1] not in _PASS_HEADS:
+            prep = True
         if tok not in CONNECTORS:
             free += 1
             if free > t.max_free:

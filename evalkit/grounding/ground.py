@@ -22,7 +22,7 @@ from .entities import Unit
 from .index import TranscriptIndex
 from .lexicon import GENERIC, GENERIC_FINDINGS, OPPOSITE, STOPWORDS, TOKEN_RE, Term, lexicon, stem
 from .negation import AFF, NEG, normalize
-from .numbers import DOSE_UNITS
+from .numbers import DOSE_UNITS, number_readings, spoken_decimals
 from .polarity import check_polarity
 
 __all__ = ["CONTRADICTED", "SUPPORTED", "UNSUPPORTED", "Check", "Grounded", "ground_claim"]
@@ -117,13 +117,15 @@ def _mixed(u: Unit, term: Term) -> bool:
     return len({u.polarity(s) for s in at}) > 1
 
 
-def check_concepts(u: Unit, idx: TranscriptIndex, skip: frozenset[int] = frozenset()) -> list[Check]:
+def check_concepts(u: Unit, idx: TranscriptIndex, skip: frozenset[int] = frozenset(),
+                   subjective: bool = False) -> list[Check]:
     """Drug, condition and procedure atoms of a claim: presence, then polarity.
 
     Args:
         u: the claim.
         idx: the transcript index.
         skip: token indexes of atoms checked elsewhere (an allergy claim's substances).
+        subjective: the claim is in a history section (HPI, review of systems).
     """
     out: list[Check] = []
     for s, e, term in u.matches:
@@ -150,7 +152,7 @@ def check_concepts(u: Unit, idx: TranscriptIndex, skip: frozenset[int] = frozens
                                  f"{'diagnosis/finding' if cat == 'condition' else cat} '{term.text}' is not in the transcript"))
             continue
         if cat == "condition" and not _mixed(u, term):
-            hit = check_polarity(u, s, e, term, u.polarity(s), idx)
+            hit = check_polarity(u, s, e, term, u.polarity(s), idx, subjective)
             if hit is not None:
                 out.append(Check("negation", hit[0], hit[1], True, hit[2], hit[3]))
                 continue
@@ -211,6 +213,10 @@ def check_numbers(u: Unit, text: str, idx: TranscriptIndex, drug_turns: list[int
             out.append(Check("number", UNSUPPORTED, "fabrication", True, [],
                              f"the number {what} is not in the transcript"))
             continue
+        if drug_turns and n.unit in DOSE_UNITS and n.value in _said_with_drug(u, idx):
+            # "you're on two . five of norvasc": the number said beside this drug's name is its dose
+            out.append(Check("dose", SUPPORTED, evidence=drug_turns[:2]))
+            continue
         if drug_turns and (n.unit in DOSE_UNITS or unit in ("time", "hour", "tablet", "puff")):
             # a dose, or how often ("3 times a day", "every 6 hours"), is said about the drug
             if near is None:
@@ -253,6 +259,30 @@ def check_numbers(u: Unit, text: str, idx: TranscriptIndex, drug_turns: list[int
     return out
 
 
+_DOSE_WINDOW: Final = 6  # tokens around a drug's name in a turn whose numbers are its dose
+
+
+def _said_with_drug(u: Unit, idx: TranscriptIndex) -> set[float]:
+    """Numbers the transcript says within a few words of a drug this claim names."""
+    out: set[float] = set()
+    for _, _, t in u.matches:
+        if t.category != "drug":
+            continue
+        key = ("dose-near", t.canonical)
+        got = idx.memo.get(key)
+        if got is None:
+            got = set()
+            for i, tok in idx.concept_turns.get(t.canonical, ()):
+                tu = idx.units[i]
+                offs = tu.offsets()
+                a = offs[max(0, tok - _DOSE_WINDOW)]
+                b = offs[tok + _DOSE_WINDOW] if tok + _DOSE_WINDOW < len(offs) else len(tu.norm)
+                got |= number_readings(TOKEN_RE.findall(spoken_decimals(tu.norm[a:b])))[0]
+            idx.memo[key] = got
+        out |= got
+    return out
+
+
 def _context_stems(u: Unit, idx: TranscriptIndex) -> set[str]:
     """The claim's content stems that the transcript says somewhere (its checkable context)."""
     return {s for s, t in zip(u.sts, u.toks) if t not in STOPWORDS and t not in GENERIC and len(s) > 2
@@ -263,6 +293,10 @@ _UNIT_STEMS: Final = frozenset("day week month year hour minute second time poun
                         "since for every each per".split())
 
 
+_NORMAL_EXAM: Final = re.compile(r"\b(?:normal|intact|unremarkable|symmetric|non-?tender|"
+                                 r"full range|clear|within normal limits|wnl)\b")
+_SUBJECTIVE: Final = re.compile(r"history of present|\bhpi\b|review of systems|\bros\b|subjective|chief complaint|"
+                                r"interval history")
 LOPSIDED: Final = 3  # the other side named on its own this many times as often: the note has the wrong side
 
 
@@ -287,6 +321,8 @@ def check_laterality(u: Unit, idx: TranscriptIndex) -> list[Check]:
         if g and g != canon:
             keys.append("group:" + g)
         findings = {t.canonical for s0, _, t in u.matches if t.category == "condition" and u.polarity(s0) == AFF}
+        if not findings and _NORMAL_EXAM.search(u.norm):
+            continue  # "Left knee exam is normal": the other side, examined for comparison
         for key in keys:
             same, other = lat.get((side, key)), lat.get((opp, key))
             bilateral = lat.get(("bilateral", key))
@@ -361,7 +397,7 @@ def ground_claim(claim: str | Unit, idx: TranscriptIndex, section: str | None = 
     skip: frozenset[int] = frozenset()
     if is_allergy_claim(u, section):
         checks, skip = check_allergy(u, idx)
-    checks += check_concepts(u, idx, skip)
+    checks += check_concepts(u, idx, skip, bool(section and _SUBJECTIVE.search(section)))
     drug_turns = sorted({i for c in checks if c.kind == "drug" and c.verdict == SUPPORTED for i in c.evidence})
     if drug_turns:
         drug_turns = sorted({i for s, e, t in u.matches if t.category == "drug"

@@ -17,6 +17,9 @@ from .lexicon import TOKEN_RE
 from .numbers import DOSE_UNITS, IMPLIED_NUMBERS, number_readings, spoken_decimals
 
 UNKNOWN: Final = "unknown"
+#: the clinician's hedged assessment ("sounds like you probably sprained your back"): it backs the
+#: note's diagnosis, but does not contradict a note that rules it out
+HEDGED: Final = "hedged"
 _REST_NEGATIVE: Final = re.compile(r"\b(?:everything else|nothing else|otherwise (?:no|fine|good|okay)|other than that|"
                             r"no other|that's about it|that's it|that is it|but that's all|none of the others?)\b")
 CASE_TURN_ID: Final = -1
@@ -227,7 +230,11 @@ class TranscriptIndex:
         offs = u.offsets()
         short = len(u.toks) <= 6
         if not (short or (tok < len(offs) and is_question_about(u.norm, offs[tok]))):
-            return UNKNOWN if p == POSS else p
+            if p == POSS:
+                # the clinician's hedged assessment ("sounds like you probably sprained your back",
+                # "likely a kidney stone") backs the note's diagnosis; a hypothetical does not
+                return HEDGED if u.marks().get(tok) == POSS else UNKNOWN
+            return p
         if p == NEG and any(t in ("not", "no", "never", "without") for t in u.toks[max(0, tok - 4):tok]):
             return NEG  # "so no chest pain?" / "you haven't had any fever": the clinician states it
         if p == NEG and tok < len(offs) and not _ends_in_question(u.norm, offs[tok]):

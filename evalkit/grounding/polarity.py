@@ -15,9 +15,9 @@ from typing import Final
 from ..schema import SpeakerRole
 from .allergies import allergy_concept, transcript_allergies
 from .entities import Unit
-from .index import UNKNOWN, TranscriptIndex
+from .index import HEDGED, UNKNOWN, TranscriptIndex
 from .lexicon import GENERIC, GENERIC_FINDINGS, STOPWORDS, Term, lexicon
-from .negation import AFF, FAM, HIST, NEG
+from .negation import AFF, FAM, HIST, NEG, is_question_about
 
 _NEGATED_WORDS: Final = re.compile(r"\b(?:denies|denied|deny|no|not|negative|without|never)\b")
 _MANEUVER: Final = re.compile(r"\b(?:palpation|pronation|supination|flexion|extension|rotation|motion|movement|moving|"
@@ -110,17 +110,44 @@ def _transcript_polarities(idx: TranscriptIndex, findings: list[str], anat: set[
             p = idx.mention_polarity(i, tok)
             if p == NEG and not anat and _within_specific(idx, i, tok, c):
                 continue  # "no coughing up blood" does not deny the cough
-            if p in (AFF, NEG, UNKNOWN, FAM, HIST):
+            if p in (AFF, NEG, UNKNOWN, FAM, HIST, HEDGED):
                 out.setdefault(p, []).append(i)
     return out
 
 
+_EXAM_TALK: Final = re.compile(r"\b(?:exam|examination|appreciate|palpat\w*|auscultat\w*|i see|i feel|i notice|"
+                                r"on inspection|look(?:s|ing)? at|i'm seeing|im seeing|1\+|2\+|trace)\b")
+
+
+def _history_turns(idx: TranscriptIndex, turns: list[int], findings: list[str]) -> list[int]:
+    """The turns among ``turns`` that tell the history, not the clinician's examination.
+
+    A clinician dictating the exam ("on your lung exam ... your lower extremities have 1+ pitting
+    edema") states a finding; the patient's words, a question the patient answered and the
+    clinician's summary of the history are what a subjective denial is about.
+    """
+    out = []
+    for i in turns:
+        if idx.roles[i] != SpeakerRole.CLINICIAN or not _EXAM_TALK.search(idx.units[i].norm):
+            out.append(i)
+            continue
+        u = idx.units[i]
+        offs = u.offsets()
+        for st, _, t in u.matches:
+            if t.canonical in findings and st < len(offs) and (len(u.toks) <= 6 or is_question_about(u.norm, offs[st])):
+                out.append(i)
+                break
+    return out
+
+
 def check_polarity(u: Unit, s: int, e: int, term: Term, pol: str,
-                   idx: TranscriptIndex) -> tuple[str, str, list[int], str] | None:
+                   idx: TranscriptIndex, subjective: bool = False) -> tuple[str, str, list[int], str] | None:
     """A negation contradiction, or an affirmed finding the dialogue never affirms, or None.
 
     Returns:
-        ``(verdict, error type, evidence turn indexes, rationale)``: ``contradicted`` /
+        ``(verdict, error type, evidence turn indexes, rationale)`` (``subjective``: the claim is in
+        a history section, so a denial there is contradicted by what the patient reports, not by
+        the clinician's exam findings): ``contradicted`` /
         ``negation`` when the note's polarity is the opposite of what the transcript says
         of the finding; ``unsupported`` / ``fabrication`` when the note affirms a finding
         (at a body part) that the transcript never mentions there.
@@ -140,19 +167,26 @@ def check_polarity(u: Unit, s: int, e: int, term: Term, pol: str,
         return None  # "denies pain" says nothing checkable without a body part
     if pol == NEG and _PAST.search(u.norm):
         return None  # "denied headaches in the past": another time than the dialogue's
-    if pol == NEG and len(findings) > 1 and not term_anat and idx.concept_turns.get(findings[0]):
+    if pol == NEG and len(findings) > 1 and not term_anat:
         # denying the specific finding does not deny the broader one it names ("no coughing up
-        # blood" says nothing of the cough), when the dialogue talks of the specific one
+        # blood" says nothing of the cough; "denies radiating pain" nothing of the knee pain)
         findings = findings[:1]
+    if pol == NEG and generic and _MANEUVER.search(u.norm):
+        return None  # "no pain with supination": one manoeuvre at the exam, not the complaint
     pols = transcript_polarities(idx, findings, anat)
     fam = pols.pop(FAM, [])
     if family:  # "family history of X": the family's mentions are the affirmations
         pols[AFF] = pols.get(AFF, []) + fam
+    hedged = pols.pop(HEDGED, [])
+    if pol == AFF:
+        pols[AFF] = pols.get(AFF, []) + hedged
     hist = pols.pop(HIST, [])
     if pol == AFF or not any(f in lx.symptoms for f in findings):
         # a past episode backs an affirmation, and a history of a disease contradicts its denial;
         # a past episode of a symptom does not contradict a current denial
         pols[AFF] = pols.get(AFF, []) + hist
+    if pol == NEG and subjective and pols.get(AFF):
+        pols[AFF] = _history_turns(idx, pols[AFF], findings)
     pols = {k: v for k, v in pols.items() if v}
     opp = AFF if pol == NEG else NEG
     n_opp, n_same = len(set(pols.get(opp, ()))), len(set(pols.get(pol, ())))
