@@ -234,6 +234,8 @@ class Claim(_Model):
     severity: Severity | None = None
     evidence: list[int] = Field(default_factory=list)  # turns that support or contradict
     rationale: str = ""
+    confidence: float | None = Field(default=None, ge=0, le=1)  # how likely a flag is right (None: not estimated)
+    rule: str | None = None  # the judge's rule that flagged it, e.g. "drug.absent"
 
 
 class Omission(_Model):
@@ -260,12 +262,14 @@ class Finding(_Model):
     category: str | None = None
     evidence: list[int] = Field(default_factory=list)
     rationale: str = ""
+    confidence: float | None = None
+    rule: str | None = None
 
     @classmethod
     def from_claim(cls, c: Claim) -> "Finding":
         return cls(kind="claim", id=c.id, text=c.text, section=c.section, sentence_id=c.sentence_id,
                    verdict=c.verdict, type=c.type, severity=c.severity, evidence=c.evidence,
-                   rationale=c.rationale)
+                   rationale=c.rationale, confidence=c.confidence, rule=c.rule)
 
     @classmethod
     def from_omission(cls, o: Omission) -> "Finding":

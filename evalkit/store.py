@@ -30,7 +30,7 @@ from .schema import Annotation, Audio, Consultation, Finding, Flag, Score, Scrib
 
 log = logging.getLogger("evalkit.store")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _DDL = [
     """CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)""",
@@ -52,7 +52,7 @@ _DDL = [
         run_id VARCHAR, session_id VARCHAR, finding_id VARCHAR, kind VARCHAR, section VARCHAR,
         sentence_id VARCHAR, text VARCHAR, verdict VARCHAR, type VARCHAR, severity VARCHAR,
         category VARCHAR, evidence VARCHAR, rationale VARCHAR, judge VARCHAR, judge_version VARCHAR,
-        prompt_hash VARCHAR, created_at TIMESTAMPTZ)""",
+        prompt_hash VARCHAR, created_at TIMESTAMPTZ, confidence DOUBLE, rule VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS flags (
         run_id VARCHAR, session_id VARCHAR, rule VARCHAR, reason VARCHAR, created_at TIMESTAMPTZ)""",
     """CREATE TABLE IF NOT EXISTS annotations (
@@ -82,7 +82,10 @@ _DDL = [
 ]
 
 #: migrations: version → list of statements taking the schema from version-1 to version
-_MIGRATIONS: dict[int, list[str]] = {}
+_MIGRATIONS: dict[int, list[str]] = {
+    2: ["ALTER TABLE findings ADD COLUMN IF NOT EXISTS confidence DOUBLE",  # the judge's confidence in a flag
+        "ALTER TABLE findings ADD COLUMN IF NOT EXISTS rule VARCHAR"],  # and the rule that raised it
+}
 
 
 class StoreBusy(RuntimeError):
@@ -478,6 +481,8 @@ class Store:
                 df = pd.DataFrame(data, columns=cols)
                 if table == "scores":
                     df["value"] = df["value"].astype("float64")
+                elif table == "findings":
+                    df["confidence"] = df["confidence"].astype("float64")
                 df["created_at"] = now
                 self._insert_df(con, table, df)
 
@@ -532,7 +537,8 @@ class Store:
             "findings": [Finding(kind=r.kind, id=r.finding_id, text=r.text, section=r.section,
                                  sentence_id=r.sentence_id, verdict=r.verdict, type=r.type,
                                  severity=r.severity, category=r.category,
-                                 evidence=json.loads(r.evidence or "[]"), rationale=r.rationale or "")
+                                 evidence=json.loads(r.evidence or "[]"), rationale=r.rationale or "",
+                                 confidence=r.confidence, rule=r.rule)
                          for r in finds.itertuples()],
             "flags": flags.to_dict("records"),
         }
@@ -1200,7 +1206,8 @@ SESSION_COLS = ("session_id", "run_id", "consultation_id", "scribe", "backend_ve
                 "input_hash", "latency_s", "cost_usd")
 SCORE_COLS = ("run_id", "session_id", "metric", "value", "detail")
 FINDING_COLS = ("run_id", "session_id", "finding_id", "kind", "section", "sentence_id", "text", "verdict", "type",
-                "severity", "category", "evidence", "rationale", "judge", "judge_version", "prompt_hash")
+                "severity", "category", "evidence", "rationale", "judge", "judge_version", "prompt_hash", "confidence",
+                "rule")
 FLAG_COLS = ("run_id", "session_id", "rule", "reason")
 
 
@@ -1231,7 +1238,8 @@ class SessionRows:
         rows.scores = [(run_id, sid, s.metric, float(s.value) if s.value is not None else None, _j(s.detail))
                        for s in r.scores]
         rows.findings = [(run_id, sid, f.id, f.kind, f.section, f.sentence_id, f.text, f.verdict, f.type, f.severity,
-                          f.category, _j(f.evidence), f.rationale, r.judge, r.judge_version, r.prompt_hash)
+                          f.category, _j(f.evidence), f.rationale, r.judge, r.judge_version, r.prompt_hash,
+                          f.confidence, f.rule)
                          for f in r.findings]
         rows.flags = [(run_id, sid, fl.rule, fl.reason) for fl in r.flags]
         return rows

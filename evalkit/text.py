@@ -209,9 +209,15 @@ def inline_heading(line: str) -> re.Match[str] | None:
     letters = [c for c in title if c.isalpha()]
     if len(letters) < 2:
         return None
-    if normalize_heading(title) in _known_headings() or len(title.split()) >= 2:
+    if len(title.split()) >= 2 or normalize_heading(title) in _TOP_LEVEL:
         return m
     return None
+
+
+#: one-word headings that start a note section when they start a line of text; other one-word
+#: labels ("MSK:", "HEENT:", "NEURO:") name a part of a section
+_TOP_LEVEL: Final = frozenset("HPI ROS PLAN ASSESSMENT RESULTS MEDICATIONS ALLERGIES IMPRESSION VITALS SUBJECTIVE "
+                              "OBJECTIVE DATA INTERVENTION RESPONSE BEHAVIOR GOALS DIAGNOSIS INSTRUCTIONS".split())
 
 
 def parse_note(text: Any, template: str | None = None, source: str = "note") -> Note:  # Any: checked below

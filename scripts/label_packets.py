@@ -64,6 +64,8 @@ def main() -> None:
     ap.add_argument("--src", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--seed", type=int, default=15)
+    ap.add_argument("--add-dev", type=int, default=0,
+                    help="add this many more dev encounters (drawn from those not yet chosen, per sub-corpus in turn)")
     a = ap.parse_args()
     rows = read(a.src / "test1.csv")
     meta = {r["encounter_id"]: r for r in read(a.src / "test1_metadata.csv")}
@@ -71,6 +73,17 @@ def main() -> None:
     for s in SYSTEMS[1:]:
         notes[s] = {r["encounter_id"]: r["note"] for r in read(a.src / "systems" / f"{s}.csv")}
     roles = choose(rows, a.seed)
+    if a.add_dev:
+        taken = set(roles["dev"]) | set(roles["test"])
+        rng = random.Random(a.seed + 1)
+        pools = {sub: [r["encounter_id"] for r in rows if r["dataset"] == sub and r["encounter_id"] not in taken]
+                 for sub in ("virtassist", "virtscribe", "aci")}
+        extra = []
+        while len(extra) < a.add_dev:
+            for sub in pools:
+                if pools[sub] and len(extra) < a.add_dev:
+                    extra.append(pools[sub].pop(rng.randrange(len(pools[sub]))))
+        roles["dev"] += extra
     a.out.mkdir(parents=True, exist_ok=True)
     (a.out / "split.json").write_text(json.dumps(roles, indent=1))
     by_id = {r["encounter_id"]: r for r in rows}

@@ -254,9 +254,20 @@ def is_allergy_claim(u: Unit, section: str | None = None) -> bool:
     return "allerg" in u.norm or "nkda" in u.norm or "nka" in u.toks or (section is not None and "allerg" in section)
 
 
+#: a drug right after one of these is a medication the claim says is taken, not an allergen
+#: ("history of allergies and takes Flonase")
+_TAKEN: Final = frozenset("takes taking take took uses using use on prescribed treated started continue continues "
+                          "controlled managed".split())
+
+
 def claim_substances(u: Unit) -> list[tuple[str, str, int]]:
-    """Substances a note allergy claim names (drugs and allergens)."""
-    return _substances(u, 0, len(u.norm))
+    """Substances a note allergy claim names (drugs and allergens), not the medications it says are taken."""
+    out = []
+    for text, key, tok in _substances(u, 0, len(u.norm)):
+        if any(w in _TAKEN for w in u.toks[max(0, tok - 2):tok]):
+            continue
+        out.append((text, key, tok))
+    return out
 
 
 def claim_denies_allergies(u: Unit) -> bool:
@@ -282,7 +293,7 @@ def check_allergy(u: Unit, idx) -> tuple[list[Check], frozenset[int]]:
             if al.items:
                 names = ", ".join(a.substance for a in al.items[:3])
                 out.append(Check("allergy", CONTRADICTED, "negation", True, sorted({a.turn for a in al.items})[:3],
-                                 f"note says no allergies, the transcript gives an allergy to {names}"))
+                                 f"note says no allergies, the transcript gives an allergy to {names}", rule="allergy.none_contradicted"))
             elif al.denied:
                 out.append(Check("allergy", SUPPORTED, evidence=al.denied[:2]))
             return out, covered
@@ -294,7 +305,7 @@ def check_allergy(u: Unit, idx) -> tuple[list[Check], frozenset[int]]:
         if hit:
             if neg:
                 out.append(Check("allergy", CONTRADICTED, "negation", True, hit[:1],
-                                 f"note denies an allergy to {text}, the transcript gives one"))
+                                 f"note denies an allergy to {text}, the transcript gives one", rule="allergy.denied_contradicted"))
             else:
                 out.append(Check("allergy", SUPPORTED, evidence=hit[:2]))
         elif not neg and adverse_turns(idx, key):  # "it looks like you suffer from itching with X"
@@ -304,5 +315,5 @@ def check_allergy(u: Unit, idx) -> tuple[list[Check], frozenset[int]]:
             why = (f"allergy to '{text}' is not in the transcript"
                    + (" (it is named there, not as an allergy)" if said else ""))
             out.append(Check("allergy", UNSUPPORTED, "fabrication" if not said else "contextual", True,
-                             sorted({a.turn for a in al.items})[:3], why))
+                             sorted({a.turn for a in al.items})[:3], why, rule="allergy.absent"))
     return out, covered

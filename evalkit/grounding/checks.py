@@ -19,6 +19,8 @@ class Check:
     major: bool = False
     evidence: list[int] = field(default_factory=list)  # turn indexes
     why: str = ""
+    rule: str = ""  # which rule found it wrong ("drug.absent"...): severity and confidence go by it
+    concept: str = ""  # the lexicon concept checked, when there is one
 
 
 @dataclass
@@ -31,3 +33,5 @@ class Grounded:
     evidence: list[int]  # turn indexes
     rationale: str
     checks: list[Check]
+    rule: str | None = None  # the rule of the worst check, when not supported
+    confidence: float | None = None  # how often that rule's flags are right (rubrics/grounding/confidence.json)

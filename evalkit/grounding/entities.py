@@ -52,7 +52,30 @@ _ABOUT_PREP: Final = frozenset(("for",))
 #: words whose object a negation does reach ("no episodes of chest pain", "no recurrence of symptoms")
 _PASS_HEADS: Final = frozenset("""episode episodes complaint complaints bout bouts sense feeling feelings sensation
 sensations kind kinds type types sort amount degree change changes increase worsening recurrence recurrent
-occurrence presence sign signs symptom symptoms evidence history hx report reports trouble difficulty""".split())
+occurrence presence sign signs symptom symptoms evidence history hx report reports trouble difficulty suffering suffer
+suffers suffered complaining complains complained experiencing experience experiences experienced""".split())
+
+
+#: verbs that make "back" an adverb ("cut back", "come back", "call me back"), not the body part
+_BACK_VERBS: Final = frozenset("""cut cutting come coming came go going went get getting got call calling called look
+looking looked bring bringing brought fall falling fell set put sit sitting sat lay laid hold holding held pull pulled
+push pushed give giving gave turn turned write wrote talk talked hear heard way me you him her us them it that this
+scale scaling scaled pay paid head heading headed move moving moved step stepped""".split())
+
+
+#: a finding word followed by one of these words is not that finding
+_NOT_A_FINDING: Final = {"cut": frozenset("back down out off".split()),
+                         "red": frozenset("bull wine meat light flag flags".split()),
+                         "cold": frozenset("turkey".split()),
+                         "burn": frozenset("off out".split()),
+                         "swell": frozenset("guy".split()),
+                         "exhausting": frozenset("all non nonoperative conservative other options measures the".split())}
+
+
+def _phrasal_back(toks: list[str], s: int, term: Term) -> bool:
+    """Whether the match at ``s`` is the word "back" used as an adverb."""
+    return toks[s] == "back" and s > 0 and toks[s - 1] in _BACK_VERBS and term.category == "anatomy" \
+        and (s + 1 >= len(toks) or toks[s + 1] not in ("pain", "ache", "injury", "spasm", "spasms", "muscles"))
 
 
 class Unit:
@@ -66,6 +89,12 @@ class Unit:
         self.toks = tokenize(self.norm)
         self.sts = stems(self.toks)
         self.matches: list[tuple[int, int, Term]] = (lx or lexicon()).match(self.sts)
+        if "back" in self.toks:  # "cut back on caffeine", "come back in two weeks": not the body part
+            self.matches = [m for m in self.matches if not _phrasal_back(self.toks, m[0], m[2])]
+        if not _NOT_A_FINDING.keys().isdisjoint(self.toks):  # "cut back", "red bull", "cold turkey"
+            toks = self.toks
+            self.matches = [m for m in self.matches if not (m[1] - m[0] == 1 and m[1] < len(toks)
+                                                            and toks[m[1]] in _NOT_A_FINDING.get(toks[m[0]], ()))]
         self._offs: list[int] | None = None
         self._marks: dict[int, str] | None = None
         self._pairs: list[tuple[str, str, int, int]] | None = None
@@ -75,7 +104,10 @@ class Unit:
     def anatomy(self) -> list[tuple[int, int, Term]]:
         """Body-part matches (anatomy terms only, also inside "knee pain"), cached."""
         if self._anat is None:
-            self._anat = lexicon().anatomy.match(self.sts)  # type: ignore[union-attr]
+            anat = lexicon().anatomy.match(self.sts)  # type: ignore[union-attr]
+            if "back" in self.toks:
+                anat = [m for m in anat if not _phrasal_back(self.toks, m[0], m[2])]
+            self._anat = anat
         return self._anat
 
     def numbers(self) -> list:

@@ -19,11 +19,12 @@ from rapidfuzz import fuzz, process
 from .allergies import check_allergy, is_allergy_claim
 from .checks import CONTRADICTED, RANK as _RANK, SUPPORTED, UNSUPPORTED, Check, Grounded
 from .entities import Unit
-from .index import TranscriptIndex
+from .index import SAME_AMOUNT, TranscriptIndex
 from .lexicon import GENERIC, GENERIC_FINDINGS, OPPOSITE, STOPWORDS, TOKEN_RE, Term, lexicon, stem
 from .negation import AFF, NEG, normalize
 from .numbers import DOSE_UNITS, number_readings, spoken_decimals
 from .polarity import check_polarity
+from .severity import confidence, is_major
 
 __all__ = ["CONTRADICTED", "SUPPORTED", "UNSUPPORTED", "Check", "Grounded", "ground_claim"]
 
@@ -88,6 +89,12 @@ def _concept_supported_uncached(term: Term, idx: TranscriptIndex) -> list[int] |
     turns = idx.turns_with_all(key)
     if turns:
         return turns
+    if len(term.stems) == 1 and len(term.text) >= 8:
+        # a long clinical word misspelt or misheard in the transcript ("erythmateous papules")
+        cands = [t for t in idx.long_tokens() if t[0] == term.text[0] and abs(len(t) - len(term.text)) <= 3]
+        m = process.extractOne(term.text, cands, scorer=fuzz.ratio, score_cutoff=85) if cands else None
+        if m:
+            return idx.stem_turns.get(stem(m[0]), [])
     if len(term.stems) > 1:
         # a qualified term whose core is grounded ("dyspnea on exertion", "iron deficiency anemia")
         for s, e, sub in lx.match(list(term.stems), 1):
@@ -106,6 +113,10 @@ def _is_generic(term: Term) -> bool:
 
 
 _CHECKED: Final = ("drug", "condition", "procedure")
+#: words after a condition that make the phrase about something else than having it
+_ABOUT_THE_CONDITION: Final = frozenset("""vaccine vaccines vaccination vaccinated shot shots booster boosters pandemic
+test tests testing tested screen screening exposure exposures precautions protocol protocols restrictions clinic
+specialist prevention risk""".split())
 
 
 def _mixed(u: Unit, term: Term) -> bool:
@@ -118,20 +129,24 @@ def _mixed(u: Unit, term: Term) -> bool:
 
 
 def check_concepts(u: Unit, idx: TranscriptIndex, skip: frozenset[int] = frozenset(),
-                   subjective: bool = False) -> list[Check]:
+                   section: str = "") -> list[Check]:
     """Drug, condition and procedure atoms of a claim: presence, then polarity.
 
     Args:
         u: the claim.
         idx: the transcript index.
         skip: token indexes of atoms checked elsewhere (an allergy claim's substances).
-        subjective: the claim is in a history section (HPI, review of systems).
+        section: the claim's section key and title, lower-case (history and exam sections are
+            compared with what the patient reports and what the clinician examines).
     """
     out: list[Check] = []
+    toks = u.toks
     for s, e, term in u.matches:
         if s in skip:
             continue
         cat = term.category
+        if cat == "condition" and e < len(toks) and toks[e] in _ABOUT_THE_CONDITION:
+            continue  # "her COVID-19 vaccine", "a strep test": the vaccine or the test, not the disease
         if cat not in _CHECKED and cat != "activity":
             continue
         if cat == "drug":
@@ -140,7 +155,7 @@ def check_concepts(u: Unit, idx: TranscriptIndex, skip: frozenset[int] = frozens
                 ev = _concept_supported(term, idx)
             if ev is None and u.polarity(s) != NEG:
                 out.append(Check("drug", UNSUPPORTED, "fabrication", True, [],
-                                 f"medication '{term.text}' is not in the transcript"))
+                                 f"medication '{term.text}' is not in the transcript", rule="drug.absent", concept=term.canonical))
             elif ev:
                 out.append(Check("drug", SUPPORTED, evidence=ev[:3]))
             continue
@@ -149,12 +164,12 @@ def check_concepts(u: Unit, idx: TranscriptIndex, skip: frozenset[int] = frozens
             # a denied finding never discussed is a template negative, not a fabrication
             if cat in _CHECKED and not _is_generic(term) and u.polarity(s) != NEG:
                 out.append(Check(cat, UNSUPPORTED, "fabrication", True, [],
-                                 f"{'diagnosis/finding' if cat == 'condition' else cat} '{term.text}' is not in the transcript"))
+                                 f"{'diagnosis/finding' if cat == 'condition' else cat} '{term.text}' is not in the transcript", rule=f"{cat}.absent", concept=term.canonical))
             continue
         if cat == "condition" and not _mixed(u, term):
-            hit = check_polarity(u, s, e, term, u.polarity(s), idx, subjective)
+            hit = check_polarity(u, s, e, term, u.polarity(s), idx, section)
             if hit is not None:
-                out.append(Check("negation", hit[0], hit[1], True, hit[2], hit[3]))
+                out.append(Check("negation", hit[0], hit[1], True, hit[2], hit[3], rule=hit[4], concept=term.canonical))
                 continue
         out.append(Check(cat, SUPPORTED, evidence=ev[:3]))
     return out
@@ -175,6 +190,7 @@ def _measure_before(u: Unit, tok: int) -> Term | None:
     return best
 
 
+_VAGUE_3: Final = frozenset(("few", "several"))  # "a few weeks" is not a contradiction of "2 weeks"
 _RANGE_NEXT: Final = re.compile(r"\s*(?:-|to|or)\s*\d")
 
 
@@ -202,16 +218,21 @@ def check_numbers(u: Unit, text: str, idx: TranscriptIndex, drug_turns: list[int
                 local = idx.best_turns(key, 2) + drug_turns[:2]
             around = {j for i in local for j in (i - 1, i, i + 1) if 0 <= j < len(idx.units)}
             if not any(n.value in idx.numbers_in(j) for j in around):
-                other = sorted({v for i in local for v, un in idx.pairs_in(i) if un == unit and v != n.value})
+                other = sorted({v for i in local for v, un in idx.pairs_in(i) if un == unit and v != n.value
+                                and not (v == 3 and not _VAGUE_3.isdisjoint(idx.units[i].toks))})
+                if other and any((round(n.value * f, 6), u2) in idx.pairs_in(j) for j in around
+                                 for u2, f in SAME_AMOUNT.get(unit, ())):
+                    other = []  # "2 weeks" said as "fourteen days" in those turns or beside them
                 if other:
                     out.append(Check("number", CONTRADICTED, "contextual", True, local[:3],
-                                     f"{n.value:g} {n.unit}: the transcript says {other[0]:g} here"))
+                                     f"{n.value:g} {n.unit}: the transcript says {other[0]:g} here", rule="number.local_other_value"))
                     continue
         turns = idx.number_support(n.value, unit)
         if not turns:
             what = f"{n.value:g} {n.unit}" if unit else f"{n.value:g}"
             out.append(Check("number", UNSUPPORTED, "fabrication", True, [],
-                             f"the number {what} is not in the transcript"))
+                             f"the number {what} is not in the transcript", rule="number.absent",
+                             concept=unit or ""))
             continue
         if drug_turns and n.unit in DOSE_UNITS and n.value in _said_with_drug(u, idx):
             # "you're on two . five of norvasc": the number said beside this drug's name is its dose
@@ -226,13 +247,13 @@ def check_numbers(u: Unit, text: str, idx: TranscriptIndex, drug_turns: list[int
             said = {v for v, un in near_pairs if un == unit}
             if said and n.value not in said:
                 out.append(Check("dose", CONTRADICTED, "contextual", True, drug_turns[:3],
-                                 f"{n.value:g} {n.unit} differs from the {sorted(said)[0]:g} {n.unit} said for this medication"))
+                                 f"{n.value:g} {n.unit} differs from the {sorted(said)[0]:g} {n.unit} said for this medication", rule="dose.other_value"))
                 continue
             if near and n.value not in near and not (unit in ("time", "hour") and
                                                      n.value in idx.numbers_near(drug_turns)):
                 what = "dose" if n.unit in DOSE_UNITS else "frequency"
                 out.append(Check("dose", CONTRADICTED, "contextual", True, drug_turns[:3],
-                                 f"{what} {n.value:g} {n.unit} differs from what was said for this medication"))
+                                 f"{what} {n.value:g} {n.unit} differs from what was said for this medication", rule="dose.not_near_drug"))
                 continue
         m = None
         if any(t.category in ("measure", "procedure") for _, _, t in u.matches):
@@ -245,7 +266,7 @@ def check_numbers(u: Unit, text: str, idx: TranscriptIndex, drug_turns: list[int
             if not where & set(turns):
                 out.append(Check("number", UNSUPPORTED, "contextual", True,
                                  idx.concept_turn_ids(m.canonical)[:3],
-                                 f"{m.text} {n.value:g} is not what the transcript says"))
+                                 f"{m.text} {n.value:g} is not what the transcript says", rule="measure.other_value"))
                 continue
         if m is None and unit is not None and unit not in ("mg", "mcg", "unit", "ml", "tablet", "puff", "year"):
             # the same quantity must be said about the same thing: share a content word with the turn
@@ -253,7 +274,7 @@ def check_numbers(u: Unit, text: str, idx: TranscriptIndex, drug_turns: list[int
             if ctx and not any(ctx & idx.turn_stems(j) for i in turns for j in range(i - 2, i + 3)
                                if 0 <= j < len(idx.units)):
                 out.append(Check("number", UNSUPPORTED, "contextual", True, turns[:2],
-                                 f"the transcript says {n.value:g} {n.unit} about something else"))
+                                 f"the transcript says {n.value:g} {n.unit} about something else", rule="number.other_context"))
                 continue
         out.append(Check("number", SUPPORTED, evidence=turns[:2]))
     return out
@@ -295,8 +316,6 @@ _UNIT_STEMS: Final = frozenset("day week month year hour minute second time poun
 
 _NORMAL_EXAM: Final = re.compile(r"\b(?:normal|intact|unremarkable|symmetric|non-?tender|"
                                  r"full range|clear|within normal limits|wnl)\b")
-_SUBJECTIVE: Final = re.compile(r"history of present|\bhpi\b|review of systems|\bros\b|subjective|chief complaint|"
-                                r"interval history")
 LOPSIDED: Final = 3  # the other side named on its own this many times as often: the note has the wrong side
 
 
@@ -332,7 +351,7 @@ def check_laterality(u: Unit, idx: TranscriptIndex) -> list[Check]:
                 if with_f and not with_f & set(same) and with_f & set(other):
                     out.append(Check("laterality", CONTRADICTED, "contextual", True,
                                      sorted(with_f & set(other))[:3],
-                                     f"the transcript gives this finding to the {opp} {key.removeprefix('group:')}"))
+                                     f"the transcript gives this finding to the {opp} {key.removeprefix('group:')}", rule="laterality.finding_other_side"))
                     break
             if same and other:
                 # turns naming both sides compare them ("the left knee looks fine"); the side the
@@ -341,7 +360,7 @@ def check_laterality(u: Unit, idx: TranscriptIndex) -> list[Check]:
                 lopsided = findings and len(only_other) >= LOPSIDED * max(1, len(only_same))
                 if (not only_same or lopsided) and only_other and not bilateral:
                     out.append(Check("laterality", CONTRADICTED, "contextual", True, sorted(only_other)[:3],
-                                     f"note says {side} {key.removeprefix('group:')}, the transcript says {opp}"))
+                                     f"note says {side} {key.removeprefix('group:')}, the transcript says {opp}", rule="laterality.other_side"))
                     break
             if same or bilateral:
                 out.append(Check("laterality", SUPPORTED, evidence=(same or bilateral)[:2]))  # type: ignore[index]
@@ -349,11 +368,13 @@ def check_laterality(u: Unit, idx: TranscriptIndex) -> list[Check]:
             if other:
                 where = key.removeprefix("group:")
                 out.append(Check("laterality", CONTRADICTED, "contextual", True, sorted(set(other))[:3],
-                                 f"note says {side} {where}, the transcript says {opp}"))
+                                 f"note says {side} {where}, the transcript says {opp}", rule="laterality.other_side"))
                 break
     return out
 
 
+_RELATIVES: Final = frozenset("""mother father mom dad sister brother aunt uncle grandmother grandfather grandma grandpa
+maternal paternal cousin son daughter sibling siblings parents parent family side""".split())
 _HISTORY: Final = re.compile(r"\b(?:history (?:significant |notable |positive )?(?:of|for)|diagnosed with|diagnosis of|hx of)"
                       r"\s+(.+?)(?=[.;(]|$| who | which | that | and (?:is|was|has|presents|takes|reports|states))")
 _ITEM_SPLIT: Final = re.compile(r",\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+")
@@ -372,13 +393,13 @@ def check_history(u: Unit, idx: TranscriptIndex) -> list[Check]:
         for item in _ITEM_SPLIT.split(m.group(1)):
             words = [w for w in TOKEN_RE.findall(item) if w not in STOPWORDS and w not in GENERIC
                      and len(w) > 3 and not w[0].isdigit()]
-            if not words or len(words) > 5:
+            if not words or len(words) > 5 or all(w in _RELATIVES for w in words):
                 continue
             if not any(stem(w) in idx.stem_turns for w in words) and not any(
                     _concept_supported(t, idx) is not None
                     for _, _, t in lexicon().match([stem(w) for w in TOKEN_RE.findall(item)])):
                 out.append(Check("condition", UNSUPPORTED, "fabrication", True, [],
-                                 f"history of '{item.strip()}' is not in the transcript"))
+                                 f"history of '{item.strip()}' is not in the transcript", rule="history.absent"))
     return out
 
 
@@ -397,7 +418,7 @@ def ground_claim(claim: str | Unit, idx: TranscriptIndex, section: str | None = 
     skip: frozenset[int] = frozenset()
     if is_allergy_claim(u, section):
         checks, skip = check_allergy(u, idx)
-    checks += check_concepts(u, idx, skip, bool(section and _SUBJECTIVE.search(section)))
+    checks += check_concepts(u, idx, skip, (section or "").lower())
     drug_turns = sorted({i for c in checks if c.kind == "drug" and c.verdict == SUPPORTED for i in c.evidence})
     if drug_turns:
         drug_turns = sorted({i for s, e, t in u.matches if t.category == "drug"
@@ -416,6 +437,10 @@ def ground_claim(claim: str | Unit, idx: TranscriptIndex, section: str | None = 
         return Grounded(SUPPORTED, None, None, ev, "", checks)
     bad = [c for c in checks if c.verdict == worst.verdict]
     ev = sorted({i for c in bad for i in c.evidence})[:4]
-    major = any(c.major for c in bad)
-    return Grounded(worst.verdict, worst.type, "major" if major else "minor", ev,
-                    "; ".join(dict.fromkeys(c.why for c in bad)), checks)
+    where, low = (section or "").lower(), u.norm
+    for c in bad:
+        c.major = is_major(c.rule, section=where, text=low, concept=c.concept or None)
+    major = [c for c in bad if c.major]
+    lead = (major or bad)[0]
+    return Grounded(worst.verdict, lead.type or worst.type, "major" if major else "minor", ev,
+                    "; ".join(dict.fromkeys(c.why for c in bad)), checks, lead.rule, confidence(bad))

@@ -16,6 +16,14 @@ from .negation import AFF, NEG, POSS, answer_polarity, is_question_about, later_
 from .lexicon import TOKEN_RE
 from .numbers import DOSE_UNITS, IMPLIED_NUMBERS, number_readings, spoken_decimals
 
+#: a quantity said in another unit: unit -> (other unit, factor)
+SAME_AMOUNT: Final = {"week": (("day", 7.0),), "day": (("week", 1 / 7),), "year": (("month", 12.0),),
+                       "month": (("year", 1 / 12), ("week", 4.0)), "hour": (("minute", 60.0),),
+                       "minute": (("hour", 1 / 60),)}
+#: second-person questions a patient does not ask the clinician about the patient's own body
+_ASKS: Final = re.compile(r"\b(?:have you (?:had|experienced|noticed|been having)|do you (?:have|get|feel|experience)|"
+                          r"are you (?:having|experiencing|taking)|did you (?:have|notice|experience)|any (?:other )?"
+                          r"(?:numbness|tingling|pain|fever|chills|nausea|vomiting|diarrhea|swelling|shortness)\b)")
 UNKNOWN: Final = "unknown"
 #: the clinician's hedged assessment ("sounds like you probably sprained your back"): it backs the
 #: note's diagnosis, but does not contradict a note that rules it out
@@ -146,7 +154,10 @@ class TranscriptIndex:
             self._build_numbers()
         if unit is None:
             return self._num_turns.get(value, [])  # type: ignore[union-attr]
-        return sorted(set(self._pairs.get((value, unit), [])) | set(self._bare.get(value, [])))  # type: ignore[union-attr]
+        out = set(self._pairs.get((value, unit), [])) | set(self._bare.get(value, []))  # type: ignore[union-attr]
+        for other, factor in SAME_AMOUNT.get(unit, ()):  # "2 weeks" said as "fourteen days"
+            out.update(self._pairs.get((round(value * factor, 6), other), ()))  # type: ignore[union-attr]
+        return sorted(out)
 
     def value_support(self, value: float) -> list[int]:
         """Turn indexes that said ``value`` as a value: bare, or with a unit other than a duration."""
@@ -225,9 +236,14 @@ class TranscriptIndex:
     def _mention_polarity(self, i: int, tok: int) -> str:
         u = self.units[i]
         p = u.polarity(tok)
-        if self.roles[i] == SpeakerRole.PATIENT:
-            return UNKNOWN if p == POSS else p
         offs = u.offsets()
+        swapped = False
+        if self.roles[i] == SpeakerRole.PATIENT:
+            # a "patient" turn asking "have you had any numbness in your arm?" is the clinician's,
+            # mis-tagged (real transcripts swap tags): its mention is a question, answered next
+            if not (tok < len(offs) and _ASKS.search(u.norm) and is_question_about(u.norm, offs[tok])):
+                return UNKNOWN if p == POSS else p
+            swapped = True
         short = len(u.toks) <= 6
         if not (short or (tok < len(offs) and is_question_about(u.norm, offs[tok]))):
             if p == POSS:
@@ -242,7 +258,7 @@ class TranscriptIndex:
         if tok < len(offs) and later_question(u.norm, offs[tok]):
             return UNKNOWN
         for j in range(i + 1, min(i + 3, len(self.units))):
-            if self.roles[j] == SpeakerRole.PATIENT:
+            if self.roles[j] == SpeakerRole.PATIENT or swapped:
                 canon = {t.canonical for s, e, t in u.matches if s == tok}
                 if any(t.canonical in canon for _, _, t in self.units[j].matches):
                     return UNKNOWN  # the answer's own mention decides

@@ -181,7 +181,14 @@ _NEG_ANSWER: Final = re.compile(_FILLER + r"(?:no\b|nope\b|nah\b|not\b|never\b|n
 _POS_ANSWER: Final = re.compile(_FILLER + r"(?:yes\b|yeah\b|yep\b|yup\b|yes,|uh-huh|uh huh|mm-hmm|mhm|mm hmm|"
                          r"i do\b|i did\b|i have\b|i am\b|i've been\b|i had\b|sometimes\b|occasionally\b|"
                          r"a little\b|a bit\b|a lot\b|correct\b|definitely\b|absolutely\b|sure\b|it does\b|"
-                         r"it did\b|it is\b|it has\b|it was\b|i think so\b|kind of\b|sort of\b)")
+                         r"it did\b|it is\b|it has\b|it was\b|i think so\b|kind of\b|sort of\b|of course\b|certainly\b|"
+                         r"(?:just |only )?sometimes\b|every now and then\b|once in a while\b|here and there\b|"
+                         r"on and off\b|off and on\b|i guess\b|i believe so\b|all the time\b|"
+                         r"constantly\b|a few times\b|that's right\b|exactly\b)")
+#: a short answer that says yes at its end ("well since the accident yes", "a little bit, yeah")
+_YES_LATE: Final = re.compile(r"\b(?:yes|yeah|yep|yup|of course|definitely|absolutely)\b")
+_NO_ANY: Final = re.compile(r"\b(?:no|not|never|nope|nothing|none|n't)\b")
+_SHORT_ANSWER: Final = 10  # words
 
 
 def answer_polarity(answer: str) -> str | None:
@@ -194,6 +201,8 @@ def answer_polarity(answer: str) -> str | None:
     if _NEG_ANSWER.match(a):
         return NEG
     if _POS_ANSWER.match(a):
+        return AFF
+    if len(a.split()) <= _SHORT_ANSWER and _YES_LATE.search(a) and not _NO_ANY.search(a):
         return AFF
     return None
 

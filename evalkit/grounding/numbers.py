@@ -34,6 +34,11 @@ DIGIT_RE: Final = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
 IMPLIED_NUMBERS: Final = {"baby aspirin": 81.0, "low dose aspirin": 81.0}
 _OUT_OF_BEFORE: Final = re.compile(r"out of\s*$")
 _SLASH_SCALE: Final = re.compile(r"/(?:4|5|6|10)\b")
+_LEVEL_BEFORE: Final = re.compile(r"\b[CTLS]\d{1,2}-$")
+_BOILERPLATE_AFTER: Final = re.compile(r"\s*(?:quadrants?\b|extremities\b|=)", re.I)
+_SCALE_RANGE: Final = re.compile(r"[01]\s*(?:-|to)\s*10\b(?!\s*(?:mg|days?|weeks?|months?|years?|times|minutes?|hours?|lbs?|pounds?))")
+_COQ_BEFORE: Final = re.compile(r"co-?q\s*$", re.I)
+_SCALE_OF: Final = re.compile(r"\s*(?:out\s+of|/)\s*(\d+(?:\.\d+)?)")
 _SCALE_AFTER: Final = re.compile(r"(?:4|5|6|10)\b")
 _HAS_DIGIT: Final = re.compile(r"\d")
 _DATE_RE: Final = re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/(?:19|20)\d{2}\b")
@@ -195,6 +200,26 @@ _NUMBER_OR_UNIT_WORDS: Final = NUMBER_WORDS | _ONE_UNIT_WORDS  # one set test fo
 _UNIT_SKIP: Final = frozenset({"and", "a", "half", "to", "or", "by", "x", "of", "more", "than", "per", "an", "plus"})
 
 
+def _scale_unit(toks: list[str], k: int) -> str:
+    """``out-of-10`` for "... out of ten" starting at or after token ``k`` (``out-of`` when no scale follows)."""
+    for j in range(k, min(len(toks) - 2, k + 4)):
+        if toks[j] == "out" and toks[j + 1] == "of":
+            t = toks[j + 2]
+            if t[0].isdigit():
+                try:
+                    return f"out-of-{_value(t):g}"
+                except ValueError:
+                    return "out-of"
+            run = []
+            for w in toks[j + 2:j + 5]:
+                if w not in NUMBER_WORDS:
+                    break
+                run.append(w)
+            v = _compose(run) if run else None
+            return f"out-of-{v:g}" if v is not None else "out-of"
+    return "out-of"
+
+
 def transcript_numbers(toks: list[str]) -> set[float]:
     """All number readings in one turn's tokens (digits and words).
 
@@ -239,6 +264,8 @@ def number_readings(toks: list[str]) -> tuple[set[float], set[tuple[float, str]]
         if u is None:
             bare.update(vs)
         else:
+            if u == "out-of":  # "four out of five": a score on its scale, not comparable with "8 out of 10"
+                u = _scale_unit(toks, k)
             pairs.update((v, u) for v in vs)
 
     # digits (t < ":") or number words / articles, found by one C-level pass
@@ -296,7 +323,34 @@ def number_readings(toks: list[str]) -> tuple[set[float], set[tuple[float, str]]
             else:
                 record(vs, j, start)
         i = j
+    if "half" in toks:
+        _halves(toks, vals, pairs)
     return vals, pairs, bare
+
+
+_HALF: Final = re.compile(r"\b(a|an|one|two|three|four|five|six|seven|eight|nine|ten|\d+) (year|years|month|months|week|"
+                          r"weeks|day|days|hour|hours|pack|packs|mile|miles|minute|minutes) and a half\b")
+_HALF_HOUR: Final = re.compile(r"\bhalf an? (hour|day|pack|mile)\b")
+
+
+def _halves(toks: list[str], vals: set[float], pairs: set[tuple[float, str]]) -> None:
+    """ "a year and a half" -> 1.5 years, "a pack and a half" -> 1.5 packs, "half an hour" -> 30 minutes."""
+    text = " ".join(toks)
+    for m in _HALF.finditer(text):
+        w = m.group(1)
+        v = 1.0 if w in ("a", "an") else (float(w) if w[0].isdigit() else float(_ONES[w]))
+        unit = UNIT_CANON.get(m.group(2))
+        if unit is not None:
+            vals.add(v + 0.5)
+            pairs.add((v + 0.5, unit))
+    for m in _HALF_HOUR.finditer(text):
+        unit = UNIT_CANON.get(m.group(1))
+        if unit is not None:
+            vals.add(0.5)
+            pairs.add((0.5, unit))
+        if m.group(1) == "hour":
+            vals.add(30.0)
+            pairs.add((30.0, "minute"))
 
 
 _SPOKEN_DECIMAL: Final = re.compile(r"\b(\d+|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
@@ -332,8 +386,8 @@ class NoteNumber:
     @property
     def unit_canon(self) -> str | None:
         """The canonical unit (``day``, ``mg``, ``percent``...) or None."""
-        if self.unit == "denominator":
-            return "denominator"
+        if self.unit == "denominator" or (self.unit or "").startswith("out-of-"):
+            return self.unit
         return UNIT_CANON.get(self.unit) if self.unit else None
 
 
@@ -354,6 +408,13 @@ def note_numbers(text: str) -> list[NoteNumber]:
         left = text[s - 1] if s > 0 else ""
         if left == "-" and s > 1 and text[s - 2].isalpha():
             continue  # "COVID-19"
+        if left == "-" and _LEVEL_BEFORE.search(text, max(0, s - 5), s):
+            continue  # "C5-6", "L4-5": the second level of a spinal segment, named by the first
+        if left == "-" and s > 1 and text[s - 2] in "01" and (s < 3 or not text[s - 3].isdigit()) \
+                and _SCALE_RANGE.match(text, s - 2):
+            continue  # the 10 of "0-10"
+        if _BOILERPLATE_AFTER.match(text, e) or _SCALE_RANGE.match(text, s) or _COQ_BEFORE.search(text, max(0, s - 6), s):
+            continue  # "all 4 quadrants", "VAS 0-10", "Co-Q 10": not a finding's number
         if left.isalpha() and not (left in "CLTS" and (s < 2 or not text[s - 2].isalpha())):
             continue  # "B12", "A1c", "T2DM" are names, not quantities; spine levels "C5" are kept
         name = None
@@ -369,6 +430,10 @@ def note_numbers(text: str) -> list[NoteNumber]:
             unit = "denominator"  # "2 out of 6", "3/6": the scale, not a count
         elif _SLASH_SCALE.match(text, e):
             unit = "out"  # "3/6" reads "three out of six"
+        if unit == "out":  # the score's scale: "8 out of 10" is not "4 out of 5"
+            sm = _SCALE_OF.match(text, e)
+            if sm:
+                unit = f"out-of-{_value(sm.group(1)):g}"
         try:
             out.append(NoteNumber(_value(m.group(0)), s, e, unit, name))
         except ValueError:

@@ -73,7 +73,15 @@ def _turn_has_anatomy_uncached(idx: TranscriptIndex, i: int, tok: int, anat: set
             return True
     if i > 0 and idx.roles[i] == SpeakerRole.PATIENT and idx.roles[i - 1] != SpeakerRole.PATIENT:
         # an answer ("no numbness") to a question that named the body part ("...in your foot?")
-        return any(t.canonical in anat for _, _, t in idx.units[i - 1].anatomy())
+        if any(t.canonical in anat for _, _, t in idx.units[i - 1].anatomy()):
+            return True
+    for k in range(i + 1, min(i + 4, len(idx.units))):
+        # "any numbness?" / "yes" / "where?" / "my left arm and my right leg": the answers say where
+        if idx.roles[k] == SpeakerRole.PATIENT:
+            if any(t.canonical in anat for _, _, t in idx.units[k].anatomy()):
+                return True
+        elif len(idx.units[k].toks) > 5:
+            break
     return False
 
 
@@ -115,6 +123,12 @@ def _transcript_polarities(idx: TranscriptIndex, findings: list[str], anat: set[
     return out
 
 
+_ISSUES_WITH: Final = re.compile(r"\b(?:issues?|problems?|trouble|concerns?|complaints?|changes?|difficult(?:y|ies)|"
+                                 r"complications?)\s+(?:with|from|about|related to|regarding|in)\b")
+_SUBJECTIVE: Final = re.compile(r"history of present|\bhpi\b|review of systems|\bros\b|subjective|chief complaint|"
+                                r"interval history")
+_OBJECTIVE: Final = re.compile(r"exam|objective|vitals|findings")
+_REPORTED: Final = re.compile(r"\byou(?:'re| are)? (?:saying|said|say|mentioned|told|reported|describe)")
 _EXAM_TALK: Final = re.compile(r"\b(?:exam|examination|appreciate|palpat\w*|auscultat\w*|i see|i feel|i notice|"
                                 r"on inspection|look(?:s|ing)? at|i'm seeing|im seeing|1\+|2\+|trace)\b")
 
@@ -141,17 +155,26 @@ def _history_turns(idx: TranscriptIndex, turns: list[int], findings: list[str]) 
 
 
 def check_polarity(u: Unit, s: int, e: int, term: Term, pol: str,
-                   idx: TranscriptIndex, subjective: bool = False) -> tuple[str, str, list[int], str] | None:
+                   idx: TranscriptIndex, section: str = "") -> tuple[str, str, list[int], str, str] | None:
     """A negation contradiction, or an affirmed finding the dialogue never affirms, or None.
 
+    Args:
+        u: the claim; ``[s, e)`` the finding's tokens, ``term`` its lexicon term, ``pol`` its polarity.
+        idx: the transcript index.
+        section: the claim's section key and title, lower-case: a denial in a history section is
+            contradicted by what the patient reports, not by the clinician's exam findings; one in
+            an exam section by what the clinician finds, not by what the patient reports.
+
     Returns:
-        ``(verdict, error type, evidence turn indexes, rationale)`` (``subjective``: the claim is in
-        a history section, so a denial there is contradicted by what the patient reports, not by
-        the clinician's exam findings): ``contradicted`` /
+        ``(verdict, error type, evidence turn indexes, rationale, rule)``: ``contradicted`` /
         ``negation`` when the note's polarity is the opposite of what the transcript says
         of the finding; ``unsupported`` / ``fabrication`` when the note affirms a finding
         (at a body part) that the transcript never mentions there.
     """
+    if pol == NEG and _ISSUES_WITH.search(u.norm):
+        return None  # "denies issues with his migraines": the migraines are not denied
+    if pol == HIST and term.canonical in lexicon().symptoms:
+        return None  # "her heartburn resolved with Prilosec": a past episode, not what she has now
     family = pol == FAM
     if family and _NEGATED_WORDS.search(u.norm):
         return None  # "denies a family history of X": a negated family history is not checked
@@ -185,8 +208,12 @@ def check_polarity(u: Unit, s: int, e: int, term: Term, pol: str,
         # a past episode backs an affirmation, and a history of a disease contradicts its denial;
         # a past episode of a symptom does not contradict a current denial
         pols[AFF] = pols.get(AFF, []) + hist
-    if pol == NEG and subjective and pols.get(AFF):
-        pols[AFF] = _history_turns(idx, pols[AFF], findings)
+    if pol == NEG and pols.get(AFF):
+        if _SUBJECTIVE.search(section):  # a denial in the history: what the patient reports, not the exam
+            pols[AFF] = _history_turns(idx, pols[AFF], findings)
+        elif _OBJECTIVE.search(section):  # "No bruising noted" at the exam: not what the patient reports
+            pols[AFF] = [i for i in pols[AFF] if idx.roles[i] == SpeakerRole.CLINICIAN
+                         and not _REPORTED.search(idx.units[i].norm)]
     pols = {k: v for k, v in pols.items() if v}
     opp = AFF if pol == NEG else NEG
     n_opp, n_same = len(set(pols.get(opp, ()))), len(set(pols.get(pol, ())))
@@ -196,14 +223,16 @@ def check_polarity(u: Unit, s: int, e: int, term: Term, pol: str,
     if n_opp and (not n_same or majority):
         verb = "denies" if pol == NEG else "affirms"
         other = "affirms" if pol == NEG else "denies"
-        return "contradicted", "negation", sorted(set(pols[opp]))[:3], f"note {verb} '{term.text}', the transcript {other} it"
+        return ("contradicted", "negation", sorted(set(pols[opp]))[:3],
+                f"note {verb} '{term.text}', the transcript {other} it", f"negation.{verb}_{other}")
     if pol == AFF and not generic and not family and UNCONFIRMED and set(pols) == {UNKNOWN}:
         return ("unsupported", "fabrication", sorted(set(pols[UNKNOWN]))[:3],
-                f"'{term.text}' was asked about but never confirmed in the transcript")
+                f"'{term.text}' was asked about but never confirmed in the transcript", "finding.unconfirmed")
     if pol == AFF and anat and not pols and ANATOMY_FABRICATION and not any(
             st in idx.stem_turns for a in anat for st in a.split()):
         where = "/".join(sorted(anat))
-        return "unsupported", "fabrication", [], f"'{term.text}' at the {where} is not in the transcript"
+        return ("unsupported", "fabrication", [], f"'{term.text}' at the {where} is not in the transcript",
+                "finding.other_body_part")
     return None
 
 

@@ -60,7 +60,7 @@ def judge_note(transcript: list[Turn], note: Note, case: Case | None = None) -> 
                 claims.append(build(
                     Claim, id=f"{sid}#{n}", sentence_id=sid, section=key, text=text, verdict=g.verdict,
                     type=g.type, severity=g.severity, evidence=[ids[i] for i in g.evidence if i < n_turns],
-                    rationale=g.rationale))
+                    rationale=g.rationale, confidence=g.confidence, rule=g.rule))
     omissions, salient = find_omissions(idx, units, sections)
     return JudgeResult(claims=claims, omissions=omissions, judge="grounding", judge_version=GROUNDING_VERSION,
                        salient_facts=salient)

@@ -39,7 +39,8 @@ def test_planted_errors_are_flagged_major(aci_valid, kind):
             tried += 1
             flagged = _flagged(judge_note(c.turns, note, c.case), err.sentence_id)
             if flagged:
-                assert any(f.severity == "major" for f in flagged), (kind, err.detail)
+                # a flipped negation is major for a red-flag symptom or a diagnosis, minor otherwise
+                assert kind == "negation_flip" or any(f.severity == "major" for f in flagged), (kind, err.detail)
                 assert all(f.type in ("fabrication", "negation", "causality", "contextual") for f in flagged)
                 caught += 1
     assert tried >= 5
@@ -200,3 +201,19 @@ def test_a_drug_class_is_still_grounded_by_a_member():
     verdicts = {c.sentence_id: c.verdict for c in res.claims}
     assert verdicts["plan.0"] == "supported"  # the class, said as one of its drugs
     assert verdicts["plan.1"] == "unsupported"  # a sibling drug never said
+
+
+@pytest.mark.parametrize("note,severity", [
+    ("HPI\n\nDenies chest pain.", "major"),  # a red-flag symptom the patient reported
+    ("HPI\n\nDenies fatigue.", "minor"),  # another symptom
+    ("ASSESSMENT AND PLAN\n\nStart metformin 500 mg twice daily.", "major"),  # an invented medication
+    ("HPI\n\nShe reports a cough that is worse at night and some nausea.", "minor"),  # asked about, never confirmed
+])
+def test_severity_follows_what_is_wrong(note, severity):
+    from evalkit.text import parse_note, parse_transcript
+
+    turns = parse_transcript("[doctor] any chest pain or nausea ?\n[patient] yes some chest pain and i'm so tired all "
+                             "the time , exhausted .\n[doctor] okay , we will check an ecg .\n[patient] okay .")
+    flagged = [c for c in judge_note(turns, parse_note(note)).claims if c.verdict != "supported"]
+    assert flagged and {c.severity for c in flagged} == {severity}, [(c.text, c.rule, c.severity) for c in flagged]
+    assert all(0 < c.confidence <= 1 and c.rule for c in flagged)
