@@ -267,3 +267,29 @@ def judge_bench(judge: Any, lset: LabelledSet, *, min_confidence: float = 0.0, w
         "reliability": reliability(outs),
         "errors": sum(1 for o in outs if o.result.error),
     }
+
+
+def fit_confidence(outcomes: list[NoteOutcome], prior: tuple[float, float] = (1.0, 1.0)) -> dict[str, Any]:
+    """Per-rule confidence from labelled notes: the share of the rule's flags on labelled errors.
+
+    Every flagged claim counts once for its rule; ``outside`` sentences are left out. The
+    estimate is smoothed with a Beta ``prior`` (``(right + a) / (flags + a + b)``), so a rule seen
+    twice does not get 0 or 1.
+
+    Args:
+        outcomes: judged notes (:func:`judge_notes`), usually the dev split.
+        prior: pseudo-counts ``(a, b)`` of right and wrong flags.
+    """
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for no in outcomes:
+        for so in no.sentences:
+            if so.label.label == "outside":
+                continue
+            for c in so.flags():
+                rule = c.rule or "unknown"
+                counts[rule][0] += 1
+                counts[rule][1] += so.label.label == "error"
+    a, b = prior
+    rules = {r: {"flags": n, "right": k, "confidence": round((k + a) / (n + a + b), 3)}
+             for r, (n, k) in sorted(counts.items())}
+    return {"prior": list(prior), "notes": len(outcomes), "rules": rules}

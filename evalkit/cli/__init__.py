@@ -26,7 +26,7 @@ app = typer.Typer(
 
 _COMMAND_MODULES = (
     "demo", "generate", "run", "wer", "judge", "data", "export", "calibrate", "compare", "app_cmd",
-    "users", "sweep",
+    "users", "sweep", "judge_bench",
 )
 
 for _mod in _COMMAND_MODULES:
