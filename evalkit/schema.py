@@ -236,6 +236,7 @@ class Claim(_Model):
     rationale: str = ""
     confidence: float | None = Field(default=None, ge=0, le=1)  # how likely a flag is right (None: not estimated)
     rule: str | None = None  # the judge's rule that flagged it, e.g. "drug.absent"
+    sources: list[Literal["transcript", "context"]] = Field(default_factory=list)  # what supports it
 
 
 class Omission(_Model):
@@ -264,12 +265,13 @@ class Finding(_Model):
     rationale: str = ""
     confidence: float | None = None
     rule: str | None = None
+    sources: list[str] = Field(default_factory=list)  # "transcript", "context": what supports a claim
 
     @classmethod
     def from_claim(cls, c: Claim) -> "Finding":
         return cls(kind="claim", id=c.id, text=c.text, section=c.section, sentence_id=c.sentence_id,
                    verdict=c.verdict, type=c.type, severity=c.severity, evidence=c.evidence,
-                   rationale=c.rationale, confidence=c.confidence, rule=c.rule)
+                   rationale=c.rationale, confidence=c.confidence, rule=c.rule, sources=list(c.sources))
 
     @classmethod
     def from_omission(cls, o: Omission) -> "Finding":

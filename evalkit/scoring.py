@@ -52,12 +52,16 @@ def score_output(consultation: Consultation, output: ScribeOutput, suite: Suite,
     if "hallucination" in suite.metrics and judge is not None:
         from .metrics.hallucination import hallucination_scores
 
-        # ground the note against what was really said, so ASR slips that reach the note count
+        from .context import restrict
+
+        # ground the note against what was really said, so ASR slips that reach the note count; the
+        # record (the case card's demographics, medications...) is evidence too, as far as the suite allows
+        record = restrict(consultation.case, suite.context)
         if hasattr(judge, "judge_scored"):  # LLM judges: also jury_agreement, pdqi_<item>, adherence_content
-            jres, extra = judge.judge_scored(consultation.turns, output.note, consultation.case, session_id)
+            jres, extra = judge.judge_scored(consultation.turns, output.note, record, session_id)
             scores += extra
         else:
-            jres = judge.judge(consultation.turns, output.note, consultation.case)
+            jres = judge.judge(consultation.turns, output.note, record)
         scores += hallucination_scores(jres, session_id)
         findings = [Finding.from_claim(c) for c in jres.claims] + [Finding.from_omission(o) for o in jres.omissions]
     scores.append(Score(session_id=session_id, metric="latency_s", value=output.latency_s))

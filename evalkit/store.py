@@ -52,7 +52,7 @@ _DDL = [
         run_id VARCHAR, session_id VARCHAR, finding_id VARCHAR, kind VARCHAR, section VARCHAR,
         sentence_id VARCHAR, text VARCHAR, verdict VARCHAR, type VARCHAR, severity VARCHAR,
         category VARCHAR, evidence VARCHAR, rationale VARCHAR, judge VARCHAR, judge_version VARCHAR,
-        prompt_hash VARCHAR, created_at TIMESTAMPTZ, confidence DOUBLE, rule VARCHAR)""",
+        prompt_hash VARCHAR, created_at TIMESTAMPTZ, confidence DOUBLE, rule VARCHAR, sources VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS flags (
         run_id VARCHAR, session_id VARCHAR, rule VARCHAR, reason VARCHAR, created_at TIMESTAMPTZ)""",
     """CREATE TABLE IF NOT EXISTS annotations (
@@ -84,7 +84,8 @@ _DDL = [
 #: migrations: version → list of statements taking the schema from version-1 to version
 _MIGRATIONS: dict[int, list[str]] = {
     2: ["ALTER TABLE findings ADD COLUMN IF NOT EXISTS confidence DOUBLE",  # the judge's confidence in a flag
-        "ALTER TABLE findings ADD COLUMN IF NOT EXISTS rule VARCHAR"],  # and the rule that raised it
+        "ALTER TABLE findings ADD COLUMN IF NOT EXISTS rule VARCHAR",  # and the rule that raised it
+        "ALTER TABLE findings ADD COLUMN IF NOT EXISTS sources VARCHAR"],  # transcript / context support
 }
 
 
@@ -538,7 +539,7 @@ class Store:
                                  sentence_id=r.sentence_id, verdict=r.verdict, type=r.type,
                                  severity=r.severity, category=r.category,
                                  evidence=json.loads(r.evidence or "[]"), rationale=r.rationale or "",
-                                 confidence=r.confidence, rule=r.rule)
+                                 confidence=r.confidence, rule=r.rule, sources=json.loads(r.sources or "[]"))
                          for r in finds.itertuples()],
             "flags": flags.to_dict("records"),
         }
@@ -1207,7 +1208,7 @@ SESSION_COLS = ("session_id", "run_id", "consultation_id", "scribe", "backend_ve
 SCORE_COLS = ("run_id", "session_id", "metric", "value", "detail")
 FINDING_COLS = ("run_id", "session_id", "finding_id", "kind", "section", "sentence_id", "text", "verdict", "type",
                 "severity", "category", "evidence", "rationale", "judge", "judge_version", "prompt_hash", "confidence",
-                "rule")
+                "rule", "sources")
 FLAG_COLS = ("run_id", "session_id", "rule", "reason")
 
 
@@ -1239,7 +1240,7 @@ class SessionRows:
                        for s in r.scores]
         rows.findings = [(run_id, sid, f.id, f.kind, f.section, f.sentence_id, f.text, f.verdict, f.type, f.severity,
                           f.category, _j(f.evidence), f.rationale, r.judge, r.judge_version, r.prompt_hash,
-                          f.confidence, f.rule)
+                          f.confidence, f.rule, _j(f.sources) if f.sources else None)
                          for f in r.findings]
         rows.flags = [(run_id, sid, fl.rule, fl.reason) for fl in r.flags]
         return rows

@@ -57,6 +57,8 @@ class Suite(BaseModel):
         template: note template for every case; ``None`` uses each consultation's own.
         metrics: metric groups to compute (``wer``, ``adherence``, ``hallucination``).
         judge: ``grounding`` (offline) or an LLM judge spec (model string or mapping).
+        context: the parts of the record the judge may use as evidence besides the dialogue
+            (:data:`evalkit.context.PARTS`; ``[]`` for the dialogue alone).
         flag_rules: rules that put a session in front of clinicians.
         concurrency: cases processed at once.
         limit: process only the first N consultations (for smoke tests).
@@ -70,6 +72,8 @@ class Suite(BaseModel):
     template: str | None = None
     metrics: list[str] = Field(default_factory=lambda: list(METRIC_GROUPS))
     judge: Any = "grounding"
+    context: list[str] = Field(default_factory=lambda: ["demographics", "chief_complaint", "medications",
+                                                        "conditions", "allergies"])
     flag_rules: list[FlagRule] = Field(default_factory=lambda: list(DEFAULT_FLAG_RULES))
     concurrency: int = Field(default=2, ge=1, le=256)
     limit: int | None = Field(default=None, ge=1)
@@ -83,6 +87,16 @@ class Suite(BaseModel):
             raise ValueError(f"unknown metric group(s) {bad}; use any of {list(METRIC_GROUPS)}")
         return v
 
+    @field_validator("context")
+    @classmethod
+    def _known_parts(cls, v: list[str]) -> list[str]:
+        from .context import PARTS
+
+        bad = [p for p in v if p not in PARTS]
+        if bad:
+            raise ValueError(f"unknown context part(s) {bad}; use any of {list(PARTS)} (or [] for none)")
+        return v
+
     @field_validator("template")
     @classmethod
     def _known_template(cls, v: str | None) -> str | None:
@@ -93,7 +107,10 @@ class Suite(BaseModel):
         return v
 
     def hash(self) -> str:
-        return content_hash(self.model_dump(mode="json", exclude={"label", "concurrency"}), 12)
+        d = self.model_dump(mode="json", exclude={"label", "concurrency"})
+        if d["context"] == Suite.model_fields["context"].default_factory():  # type: ignore[misc]
+            del d["context"]  # the default keeps the hashes (run identities) suites had before the field
+        return content_hash(d, 12)
 
 
 def load_suite(path: str | Path) -> Suite:

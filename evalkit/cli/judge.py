@@ -27,6 +27,7 @@ def read_cases(path: Path, template: str | None = None,
         warn: called with a one-line warning for a case taken with a repair (a first turn with no
             speaker tag).
     """
+    from ..context import case_from_context
     from ..errors import InputError
     from ..text import parse_note, parse_transcript
 
@@ -43,10 +44,11 @@ def read_cases(path: Path, template: str | None = None,
         try:
             turns = parse_transcript(rec["transcript"], source=where, warn=warn)
             note = parse_note(rec["note"], template, source=where)
+            case = case_from_context(rec["context"], where) if rec.get("context") is not None else None
         except InputError as e:
             yield n, None, f"{where}: {e.field or 'line'}: {e.problem}" + (f" — fix: {e.fix}" if e.fix else "")
             continue
-        yield n, {"id": rec["id"], "turns": turns, "note": note}, None
+        yield n, {"id": rec["id"], "turns": turns, "note": note, "case": case}, None
 
 
 def result_line(case_id: Any, res: Any) -> dict[str, Any]:
@@ -54,7 +56,7 @@ def result_line(case_id: Any, res: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": case_id,
         "claims": [{"text": c.text, "verdict": c.verdict, "type": c.type, "severity": c.severity,
-                    "evidence": c.evidence} for c in res.claims],
+                    "confidence": c.confidence, "evidence": c.evidence, "sources": c.sources} for c in res.claims],
         "omissions": [{"text": o.text, "severity": o.severity, "evidence": o.evidence} for o in res.omissions],
     }
     if res.error:
@@ -70,9 +72,9 @@ def _judge_llm(judge: Any, cases: list[dict], pdqi: bool) -> tuple[list[dict | N
 
     async def one(c: dict) -> dict:
         if hasattr(judge, "ajudge_detailed"):
-            res, detail = await judge.ajudge_detailed(c["turns"], c["note"])
+            res, detail = await judge.ajudge_detailed(c["turns"], c["note"], c["case"])
         else:
-            res, detail = await judge.ajudge(c["turns"], c["note"]), None
+            res, detail = await judge.ajudge(c["turns"], c["note"], c["case"]), None
         line = result_line(c["id"], res)
         if detail:
             line["jury"] = detail
@@ -113,7 +115,7 @@ def _judge_pool(spec: Any, cases: list[dict], processes: int, store: Any, concur
 
     with JudgePool(spec, processes=processes, store=store, concurrency=concurrency, max_calls=max_calls,
                    max_cost_usd=max_cost) as pool:
-        results, budget_hit = pool.judge_many([(c["turns"], c["note"], None) for c in cases])
+        results, budget_hit = pool.judge_many([(c["turns"], c["note"], c["case"]) for c in cases])
     return ([result_line(c["id"], r) if r is not None else None for c, r in zip(cases, results)], budget_hit,
             pool.stats)
 
@@ -160,7 +162,7 @@ def judge_command(
 
         batch_mode()
 
-        lines: list[dict | None] = [result_line(c["id"], judge_note(c["turns"], c["note"])) for c in cases]
+        lines: list[dict | None] = [result_line(c["id"], judge_note(c["turns"], c["note"], c["case"])) for c in cases]
     else:
         from ._common import open_store
 

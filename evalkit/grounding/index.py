@@ -35,7 +35,8 @@ _DURATIONS: Final = frozenset(("day", "week", "month", "year", "hour", "minute",
 
 
 def case_turn(case: Case) -> Turn:
-    """A pseudo-turn holding the case card's demographics (name, age, sex) and chief complaint."""
+    """A pseudo-turn holding the record: demographics (name, age, sex), chief complaint, and the
+    known medications, conditions and allergies (see :mod:`evalkit.context`)."""
     p = case.persona
     bits = []
     if p.name and p.name != "the patient":
@@ -46,6 +47,12 @@ def case_turn(case: Case) -> Turn:
         bits.append(p.sex.value)
     if case.chief_complaint and case.chief_complaint != "not recorded":
         bits.append(f"presents with {case.chief_complaint}")
+    for m in case.medications:
+        bits.append(" ".join(x for x in (f"takes {m.name}", m.dose, m.frequency) if x))
+    if case.conditions:
+        bits.append("history of " + " , ".join(case.conditions))
+    for a in case.allergies:
+        bits.append(f"allergic to {a.substance}")
     return Turn(id=CASE_TURN_ID, speaker=SpeakerRole.OTHER, text=" . ".join(bits) or "case")
 
 

@@ -17,10 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from ..schema import Case, Consultation
+from ..context import case_from_context
+from ..schema import Case, Consultation, Persona
 from ..text import parse_note, parse_transcript
 
-FIELDS = ("id", "dialogue", "note", "specialty", "chief_complaint", "template")
+FIELDS = ("id", "dialogue", "note", "specialty", "chief_complaint", "template",
+          # the record, evidence for the judge beside the dialogue (evalkit.context)
+          "age", "sex", "name", "medications", "conditions", "allergies")
 GUESSES = {
     "id": ("id", "encounter_id", "ID", "dialogue_id", "case_id"),
     "dialogue": ("dialogue", "conversation", "transcript", "dialog", "src", "input"),
@@ -153,8 +156,9 @@ def load_hf(source: str | Path, split: str = "train", mapping: dict[str, str] | 
     Args:
         source: a local data file or folder, a save_to_disk folder, or a hub name.
         split: which split to read.
-        mapping: field → column (fields: id, dialogue, note, specialty, chief_complaint, template;
-            ``a.b`` reads a nested field). Unmapped id/dialogue/note are guessed from common names.
+        mapping: field → column (fields: id, dialogue, note, specialty, chief_complaint, template,
+            and the record: age, sex, name, medications, conditions, allergies; ``a.b`` reads a nested
+            field). Unmapped id/dialogue/note are guessed from common names.
         dataset: the store dataset name (default: from the source).
         template: template used to parse reference notes when no template column is mapped.
         limit: read only the first N rows.
@@ -198,8 +202,13 @@ def load_hf(source: str | Path, split: str = "train", mapping: dict[str, str] | 
         note = parse_note(note_val, tpl, source=where)
         cc = _get(row, cols["chief_complaint"]) if "chief_complaint" in cols else None
         spec = _get(row, cols["specialty"]) if "specialty" in cols else None
+        record = {f: _get(row, cols[f]) for f in ("age", "sex", "name", "medications", "conditions", "allergies")
+                  if f in cols and _get(row, cols[f]) not in (None, "")}
+        extra = case_from_context(record, where, cid) if record else None
         case = Case(id=cid, specialty=str(spec or "general"), chief_complaint=str(cc or "not recorded"),
                     template=tpl, source=f"hf:{default_dataset_name(src)}",
+                    persona=extra.persona if extra else Persona(), medications=extra.medications if extra else [],
+                    conditions=extra.conditions if extra else [], allergies=extra.allergies if extra else [],
                     metadata={"hf_source": Path(src).name if Path(src).exists() else src, "hf_split": split,
                               "hf_row": i})
         out.append(Consultation(id=cid, case=case, turns=turns, reference_note=note, template=tpl, dataset=name,

@@ -57,13 +57,25 @@ def judge_note(transcript: list[Turn], note: Note, case: Case | None = None) -> 
                 sections.append(section)
                 g = ground_claim(u, idx, section)
                 # values are built here and valid by construction: skip pydantic validation (speed)
+                ev = g.evidence
                 claims.append(build(
                     Claim, id=f"{sid}#{n}", sentence_id=sid, section=key, text=text, verdict=g.verdict,
-                    type=g.type, severity=g.severity, evidence=[ids[i] for i in g.evidence if i < n_turns],
-                    rationale=g.rationale, confidence=g.confidence, rule=g.rule))
+                    type=g.type, severity=g.severity, evidence=[ids[i] for i in ev if i < n_turns],
+                    rationale=g.rationale, confidence=g.confidence, rule=g.rule,
+                    sources=_sources(ev, n_turns) if g.verdict == "supported" else []))
     omissions, salient = find_omissions(idx, units, sections)
     return JudgeResult(claims=claims, omissions=omissions, judge="grounding", judge_version=GROUNDING_VERSION,
                        salient_facts=salient)
+
+
+def _sources(evidence: list[int], n_turns: int) -> list[str]:
+    """What supports a claim: the dialogue's turns, the record's pseudo-turn (index ``n_turns``), or both."""
+    out = []
+    if any(i < n_turns for i in evidence):
+        out.append("transcript")
+    if any(i >= n_turns for i in evidence):
+        out.append("context")
+    return out
 
 
 class GroundingJudge:

@@ -38,7 +38,8 @@ def test_judge_offline_default_reports_bad_lines_and_goes_on(cases, tmp_path):
     rows = _out(out)
     assert [x["id"] for x in rows] == ["case-0", "case-1", "case-2", "case-3"]
     c = rows[0]["claims"][0]
-    assert set(c) == {"text", "verdict", "type", "severity", "evidence"} and set(rows[0]) >= {"claims", "omissions"}
+    assert set(c) == {"text", "verdict", "type", "severity", "confidence", "evidence", "sources"}
+    assert set(rows[0]) >= {"claims", "omissions"}
 
 
 def test_judge_llm_budget_stop_and_resume(cases, tmp_path, stub):
