@@ -75,9 +75,13 @@ def score_output(consultation: Consultation, output: ScribeOutput, suite: Suite,
 def apply_flag_rules(scores: list[Score], suite: Suite, session_id: str, prov: Provenance) -> list[Flag]:
     """Flags for every rule that holds on this session's scores."""
     by_metric = {s.metric: s.value for s in scores}
+    detail = {s.metric: s.detail for s in scores}
     flags = []
     for rule in suite.flag_rules:
         v = by_metric.get(rule.metric)
+        confs = (detail.get(rule.metric) or {}).get("confidence")
+        if v is not None and rule.min_confidence is not None and isinstance(confs, list):
+            v = float(sum(1 for c in confs if c is None or c >= rule.min_confidence))  # None: not estimated
         if v is not None and rule.holds(v):
             flags.append(Flag(session_id=session_id, rule=rule.name, reason=rule.describe(v), provenance=prov))
     return flags

@@ -23,6 +23,8 @@ class FlagRule(BaseModel):
     op: Literal[">", ">=", "<", "<=", "==", "!="] = ">"
     value: float = 0.0
     reason: str | None = None  # shown to reviewers; defaults to "metric op value"
+    #: for counts of judge findings (major_hallucinations): count only those at least this confident
+    min_confidence: float | None = Field(default=None, ge=0, le=1)
 
     def holds(self, v: float | None) -> bool:
         if v is None:
@@ -35,7 +37,7 @@ class FlagRule(BaseModel):
 
 
 DEFAULT_FLAG_RULES = [
-    FlagRule(name="major_hallucination", metric="major_hallucinations", op=">", value=0,
+    FlagRule(name="major_hallucination", metric="major_hallucinations", op=">", value=0, min_confidence=0.5,
              reason="note has a major unsupported or contradicted claim"),
     FlagRule(name="major_omission", metric="major_omissions", op=">", value=0,
              reason="note omits a major fact (medication, dose, allergy, diagnosis or plan)"),

@@ -269,22 +269,31 @@ def judge_bench(judge: Any, lset: LabelledSet, *, min_confidence: float = 0.0, w
     }
 
 
-def fit_confidence(outcomes: list[NoteOutcome], prior: tuple[float, float] = (1.0, 1.0)) -> dict[str, Any]:
-    """Per-rule confidence from labelled notes: the share of the rule's flags on labelled errors.
+def fit_confidence(outcomes: list[NoteOutcome], lset: LabelledSet | None = None,
+                   prior: tuple[float, float] = (1.0, 1.0)) -> dict[str, Any]:
+    """Per-rule confidence from labelled notes, and how much a claim's coverage lowers it.
 
-    Every flagged claim counts once for its rule; ``outside`` sentences are left out. The
-    estimate is smoothed with a Beta ``prior`` (``(right + a) / (flags + a + b)``), so a rule seen
-    twice does not get 0 or 1.
+    A rule's confidence is the share of its flags on labelled errors, smoothed with a Beta
+    ``prior`` (``(right + a) / (flags + a + b)``) so a rule seen twice does not get 0 or 1; every
+    flagged claim counts once for its rule and ``outside`` sentences are left out. With ``lset``
+    (the offline judge), the slope by which coverage (the share of a claim's words the dialogue
+    says, :func:`evalkit.grounding.severity.coverage`) lowers the confidence on the logit scale is
+    fitted by maximum likelihood over a grid.
 
     Args:
         outcomes: judged notes (:func:`judge_notes`), usually the dev split.
+        lset: the labelled set they come from (for the transcripts); None skips the slope.
         prior: pseudo-counts ``(a, b)`` of right and wrong flags.
     """
+    import math
+
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    flagged: list[tuple[list[Claim], bool, NoteOutcome]] = []
     for no in outcomes:
         for so in no.sentences:
-            if so.label.label == "outside":
+            if so.label.label == "outside" or not so.flags():
                 continue
+            flagged.append((so.flags(), so.label.label == "error", no))
             for c in so.flags():
                 rule = c.rule or "unknown"
                 counts[rule][0] += 1
@@ -292,4 +301,31 @@ def fit_confidence(outcomes: list[NoteOutcome], prior: tuple[float, float] = (1.
     a, b = prior
     rules = {r: {"flags": n, "right": k, "confidence": round((k + a) / (n + a + b), 3)}
              for r, (n, k) in sorted(counts.items())}
-    return {"prior": list(prior), "notes": len(outcomes), "rules": rules}
+    out: dict[str, Any] = {"prior": list(prior), "notes": len(outcomes), "rules": rules, "coverage_slope": 0.0}
+    if lset is None or not flagged:
+        return out
+    from ..grounding.entities import Unit
+    from ..grounding.index import transcript_index
+    from ..grounding.severity import adjust, coverage
+
+    points = []
+    for claims, right, no in flagged:
+        enc = lset.encounters[no.note.encounter_id]
+        idx = transcript_index(enc.turns, enc.case)
+        miss = 1.0
+        for c in claims:
+            miss *= 1.0 - rules[c.rule or "unknown"]["confidence"]
+        p = min(max(1.0 - miss, 1e-3), 1 - 1e-3)
+        points.append((p, min(coverage(Unit(c.text), idx) for c in claims), right))
+
+    def loglik(slope: float) -> float:
+        total = 0.0
+        for p, cov, right in points:
+            q = min(max(adjust(p, cov, slope), 1e-6), 1 - 1e-6)
+            total += math.log(q if right else 1 - q)
+        return total
+
+    best = max((x / 4 for x in range(0, 49)), key=loglik)
+    out["coverage_slope"] = best
+    out["flags"] = len(points)
+    return out

@@ -72,8 +72,10 @@ def judge_bench_command(
     judge: Optional[str] = typer.Option(None, "--judge", "-j", help="LLM judge model (litellm string); default "
                                         "the offline grounding judge."),
     api_base: Optional[str] = typer.Option(None, "--api-base", help="OpenAI-compatible server for --judge."),
-    min_confidence: float = typer.Option(0.0, "--min-confidence", min=0.0, max=1.0,
-                                         help="Count only flags at least this confident."),
+    min_confidence: float = typer.Option(0.5, "--min-confidence", min=0.0, max=1.0,
+                                         help="Count only flags at least this confident (default: the review "
+                                              "queue's operating point, the default flag rule's 0.5; 0 counts "
+                                              "every flag)."),
     no_context: bool = typer.Option(False, "--no-context", help="Do not give the judge the record context "
                                     "(age, sex, name)."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the figures as JSON here."),
@@ -124,14 +126,15 @@ def judge_bench_command(
     if fit_confidence:
         if judge:
             fail("--fit-confidence: fits the offline judge only — fix: drop --judge")
-        table = fit(outcomes)
+        table = fit(outcomes, lset)
         from ..grounding import GROUNDING_VERSION
         from ..grounding.lexicon import grounding_dir
 
         table.update(judge_version=GROUNDING_VERSION, fitted_on=f"{folder.name} split {split}, labeller {labeller}")
         path = grounding_dir() / "confidence.json"
         path.write_text(json.dumps(table, indent=1) + "\n", encoding="utf-8")
-        console.print(f"wrote {path}: {len(table['rules'])} rules from {table['notes']} notes "
+        console.print(f"wrote {path}: {len(table['rules'])} rules from {table['notes']} notes, coverage slope "
+                      f"{table['coverage_slope']:g} "
                       "(run again without --fit-confidence to measure with them)", highlight=False)
         return
     res = judge_bench(j, lset, min_confidence=min_confidence, outcomes=outcomes)

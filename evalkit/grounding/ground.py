@@ -24,7 +24,7 @@ from .lexicon import GENERIC, GENERIC_FINDINGS, OPPOSITE, STOPWORDS, TOKEN_RE, T
 from .negation import AFF, NEG, normalize
 from .numbers import DOSE_UNITS, number_readings, spoken_decimals
 from .polarity import check_polarity
-from .severity import confidence, is_major
+from .severity import confidence, coverage, is_major
 
 __all__ = ["CONTRADICTED", "SUPPORTED", "UNSUPPORTED", "Check", "Grounded", "ground_claim"]
 
@@ -108,6 +108,68 @@ def _concept_supported_uncached(term: Term, idx: TranscriptIndex) -> list[int] |
     return None
 
 
+#: lab analytes whose result a note can only report if the visit talked of it (or of the labs)
+_ANALYTES: Final = frozenset("""glucose ldl hdl triglyceride triglycerides creatinine gfr potassium sodium hemoglobin
+platelets platelet psa tsh bilirubin albumin ast alt uric""".split())
+_LABS_SAID: Final = ("labs", "lab", "bloodwork", "sugar", "sugars", "a1c")
+_RESULT_WORDS: Final = re.compile(r"\b(?:normal|elevated|high|low|positive|negative|abnormal|unremarkable|"
+                                  r"within normal limits|wnl|increased|decreased|\d)")
+
+
+def _result_absent(u: Unit, term: Term, idx: TranscriptIndex) -> Check | None:
+    """A lab result ("Non-fasting glucose is normal") when the visit never spoke of that analyte or of labs."""
+    if not any(w in _ANALYTES for w in term.text.split()) or not _RESULT_WORDS.search(u.norm):
+        return None
+    if idx.concept_turns.get(term.canonical) or any(s in idx.stem_turns for s in term.stems if len(s) > 2):
+        return None
+    labs = idx.memo.get("labs-said")
+    if labs is None:
+        labs = idx.memo["labs-said"] = any(stem(w) in idx.stem_turns for w in _LABS_SAID) or \
+            bool(idx.concept_turns.get(lexicon().find("blood work").canonical))  # type: ignore[union-attr]
+    if labs:
+        return None
+    return Check("procedure", UNSUPPORTED, "fabrication", True, [],
+                 f"result of '{term.text}': the visit never spoke of it or of labs", rule="result.absent",
+                 concept=term.canonical)
+
+
+def _imaging() -> frozenset[str]:
+    """Canonical concepts of imaging studies (x-ray, MRI, CT, ultrasound)."""
+    global _IMAGING
+    if _IMAGING is None:
+        lx = lexicon()
+        _IMAGING = frozenset(t.canonical for t in map(lx.find, ("x-ray", "mri", "ct scan", "ultrasound")) if t)
+    return _IMAGING
+
+
+_IMAGING: frozenset[str] | None = None
+
+
+def _imaging_elsewhere(u: Unit, s: int, e: int, term: Term, idx: TranscriptIndex) -> Check | None:
+    """An image of a body part the visit imaged nowhere ("Abdominal x-ray" when the knee was x-rayed)."""
+    from .polarity import claim_anatomy
+
+    anat = claim_anatomy(u, s, e, term)
+    if not anat:
+        return None
+    lx = lexicon()
+    groups = {lx.anatomy_group.get(a, a) for a in anat}
+    hits = idx.concept_turns.get(term.canonical, ())
+    seen: set[str] = set()
+    for i, _ in hits:
+        for j in (i - 1, i, i + 1):
+            if 0 <= j < len(idx.units):
+                for _, _, t in idx.units[j].anatomy():
+                    seen.add(t.canonical)
+                    seen.add(lx.anatomy_group.get(t.canonical, t.canonical))
+    if not seen or seen & (anat | groups):
+        return None  # the images' body parts are not said, or this one is among them
+    where = "/".join(sorted(anat))
+    return Check("procedure", CONTRADICTED, "contextual", True, sorted({i for i, _ in hits})[:3],
+                 f"{term.text} of the {where}: the visit's {term.text} was of another body part",
+                 rule="procedure.other_body_part", concept=term.canonical)
+
+
 def _is_generic(term: Term) -> bool:
     return all(s in GENERIC_FINDINGS or s in STOPWORDS or s in GENERIC for s in term.stems)
 
@@ -147,6 +209,11 @@ def check_concepts(u: Unit, idx: TranscriptIndex, skip: frozenset[int] = frozens
         cat = term.category
         if cat == "condition" and e < len(toks) and toks[e] in _ABOUT_THE_CONDITION:
             continue  # "her COVID-19 vaccine", "a strep test": the vaccine or the test, not the disease
+        if cat == "measure":
+            bad = _result_absent(u, term, idx)
+            if bad is not None:
+                out.append(bad)
+            continue
         if cat not in _CHECKED and cat != "activity":
             continue
         if cat == "drug":
@@ -166,6 +233,11 @@ def check_concepts(u: Unit, idx: TranscriptIndex, skip: frozenset[int] = frozens
                 out.append(Check(cat, UNSUPPORTED, "fabrication", True, [],
                                  f"{'diagnosis/finding' if cat == 'condition' else cat} '{term.text}' is not in the transcript", rule=f"{cat}.absent", concept=term.canonical))
             continue
+        if cat == "procedure" and term.canonical in _imaging():
+            bad = _imaging_elsewhere(u, s, e, term, idx)
+            if bad is not None:
+                out.append(bad)
+                continue
         if cat == "condition" and not _mixed(u, term):
             hit = check_polarity(u, s, e, term, u.polarity(s), idx, section)
             if hit is not None:
@@ -443,4 +515,4 @@ def ground_claim(claim: str | Unit, idx: TranscriptIndex, section: str | None = 
     major = [c for c in bad if c.major]
     lead = (major or bad)[0]
     return Grounded(worst.verdict, lead.type or worst.type, "major" if major else "minor", ev,
-                    "; ".join(dict.fromkeys(c.why for c in bad)), checks, lead.rule, confidence(bad))
+                    "; ".join(dict.fromkeys(c.why for c in bad)), checks, lead.rule, confidence(bad, coverage(u, idx)))

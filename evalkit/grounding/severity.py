@@ -15,6 +15,7 @@ independent evidence (noisy-or).
 from __future__ import annotations
 
 import json
+import math
 import re
 from functools import lru_cache
 from typing import Any, Final
@@ -26,7 +27,8 @@ from .lexicon import grounding_dir, lexicon
 _ALWAYS_MAJOR: Final = frozenset({"drug.absent", "dose.other_value", "dose.not_near_drug", "allergy.none_contradicted",
                                   "allergy.denied_contradicted", "allergy.absent", "laterality.finding_other_side",
                                   "laterality.other_side", "procedure.absent", "history.absent",
-                                  "number.local_other_value", "measure.other_value"})
+                                  "number.local_other_value", "measure.other_value", "result.absent",
+                                  "procedure.other_body_part"})
 #: rules whose flags are minor whatever the context
 _ALWAYS_MINOR: Final = frozenset({"finding.unconfirmed", "number.other_context"})
 _PLAN: Final = re.compile(r"plan|assessment|impression|instructions|follow|diagnos|results|vitals|exam|objective")
@@ -77,18 +79,43 @@ def is_major(rule: str, *, section: str = "", text: str = "", concept: str | Non
 
 
 @lru_cache(maxsize=1)
-def _table() -> dict[str, float]:
+def _table() -> tuple[dict[str, float], float]:
     path = grounding_dir() / "confidence.json"
     if not path.is_file():
-        return {}
+        return {}, 0.0
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return {rule: float(v["confidence"]) for rule, v in data.get("rules", {}).items()}
+    return ({rule: float(v["confidence"]) for rule, v in data.get("rules", {}).items()},
+            float(data.get("coverage_slope", 0.0)))
 
 
-def confidence(checks: list[Check]) -> float:
-    """How likely the claim's flag is right: the failing rules' confidences, combined by noisy-or."""
-    table = _table()
+def coverage(u: Any, idx: Any) -> float:
+    """Share of the claim's content words the transcript says somewhere (1.0 when it has none).
+
+    A flagged claim whose other words are all in the dialogue is more often a paraphrase the
+    judge missed than an invention; one made of words the visit never used is usually invented.
+    """
+    from .lexicon import GENERIC, STOPWORDS
+
+    key = [s for s, t in zip(u.sts, u.toks) if t not in STOPWORDS and t not in GENERIC and len(s) > 2
+           and not t[0].isdigit()]
+    if not key:
+        return 1.0
+    said = idx.stem_turns
+    return sum(1 for s in key if s in said) / len(key)
+
+
+def confidence(checks: list[Check], cover: float = 0.5) -> float:
+    """How likely the claim's flag is right: the failing rules' confidences combined by noisy-or,
+    then lowered as the claim's coverage (:func:`coverage`) rises, by the fitted slope."""
+    table, slope = _table()
     miss = 1.0
     for c in checks:
         miss *= 1.0 - table.get(c.rule, DEFAULT_CONFIDENCE)
-    return round(1.0 - miss, 3)
+    p = min(max(1.0 - miss, 1e-3), 1 - 1e-3)
+    return round(adjust(p, cover, slope), 3)
+
+
+def adjust(p: float, cover: float, slope: float) -> float:
+    """``p`` moved on the logit scale by ``-slope * (cover - 0.5)``."""
+    logit = math.log(p / (1 - p)) - slope * (cover - 0.5)
+    return 1.0 / (1.0 + math.exp(-logit))

@@ -119,7 +119,8 @@ def hallucination_scores(result: JudgeResult, session_id: str) -> list[Score]:
     out = [
         score("hallucination_rate", rate(len(flagged)), {"claims": n, "flagged": len(flagged)}),
         score("contradiction_rate", rate(len(contra)), {"claims": n, "contradicted": len(contra)}),
-        score("major_hallucinations", float(len(major)), {"claim_ids": [c.id for c in major][:50]}),
+        score("major_hallucinations", float(len(major)), {"claim_ids": [c.id for c in major][:50],
+                                                          "confidence": [c.confidence for c in major][:50]}),
     ]
     for t in ERROR_TYPES:
         k = sum(1 for c in flagged if c.type == t)
