@@ -174,3 +174,37 @@ def test_judge_bench_cli_on_a_few_notes(tmp_path):
     assert len(lines) == sum(v["sentences"] for v in res["systems"].values())
     r = CliRunner().invoke(app, ["judge-bench", "--split", "test", "--systems", "gpt-4", "--min-precision", "1.01"])
     assert r.exit_code == 1 and "gate failed" in r.output
+
+
+def _flag_results(req: dict) -> dict:
+    """A stub LLM judge: flags (major, confidence 0.9) every note sentence that names an x-ray, else supported."""
+    import re
+
+    text = "\n".join(str(m.get("content") or "") for m in req.get("messages", []) if m.get("role") == "user")
+    claims = []
+    for sid, sentence in re.findall(r"^\s*\[S:([^\]]+)\]\s*(.*)$", text, re.M):
+        bad = "x-ray" in sentence.lower()
+        claims.append({"sentence_id": sid, "text": "paraphrased claim", "verdict": "unsupported" if bad else "supported",
+                       "type": "fabrication" if bad else None, "severity": "major" if bad else None,
+                       "evidence": [], "rationale": "stub"})
+    return {"claims": claims, "salient_facts": 0, "omissions": []}
+
+
+def test_an_llm_judge_reads_the_same_benchmark(tmp_path):
+    # with no model here, the wiring is tested against a local OpenAI-compatible stub: its flags land on
+    # the labelled sentences they were made of, whatever text the model gives its claims
+    from evalkit.testing.stub_llm import StubLLM
+
+    out, db = tmp_path / "r.json", tmp_path / "j.duckdb"
+    with StubLLM(responder="tests.grounding.test_realnotes:_flag_results") as stub:
+        args = ["judge-bench", "--split", "test", "--systems", "chatgpt", "--judge", "openai/stub", "--api-base",
+                stub.api_base, "--db", str(db), "--json", str(out), "--min-confidence", "0"]
+        r = CliRunner().invoke(app, args)
+        assert r.exit_code == 0, r.output
+        calls = stub.calls
+        assert calls >= 8  # one request per note at least
+        res = json.loads(out.read_text())
+        lset = load_labelled_set(LABELS, "A", splits=("test",), systems=("chatgpt",))
+        with_xray = sum(1 for n in lset.notes for s in n.sentences if "x-ray" in s.text.lower() and s.type != "heading")
+        assert res["judge"] != "grounding" and res["overall"]["flagged"] == with_xray > 0
+        assert CliRunner().invoke(app, args).exit_code == 0 and stub.calls == calls  # the second run is cached
