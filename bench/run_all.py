@@ -38,6 +38,7 @@ BENCHES: dict[str, tuple[list[str], list[str], str]] = {
     "bench_scoring": ([], [], "offline scoring throughput vs jiwer, one core"),
     "bench_judge_offline": (["--quality"], [], "offline grounding judge speed (and accuracy)"),
     "bench_realnotes": ([], ["--quick"], "the offline judge on labelled real notes (ACI-Bench test1, 6 systems)"),
+    "bench_long_transcript": ([], ["--quick"], "the offline judge on 1-8 MB transcripts: time and peak memory"),
     "bench_pipeline": ([], ["--n", "1"], "end-to-end offline pipeline vs real time"),
     "bench_app": ([], ["--sessions", "2000", "--no-browser"], "dashboard and queue queries p50/p95"),
     "bench_compare": ([], [], "compare/gate on 10,000 paired cases"),

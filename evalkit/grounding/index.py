@@ -56,6 +56,42 @@ def case_turn(case: Case) -> Turn:
     return Turn(id=CASE_TURN_ID, speaker=SpeakerRole.OTHER, text=" . ".join(bits) or "case")
 
 
+#: a turn longer than this many words is judged in pieces of about this size, split at sentence
+#: ends (evidence still names the turn): checks that look around a mention stay local, so a
+#: dictated monologue or a transcript without turn breaks costs time in proportion to its length
+MAX_TURN_WORDS: Final = 800
+_SENTENCE_END: Final = re.compile(r"(?<=[.?!])\s+")
+
+
+def bounded_turns(turns: list[Turn]) -> list[Turn]:
+    """``turns`` with every turn over :data:`MAX_TURN_WORDS` words cut into pieces (same id and speaker)."""
+    if all(t.text.count(" ") < MAX_TURN_WORDS for t in turns):
+        return turns
+    out: list[Turn] = []
+    for t in turns:
+        if t.text.count(" ") < MAX_TURN_WORDS:
+            out.append(t)
+            continue
+        piece: list[str] = []
+        n = 0
+        for sent in _SENTENCE_END.split(t.text):
+            words = sent.split()
+            while len(words) > MAX_TURN_WORDS:  # no sentence end for a long stretch (a run-on transcript)
+                if piece:
+                    out.append(t.model_copy(update={"text": " ".join(piece)}))
+                    piece, n = [], 0
+                out.append(t.model_copy(update={"text": " ".join(words[:MAX_TURN_WORDS])}))
+                words = words[MAX_TURN_WORDS:]
+            if n + len(words) > MAX_TURN_WORDS and piece:
+                out.append(t.model_copy(update={"text": " ".join(piece)}))
+                piece, n = [], 0
+            piece += words
+            n += len(words)
+        if piece:
+            out.append(t.model_copy(update={"text": " ".join(piece)}))
+    return out
+
+
 def _ends_in_question(text: str, pos: int) -> bool:
     """Whether the sentence holding ``pos`` ends with a question mark."""
     q = text.find("?", pos)
@@ -77,6 +113,7 @@ class TranscriptIndex:
 
     def __init__(self, turns: list[Turn], case: Case | None = None):
         lx = lexicon()
+        turns = bounded_turns(turns)
         self.n_turns = len(turns)
         if case is not None:
             turns = list(turns) + [case_turn(case)]

@@ -60,7 +60,7 @@ def judge_note(transcript: list[Turn], note: Note, case: Case | None = None) -> 
                 ev = g.evidence
                 claims.append(build(
                     Claim, id=f"{sid}#{n}", sentence_id=sid, section=key, text=text, verdict=g.verdict,
-                    type=g.type, severity=g.severity, evidence=[ids[i] for i in ev if i < n_turns],
+                    type=g.type, severity=g.severity, evidence=list(dict.fromkeys(ids[i] for i in ev if i < n_turns)),
                     rationale=g.rationale, confidence=g.confidence, rule=g.rule,
                     sources=_sources(ev, n_turns) if g.verdict == "supported" else []))
     omissions, salient = find_omissions(idx, units, sections)

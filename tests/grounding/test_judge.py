@@ -217,3 +217,20 @@ def test_severity_follows_what_is_wrong(note, severity):
     flagged = [c for c in judge_note(turns, parse_note(note)).claims if c.verdict != "supported"]
     assert flagged and {c.severity for c in flagged} == {severity}, [(c.text, c.rule, c.severity) for c in flagged]
     assert all(0 < c.confidence <= 1 and c.rule for c in flagged)
+
+
+def test_a_very_long_turn_is_judged_in_pieces_that_keep_its_id():
+    from evalkit.grounding.index import MAX_TURN_WORDS, bounded_turns
+    from evalkit.schema import SpeakerRole, Turn
+    from evalkit.text import parse_note
+
+    sentence = "i have been taking lisinopril ten milligrams every morning for my blood pressure . "
+    long = Turn(id=7, speaker=SpeakerRole.PATIENT, text=sentence * 400)  # ~5,600 words, one turn
+    pieces = bounded_turns([Turn(id=6, speaker=SpeakerRole.CLINICIAN, text="what do you take ?"), long])
+    assert len(pieces) > 5 and {t.id for t in pieces[1:]} == {7}
+    assert all(t.text.count(" ") < MAX_TURN_WORDS + 20 for t in pieces)
+    assert " ".join(t.text for t in pieces[1:]).split() == long.text.split()  # nothing lost
+    res = judge_note([pieces[0], long], parse_note("MEDICATIONS\n\nLisinopril 10 mg daily.\n\nPLAN\n\nStart warfarin."))
+    by = {c.text: c for c in res.claims}
+    assert by["Lisinopril 10 mg daily."].verdict == "supported" and by["Lisinopril 10 mg daily."].evidence == [7]
+    assert by["Start warfarin."].rule == "drug.absent"
