@@ -193,7 +193,7 @@ UNIT_CANON: Final = {
     **{w: "pack" for w in ("pack", "packs")}, "out": "out-of", "puff": "puff", "puffs": "puff",
     **{w: "inch" for w in ("inch", "inches")}, **{w: "ounce" for w in ("ounce", "ounces", "oz")},
 }
-_NUMBER_OR_ARTICLE: Final = NUMBER_WORDS | {"a", "an"}
+_NUMBER_OR_ARTICLE: Final = NUMBER_WORDS | {"a", "an", "next"}
 _ONE_UNITS: Final = frozenset(("day", "week", "month", "year", "hour", "minute", "time"))
 _ONE_UNIT_WORDS: Final = frozenset(w for w, u in UNIT_CANON.items() if u in _ONE_UNITS)
 _NUMBER_OR_UNIT_WORDS: Final = NUMBER_WORDS | _ONE_UNIT_WORDS  # one set test for both (most turns have neither)
@@ -275,7 +275,7 @@ def number_readings(toks: list[str]) -> tuple[set[float], set[tuple[float, str]]
     hits = []
     for i in cand:
         t = toks[i]
-        if t == "a" or t == "an":  # "a week", "an hour" -> 1 week, 1 hour
+        if t == "a" or t == "an" or t == "next":  # "a week", "an hour", "next week" -> 1 week, 1 hour
             if i + 1 < n:
                 u = UNIT_CANON.get(toks[i + 1])
                 if u in _ONE_UNITS:

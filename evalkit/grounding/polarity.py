@@ -50,8 +50,11 @@ def claim_anatomy(u: Unit, s: int, e: int, term: Term) -> set[str]:
         for a0, a1, t in u.anatomy():
             if a0 < lo or a1 > hi:
                 continue
-            if not any(s2 <= a0 < e2 for s2, e2 in others):  # not the body part of another finding
-                anat.add(t.canonical)
+            if any(s2 <= a0 < e2 for s2, e2 in others):
+                continue  # the body part of another finding ("knee pain")
+            if any((e <= s2 and e2 <= a0) or (a1 <= s2 and e2 <= s) for s2, e2 in others):
+                continue  # another finding stands between ("headaches, dizziness, and numbness in his arm")
+            anat.add(t.canonical)
     return anat
 
 
