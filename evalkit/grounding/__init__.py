@@ -10,11 +10,17 @@
 - ``ground``: claim → verdict, type, severity, evidence
 - ``allergies``: transcript allergies (by substance) and the note's allergy claims
 - ``omissions``: salient transcript facts missing from the note
+- ``severity``: CREOLA severity of a flag and its confidence (``rubrics/grounding/confidence.json``)
 - ``records``: fast construction of the output records
 """
 
-GROUNDING_VERSION = "1.4"  # 1.1: list negation scope, allergies by substance, measurement values
+GROUNDING_VERSION = "2.0"  # 1.1: list negation scope, allergies by substance, measurement values
 # 1.2: names with digits (free T4, L4-L5) are not numbers, self-corrections ("no, sorry") do not
 #      negate, a denied specific finding does not deny the broader one, "Plan:"/"give" cover plan items
 # 1.3: "practise"/"recheck" sentences cover plan items
 # 1.4: a named drug is not grounded by another drug of its class (naproxen for ibuprofen is a substitution)
+# 2.0: developed on real notes (ACI-Bench test1 dev labels): notes parsed as published (inline and
+#      mid-line headings), yes/no answers and hedged assessments, history vs exam denials, negation
+#      that stops at a finding's location, scores on their scale, unit conversions, the record as
+#      evidence (sources), severity by what is wrong and a confidence per flag, invented tests and
+#      results, long turns judged in pieces (near-linear time)
