@@ -24,7 +24,8 @@ from ..schema import SpeakerRole
 from .allergies import transcript_allergies
 from .index import TranscriptIndex
 from .lexicon import GENERIC, STOPWORDS, Term, grounding_dir, lexicon, stem, tokenize
-from .numbers import DOSE_UNITS
+from .severity import red_flags
+from .numbers import DOSE_UNITS, NUMBER_WORDS, word_number_readings
 
 #: what a clinician says to announce a plan item, in order of preference at one position
 _PLAN_PHRASES: Final = (
@@ -154,6 +155,7 @@ class PlanItem:
     text: str  # how the omission reads ("order x-ray", "refer to psychiatry")
     key: tuple[str, ...] = ()  # content stems (plain-word items and referrals)
     clause: list[set[str]] = field(default_factory=list)  # content stems of each clause announcing it
+    dose: tuple[str, set[float]] | None = None  # a plain-word drug's name and dose ("robaxin", {1500})
 
 
 @dataclass
@@ -169,7 +171,7 @@ class Facts:
     meds: list[str]  # candidates: salient when the dialogue affirms them (decided lazily)
     doses: list[tuple[str, set[float], int]]  # concept, readings, turn
     allergies: list[tuple[str, str, int]]  # substance as said, key (drug concept or stems), turn
-    symptoms: list[str] = field(default_factory=list)  # red-flag candidates, as for meds
+    symptoms: list[str] = field(default_factory=list)  # red-flag candidates: salient when the patient has them
 
 
 def transcript_facts(idx: TranscriptIndex) -> Facts:
@@ -317,8 +319,15 @@ def _plain_item(u, i: int, start: int, end: int, out: list[PlanItem], seen: set[
     if sig in seen or (len(key) < 2 and called < 0 and not self_care):
         return
     seen.add(sig)
+    dose = None
+    if dosed:
+        toks = tokenize(norm[start:end])
+        val = next((v for j in range(len(toks)) if toks[j][0].isdigit() or toks[j] in NUMBER_WORDS
+                    for v in [_dose_after(toks, j - 1)] if v), None)
+        name = next((w for w in words if stem(w) in np and w not in DOSE_UNITS), None)
+        dose = (name, val) if val and name else None
     out.append(PlanItem("", [i], set(), " ".join([verb] + words[:9]).strip(), tuple(dict.fromkeys(np)),
-                        [set(key)]))
+                        [set(key)], dose))
 
 
 def _noun_phrase(words: list[str]) -> list[str]:
@@ -456,20 +465,21 @@ def _facts(idx: TranscriptIndex) -> Facts:
     doses: list[tuple[str, set[float], int]] = []
     for canon in sorted(c for c in seen if terms[c].category == "drug"):  # sorted: same order every run
         for i, tok in [h for h in idx.concept_turns.get(canon, ()) if h[0] < idx.n_turns][:6]:
-            val = _dose_after(idx.units[i], tok)
+            val = _dose_after(idx.units[i].toks, tok)
             if val is not None:
                 doses.append((canon, val, i))
                 break
     allergies = [(a.substance, a.key, a.turn) for a in al.items]
     assessed = [a for a in _assessed(idx, terms) if not only_allergy(a[0])]
-    return Facts(terms, plan, generic, _follow_ups(idx), _results(idx, terms), assessed, meds, doses, allergies)
+    flags = red_flags()  # a red-flag symptom the patient has is salient; other symptoms are left to the reader
+    dx = {a[0] for a in assessed}
+    symptoms = [c for c in idx.concept_turns if c in flags and c in terms and c not in dx and not only_allergy(c)]
+    return Facts(terms, plan, generic, _follow_ups(idx), _results(idx, terms), assessed, meds, doses, allergies,
+                 symptoms)
 
 
-def _dose_after(u, tok: int) -> set[float] | None:
-    """Readings of a number followed by a dose unit within six tokens after the drug."""
-    from .numbers import NUMBER_WORDS, word_number_readings
-
-    toks = u.toks
+def _dose_after(toks: list[str], tok: int) -> set[float] | None:
+    """Readings of a number followed by a dose unit within six tokens after the drug (token ``tok``)."""
     j = tok + 1
     n = len(toks)
     while j < n and j <= tok + 6:

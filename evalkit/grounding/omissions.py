@@ -16,12 +16,12 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Final
 
-from ..schema import Omission
+from ..schema import Omission, SpeakerRole
 from .allergies import covered_by
 from .entities import Unit
 from .facts import ACTION_CLASS, Facts, PlanItem, display_name, transcript_facts
 from .index import UNKNOWN, TranscriptIndex
-from .lexicon import GENERIC, STOPWORDS, Term, lexicon
+from .lexicon import GENERIC, STOPWORDS, Term, lexicon, stem
 from .negation import AFF
 from .records import build
 
@@ -59,6 +59,10 @@ PLAN_SECTION: Final = re.compile(r"plan|instruction|recommend|treatment|disposit
 _FOLLOW_CUE: Final = re.compile(r"\b(?:follow(?:-| )?up|return(?:s|ed|ing)?|come back|recheck|re-evaluat\w*|revisit|"
                                 r"see (?:me|him|her|them|the patient|you) (?:again|back|in)|be seen|next visit|"
                                 r"next appointment)\b")
+_RESULT_SECTION: Final = re.compile(r"result|finding|imaging|lab|data|diagnostic|studies|radiolog")
+_RESULT_WORDS: Final = re.compile(r"\b(?:show(?:s|ed|n)?|reveal\w*|demonstrat\w*|normal|abnormal\w*|negative|positive|"
+                                  r"unremarkable|no evidence|consistent with|within normal|wnl|fractures?|findings?|"
+                                  r"results?|reviewed|confirm\w*|significant for|notable for|indicat\w*|was|were)\b")
 _IMAGING: Final = frozenset(("x ray", "magnetic resonanc imag", "comput tomographi", "ultrasound", "mammogram"))
 
 
@@ -73,6 +77,7 @@ class NoteView:
     numbers: set[float]
     plan_stems: list[set[str]]  # stems of each plan-section sentence (with the next one)
     follow_up: bool  # the note says when the patient is seen next
+    results: set[str]  # concepts named with a result ("X-rays ... reveal no fracture"), "imaging" for any image
 
 
 def note_view(units: list[Unit], sections: list[str] | None = None) -> NoteView:
@@ -92,6 +97,7 @@ def note_view(units: list[Unit], sections: list[str] | None = None) -> NoteView:
     cue = [False] * n
     near_cue = [False] * n
     follow = False
+    results: set[str] = set()
     for k, u in enumerate(units):
         stems.update(u.sts)
         cs = {t.canonical for _, _, t in u.matches}
@@ -106,7 +112,12 @@ def note_view(units: list[Unit], sections: list[str] | None = None) -> NoteView:
         ns = u.numbers()
         if ns:
             nums.update([x.value for x in ns])
+        if (cs or "imag" in u.sts) and (_RESULT_SECTION.search(secs[k]) or _RESULT_WORDS.search(u.norm)):
+            results |= cs
+            if "imag" in u.sts or "radiograph" in u.sts:
+                results.add("imaging")
     concepts |= {parent[c] for c in concepts if c in parent}
+    results |= {parent[c] for c in results if c in parent}
     action: dict[str, list[tuple[set[str], set[str]]]] = {}
     plan_stems: list[set[str]] = []
     for k, u in enumerate(units):
@@ -140,7 +151,7 @@ def note_view(units: list[Unit], sections: list[str] | None = None) -> NoteView:
                     acts = set().union(*(acts_of[j] for j in near)) or None
             if acts is not None:
                 action.setdefault(t.canonical, []).append((acts, ss))
-    return NoteView(stems, concepts, action, nums, plan_stems, follow)
+    return NoteView(stems, concepts, action, nums, plan_stems, follow, results)
 
 
 def _acts_near(u: Unit, s0: int, e0: int, cues: list[int]) -> set[str] | None:
@@ -195,6 +206,27 @@ def _plan_covered(it: PlanItem, nv: NoteView) -> bool:
     return False
 
 
+def with_answers(idx: TranscriptIndex, turns: list[int]) -> list[int]:
+    """Turns, each clinician question followed by the patient's answer ("are you taking any
+    antibiotics?" / "yes, i finished them yesterday"; "any numbness" / "yes"): the evidence a
+    reader checks. A question is a clinician turn with a question mark or of at most 20 words
+    (real transcripts often have no punctuation)."""
+    out: list[int] = []
+    for i in turns:
+        if i not in out:
+            out.append(i)
+        j = i + 1
+        if j < idx.n_turns and j not in out and idx.roles[i] != SpeakerRole.PATIENT \
+                and idx.roles[j] == SpeakerRole.PATIENT and ("?" in idx.turns[i].text or len(idx.units[i].toks) <= 20):
+            out.append(j)
+    return out
+
+
+def _had(idx: TranscriptIndex, canonical: str) -> list[int]:
+    """Turns where the patient has the symptom: says so, or answers yes when asked."""
+    return sorted(i for i in set(idx.polarities(canonical).get(AFF, [])) if i < idx.n_turns)
+
+
 def _affirmed_turns(idx: TranscriptIndex, canonical: str) -> list[int]:
     key = ("med", canonical)
     got = idx.memo.get(key)
@@ -220,6 +252,7 @@ def find_omissions(idx: TranscriptIndex, units: list[Unit],
     nv = note_view(units, sections)
     out: list[Omission] = []
     ids = idx.ids
+    n_meds = n_doses = n_sym = 0
 
     def add(text: str, category: str, turns: list[int], severity: str = "major") -> None:
         out.append(build(Omission, id=f"om{len(out)}", text=text, category=category, severity=severity,
@@ -231,18 +264,20 @@ def find_omissions(idx: TranscriptIndex, units: list[Unit],
     for it in facts.generic:
         if not _plain_covered(it, nv):
             add(f"plan: {it.text}", "plan", it.turns)
+        elif it.dose is not None and stem(it.dose[0]) in nv.stems:  # "robaxin" named: its dose said too?
+            n_doses += 1
+            if not any(v in nv.numbers for v in it.dose[1]):
+                add(f"dose: {it.dose[0]} {max(it.dose[1]):g}", "dose", it.turns)
     for text, _, _, i in facts.follow_ups:
         if not nv.follow_up:
             add(f"follow-up: {text}", "plan", [i])
-    n_meds = n_dx = n_res = 0
     for canon in facts.meds:
         covered = _covered(terms[canon], nv)
         said_in = _affirmed_turns(idx, canon) if not covered else None
         if covered or said_in:
             n_meds += 1  # a covered medication counts as salient without asking how it was said
         if said_in:
-            add(f"medication: {display_name(terms[canon])}", "medication", said_in)
-    n_doses = 0
+            add(f"medication: {display_name(terms[canon])}", "medication", with_answers(idx, said_in))
     for canon, val, i in facts.doses:
         if not _covered(terms[canon], nv):
             continue
@@ -253,13 +288,18 @@ def find_omissions(idx: TranscriptIndex, units: list[Unit],
         if not covered_by(akey, nv.stems, nv.concepts):
             add(f"allergy: {what}", "allergy", [i])
     for canon, i in facts.results:
-        n_res += 1
-        if not _covered(terms[canon], nv) and not (canon in _IMAGING and "imag" in nv.stems):
+        if canon not in nv.results and not (canon in _IMAGING and "imaging" in nv.results):
             add(f"result: {display_name(terms[canon])}", "other", [i])
     for canon, turns, acute in facts.assessed:
-        n_dx += 1
         if not _covered(terms[canon], nv) or (acute and acute.isdisjoint(nv.stems)):
             add(f"diagnosis: {display_name(terms[canon])}", "diagnosis", turns)
+    for canon in facts.symptoms:
+        covered = _covered(terms[canon], nv)
+        had = _had(idx, canon) if not covered else None
+        if covered or had:
+            n_sym += 1
+        if had:
+            add(f"symptom: {display_name(terms[canon])}", "symptom", with_answers(idx, had))
     salient = len(facts.plan) + len(facts.generic) + len(facts.follow_ups) + n_meds + n_doses \
-        + len(facts.allergies) + n_res + n_dx
+        + len(facts.allergies) + len(facts.results) + len(facts.assessed) + n_sym
     return out, salient
