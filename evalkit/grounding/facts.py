@@ -189,8 +189,11 @@ def display_name(t: Term, said: list[str] | None = None) -> str:
     """How an omission names a concept: as said (``said``: the words), or by its group's first
     name when said as a two-letter abbreviation ("pt" -> "physical therapy")."""
     text = " ".join(said) if said else t.text
-    if len(text) > 2:
-        return text
+    return text if len(text) > 2 else group_name(t)
+
+
+def group_name(t: Term) -> str:
+    """The first name of a concept's synonym group ("suicidal ideation" for "hurt yourself")."""
     got = _display.get(t.canonical)
     if got is None:
         lx = lexicon()
@@ -319,15 +322,25 @@ def _plain_item(u, i: int, start: int, end: int, out: list[PlanItem], seen: set[
     if sig in seen or (len(key) < 2 and called < 0 and not self_care):
         return
     seen.add(sig)
-    dose = None
-    if dosed:
-        toks = tokenize(norm[start:end])
-        val = next((v for j in range(len(toks)) if toks[j][0].isdigit() or toks[j] in NUMBER_WORDS
-                    for v in [_dose_after(toks, j - 1)] if v), None)
-        name = next((w for w in words if stem(w) in np and w not in DOSE_UNITS), None)
-        dose = (name, val) if val and name else None
+    same = next((it for it in out if it.key and it.key[0] == np[0]), None)
+    if same is not None:  # "something called robaxin" ... "put you on some robaxin, 1500 milligrams": one item
+        if i not in same.turns:
+            same.turns.append(i)
+        if same.dose is None and dosed:
+            same.dose = _plain_dose(norm[start:end], words, np)
+        return
+    dose = _plain_dose(norm[start:end], words, np) if dosed else None
     out.append(PlanItem("", [i], set(), " ".join([verb] + words[:9]).strip(), tuple(dict.fromkeys(np)),
                         [set(key)], dose))
+
+
+def _plain_dose(text: str, words: list[str], np: list[str]) -> tuple[str, set[float]] | None:
+    """The named drug and its dose in an instruction in plain words."""
+    toks = tokenize(text)
+    val = next((v for j in range(len(toks)) if toks[j][0].isdigit() or toks[j] in NUMBER_WORDS
+                for v in [_dose_after(toks, j - 1)] if v), None)
+    name = next((w for w in words if stem(w) in np and w not in DOSE_UNITS), None)
+    return (name, val) if val and name else None
 
 
 def _noun_phrase(words: list[str]) -> list[str]:
@@ -380,10 +393,16 @@ def _results(idx: TranscriptIndex, terms: dict[str, Term]) -> list[tuple[str, in
             u = idx.units[i]
             offs = u.offsets()
             lo, hi = offs[max(0, tok - 12)], offs[min(len(offs) - 1, tok + 12)]
-            if _RESULT_CUE.search(u.norm, lo, hi + 12) and not PLAN_TRIGGER.search(u.norm, lo, offs[tok]):
+            if _RESULT_CUE.search(u.norm, lo, hi + 12) and not _announced(u.norm, offs[max(0, tok - MAX_GAP)], offs[tok]):
                 out[canon] = i
                 break
     return [(c, i) for c, i in out.items() if c in terms]
+
+
+def _announced(norm: str, lo: int, hi: int) -> bool:
+    """Whether a plan announcement stands between ``lo`` and ``hi`` ("we'll get an x-ray", not "let's
+    take a look at the x-ray")."""
+    return any(not NOT_PLAN.match(norm, m.end()) for m in PLAN_TRIGGER.finditer(norm, lo, hi))
 
 
 _TEST_CANONS: list[frozenset[str]] = []

@@ -12,39 +12,35 @@ a test named only as a result does not stand in for the order to repeat it.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Final
 
 from ..schema import Omission, SpeakerRole
 from .allergies import covered_by
 from .entities import Unit
-from .facts import ACTION_CLASS, Facts, PlanItem, display_name, transcript_facts
+from .facts import ACTION_CLASS, Facts, PlanItem, display_name, group_name, transcript_facts
 from .index import UNKNOWN, TranscriptIndex
 from .lexicon import GENERIC, STOPWORDS, Term, lexicon, stem
-from .negation import AFF
+from .negation import AFF, NEG
 from .records import build
 
-ACTION_CUE: Final = re.compile(
-    r"(?:^\W*plan\s*:|\b(?:will|'ll|plan to|planning to|plan is|order|orders|ordered|ordering|schedule|schedules|"
-    r"scheduled|start|starts|started|continues|refers|prescribes|recommends|advises|wants|stops|increases|decreases|"
-    r"starting|continue|continued|refer|referred|referral|prescribe|prescribed|prescription|recommend|"
-    r"recommended|advise|advised|follow up|follow-up|followup|obtain|obtained|increase|increased|decrease|"
-    r"decreased|stop|stopped|discontinue|discontinued|initiate|initiated|return|repeat|begin|send|sent|"
-    r"monitor|should|instructed|encouraged|counseled|given|provided|placed|requested|arrange|arranged|"
-    r"consider|pending|resume|hold|wean|taper|titrate|switch|apply|wear|use|take|avoid|limit|give|giving|"
-    r"review|book|booked|practise|practice|practising|practicing|recheck|re-check)\b)")
-#: an order said outside the plan ("A hemoglobin A1c was ordered." under Results)
-_ORDER_CUE: Final = re.compile(r"\b(?:will|'ll|plan to|order(?:s|ed)?|ordering|prescribe[sd]?|refer(?:s|red)?|"
-                               r"schedule[sd]?|recommend(?:s|ed)?|requested|arranged|initiated?|start(?:s|ed)?)\b")
+#: words that make a note sentence say an action (matched by stem: "prescribing", "prescribed" and
+#: "prescription" alike); a token ending in "'ll" counts as "will"
+_CUE_WORDS: Final = """will shall plan order schedule start continue refer referral prescribe prescription recommend
+advise follow obtain increase decrease stop discontinue initiate return repeat begin send sent monitor should instruct
+encourage counsel give given provide place request arrange consider pending resume hold wean taper titrate switch apply
+wear use take took avoid limit review book practice practise recheck perform proceed"""
+CUE_STEMS: Final = frozenset(stem(w) for w in _CUE_WORDS.split())
+#: the actions that also name an order outside the plan ("A hemoglobin A1c was ordered." under Results)
+_ORDER_STEMS: Final = frozenset(stem(w) for w in """will shall plan order prescribe prescription refer referral
+schedule recommend request arrange initiate start""".split())
+#: the action a plan sentence lends the sentence before or after it ("... We will continue these as is.")
+_NEAR_STEMS: Final = frozenset(stem(w) for w in """will shall plan continue order prescribe start refer schedule stop
+discontinue increase decrease resume""".split())
 _ACTION_STEMS: Final = frozenset(ACTION_CLASS)
 #: how many words before a concept a plan sentence's action may stand ("we will continue her current dose of radiation")
 NEAR: Final = 8
 _PASSIVE: Final = frozenset("is are was were be been being".split())
-#: the action a plan sentence lends the sentence before or after it ("... We will continue these as is.")
-_NEAR_CUE: Final = re.compile(r"\b(?:will|'ll|plan to|continue[sd]?|order(?:s|ed)?|prescribe[sd]?|start(?:s|ed)?|"
-                              r"refer(?:s|red)?|schedule[sd]?|stop(?:s|ped)?|discontinue[sd]?|increase[sd]?|"
-                              r"decrease[sd]?|resume[sd]?)\b")
 #: verbs that put any plan item in the note ("I recommended an MRI", "I recommended ibuprofen")
 _ANY_ACTION: Final = frozenset(("recommend", "suggest", "advis", "plan", "treat"))
 #: (said, written) action classes that name the same plan: getting a drug is starting it, and a
@@ -96,6 +92,7 @@ def note_view(units: list[Unit], sections: list[str] | None = None) -> NoteView:
     acts_of: list[set[str]] = []
     cue = [False] * n
     near_cue = [False] * n
+    cue_at: list[list[int]] = []
     follow = False
     results: set[str] = set()
     for k, u in enumerate(units):
@@ -105,8 +102,9 @@ def note_view(units: list[Unit], sections: list[str] | None = None) -> NoteView:
         concepts |= cs
         hit = _ACTION_STEMS.intersection(u.sts)
         acts_of.append({ACTION_CLASS[x] for x in hit} if hit else set())
-        cue[k] = bool(ACTION_CUE.search(u.norm))
-        near_cue[k] = cue[k] and bool(_NEAR_CUE.search(u.norm))
+        cue_at.append(_cues(u, CUE_STEMS if in_plan[k] else _ORDER_STEMS))
+        cue[k] = bool(cue_at[k])
+        near_cue[k] = cue[k] and not _NEAR_STEMS.isdisjoint(u.sts)
         if not follow and (in_plan[k] or cue[k]) and ("follow up" in cs or _FOLLOW_CUE.search(u.norm)):
             follow = True
         ns = u.numbers()
@@ -132,12 +130,8 @@ def note_view(units: list[Unit], sections: list[str] | None = None) -> NoteView:
             continue
         if not in_plan[k] and _HISTORY_SECTION.search(secs[k]):
             continue  # "He was prescribed a 10-day course of antibiotics" is history, not the plan
-        pattern = ACTION_CUE if in_plan[k] else _ORDER_CUE
         wild = in_plan[k] and not _ANY_ACTION.isdisjoint(u.sts)
-        cues: list[int] = []
-        if cue[k] and not wild:
-            offs = u.offsets()
-            cues = [bisect_left(offs, m.start()) for m in pattern.finditer(u.norm)]
+        cues = cue_at[k]
         near: list[int] = []
         if in_plan[k] and sectioned and not cue[k]:  # the action said in the sentence before or after
             # ("She is taking amlodipine and lisinopril. We will continue these as is.")
@@ -154,13 +148,19 @@ def note_view(units: list[Unit], sections: list[str] | None = None) -> NoteView:
     return NoteView(stems, concepts, action, nums, plan_stems, follow, results)
 
 
+def _cues(u: Unit, cue_stems: frozenset[str]) -> list[int]:
+    """Token indexes of the action words of a note sentence."""
+    return [j for j, (t, st) in enumerate(zip(u.toks, u.sts)) if st in cue_stems or t.endswith("'ll")]
+
+
 def _acts_near(u: Unit, s0: int, e0: int, cues: list[int]) -> set[str] | None:
     """Action classes said with the concept at tokens ``s0:e0``: a cue at most :data:`NEAR` words
-    before it ("I have also provided him with a home exercise program"), or just after it in the
-    passive ("Lasix will be continued"); None when no cue is that close."""
+    before it ("I have also provided him with a home exercise program"), or just after it when it
+    opens the sentence or in the passive ("Omeprazole 20 mg continues", "Lasix will be continued");
+    None when no cue is that close."""
     toks, sts = u.toks, u.sts
     for p in cues:
-        if s0 - NEAR <= p < s0 or (e0 <= p <= e0 + 4 and not _PASSIVE.isdisjoint(toks[e0:p + 1])):
+        if s0 - NEAR <= p < s0 or (e0 <= p <= e0 + 4 and (s0 <= 1 or not _PASSIVE.isdisjoint(toks[e0:p + 1]))):
             lo, hi = max(0, s0 - NEAR), min(len(sts), e0 + 4)
             return {ACTION_CLASS[x] for x in sts[lo:s0] + sts[e0:hi] if x in ACTION_CLASS}
     return None
@@ -197,7 +197,11 @@ def _has(root: str, stems: set[str]) -> bool:
 def _plan_covered(it: PlanItem, nv: NoteView) -> bool:
     """A note sentence names the item as an action: the same action (or any, when none was said,
     or "recommended"), or in words that say at least half of what one announcing clause says."""
-    for acts, ss in nv.action_concepts.get(it.canon, ()):
+    entries = nv.action_concepts.get(it.canon)
+    if entries is None:  # a broader name inside a longer one: "injection" in "epidural steroid injection"
+        parts = set(it.canon.split())
+        entries = [e for c, es in nv.action_concepts.items() if parts < set(c.split()) for e in es]
+    for acts, ss in entries:
         if not it.acts or not acts or "*" in acts or any((a, b) in _SAME_ACTION for a in it.acts for b in acts):
             return True
         for ck in it.clause:  # another action, but the sentence says what the announcement said
@@ -299,7 +303,12 @@ def find_omissions(idx: TranscriptIndex, units: list[Unit],
         if covered or had:
             n_sym += 1
         if had:
-            add(f"symptom: {display_name(terms[canon])}", "symptom", with_answers(idx, had))
+            add(f"symptom: {group_name(terms[canon])}", "symptom", with_answers(idx, had))
+        elif not covered:  # a red flag the patient denies is a pertinent negative the note should keep
+            denied = sorted(i for i in set(idx.polarities(canon).get(NEG, [])) if i < idx.n_turns)
+            if denied:
+                n_sym += 1
+                add(f"symptom: denies {group_name(terms[canon])}", "symptom", with_answers(idx, denied))
     salient = len(facts.plan) + len(facts.generic) + len(facts.follow_ups) + n_meds + n_doses \
         + len(facts.allergies) + len(facts.results) + len(facts.assessed) + n_sym
     return out, salient
