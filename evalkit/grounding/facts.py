@@ -124,6 +124,7 @@ _REFER_SKIP: Final = frozenset("you him her them back over to a an the see with 
 _FOLLOW_UP: Final = re.compile(
     r"\b(?:see (?:you|me|him|her)(?: again| back)?|follow(?:-| )?up|come back|check back|recheck|bring you back|"
     r"touch base)\b")
+_INTERVAL_WORDS: Final = re.compile(r"days?\b|weeks?\b|months?\b|years?\b")
 _INTERVAL: Final = re.compile(
     r"\b(?:in|after|next|another|for) (?:about |around |like |another |roughly |approximately )?(?P<n>a|an|one|two|"
     r"three|four|five|six|eight|ten|twelve|couple(?: of)?|few|\d+) (?P<u>days?|weeks?|months?|years?)\b")
@@ -141,6 +142,9 @@ _ASSESS: Final = re.compile(
     r"called|problem of|problem ,? (?:your|the)|(?:first|second|third|fourth|fifth|next|last) problem|"
     r"sounds like you(?: probably| likely)?(?: have)?|looks like you(?: have)?|impression|assessment|"
     r"i(?:'m| am) seeing|what i see)\b")
+#: a cheap test for :data:`_ASSESS` (a set of first letters is scanned at C speed)
+_ASSESS_WORDS: Final = re.compile(r"think|diagnos|consistent|called|problem|sounds like|looks like|impression|"
+                                  r"assessment|seeing|what i see")
 #: words that make a diagnosis a new one: "acute heart failure exacerbation" is not the history of heart failure
 _ACUTE: Final = frozenset(stem(w) for w in "acute exacerbation flare flareup worsening uncontrolled".split())
 
@@ -217,25 +221,34 @@ def _plan(idx: TranscriptIndex, terms: dict[str, Term]) -> tuple[list[PlanItem],
             continue
         norm = u.norm
         offs: list[int] | None = None
+        cands: list[tuple[int, int, Term]] | None = None  # the turn's plan concepts, in order
+        starts: list[int] = []
         for m in PLAN_TRIGGER.finditer(norm):
             m_end = m.end()
             if NOT_PLAN.match(norm, m_end):
                 continue
             if offs is None:
                 offs = u.offsets()
-            end_m = _CLAUSE_END.search(norm, m_end)
-            end = min(end_m.start() if end_m else len(norm), m_end + 100)
+                cands = [x for x in u.matches if x[2].category in PLAN_CATS and x[2].text not in _VAGUE]
+                starts = [x[0] for x in cands]
+            k0 = bisect_left(offs, m_end)
+            lo, hi = bisect_left(starts, k0), bisect_left(starts, k0 + MAX_GAP + 1)
+            sp = None
+            if lo == hi:  # no concept close enough: an instruction in plain words?
+                sp = _STRONG_PLAN.match(norm, m_end)
+                if sp is None:
+                    continue
             if _ASKED_OR_DONE.search(norm, max(0, m.start() - 32), m.start()):
                 continue  # "did your doctor put you on any antibiotics?", "we had put you on the prozac"
+            end_m = _CLAUSE_END.search(norm, m_end)
+            end = min(end_m.start() if end_m else len(norm), m_end + 100)
             brk = _BREAK.search(norm, m_end, end)
             if brk is not None:
                 end = brk.start()
-            kt, k0 = bisect_left(offs, m.start()), bisect_left(offs, m_end)
+            kt = bisect_left(offs, m.start())
             named = False
-            for s0, e0, t in u.matches:
-                if s0 < k0 or t.category not in PLAN_CATS or offs[s0] >= end:
-                    continue
-                if s0 - k0 > MAX_GAP or t.text in _VAGUE or u.polarity(s0) == "negated":
+            for s0, e0, t in cands[lo:hi]:  # type: ignore[index]
+                if offs[s0] >= end or u.polarity(s0) == "negated":
                     continue
                 named = True
                 if _corrected(u, e0, t.category):
@@ -255,7 +268,8 @@ def _plan(idx: TranscriptIndex, terms: dict[str, Term]) -> tuple[list[PlanItem],
                 if act:
                     it.acts.add(act)
             if not named:
-                sp = _STRONG_PLAN.match(norm, m_end)
+                if sp is None:
+                    sp = _STRONG_PLAN.match(norm, m_end)
                 if sp is not None:
                     _plain_item(u, i, sp.end(), end, generic, seen_keys,
                                 sp.group(1) in _ORDER_VERBS and i >= n * 0.4)
@@ -366,8 +380,10 @@ _COUNT: Final = {"a": 1.0, "an": 1.0, "one": 1.0, "two": 2.0, "three": 3.0, "fou
 
 def _follow_ups(idx: TranscriptIndex) -> list[tuple[str, float, str, int]]:
     out: list[tuple[str, float, str, int]] = []
-    for i, u in enumerate(idx.units[:idx.n_turns]):
-        if idx.roles[i] == SpeakerRole.PATIENT or i < idx.n_turns * 0.4:
+    first = int(idx.n_turns * 0.4 + 0.999)
+    for i in range(first, idx.n_turns):
+        u = idx.units[i]
+        if idx.roles[i] == SpeakerRole.PATIENT or not _INTERVAL_WORDS.search(u.norm):
             continue
         for f in _FOLLOW_UP.finditer(u.norm):
             m = _INTERVAL.search(u.norm, max(0, f.start() - 50), f.end() + 40)
@@ -440,7 +456,9 @@ def _assessed(idx: TranscriptIndex, terms: dict[str, Term]) -> list[tuple[str, l
     out: dict[str, list[int]] = {}
     acute: dict[str, set[str]] = {}
     for i, u in enumerate(idx.units[:idx.n_turns]):
-        if idx.roles[i] == SpeakerRole.PATIENT or not u.matches:
+        if idx.roles[i] == SpeakerRole.PATIENT or not any(t.category == "condition" for _, _, t in u.matches):
+            continue
+        if not _ASSESS_WORDS.search(u.norm):
             continue
         cues = [m.end() for m in _ASSESS.finditer(u.norm)]
         if not cues:

@@ -12,7 +12,7 @@ a test named only as a result does not stand in for the order to repeat it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from ..schema import Omission, SpeakerRole
@@ -68,19 +68,38 @@ class NoteView:
 
     stems: set[str]
     concepts: set[str]  # concepts named, with the broader terms of those named ("ibuprofen" -> NSAID)
-    action_concepts: dict[str, list[tuple[set[str], set[str]]]]  # concept named as an action -> (action
-    # classes said with it, "*" for any; stems of the sentence and its neighbour), one per sentence
+    action_concepts: dict[str, list[tuple[set[str], int]]]  # concept named as an action -> (action classes
+    # said with it, "*" for any; the sentence's index), one per sentence
     numbers: set[float]
-    plan_stems: list[set[str]]  # stems of each plan-section sentence (with the next one)
     follow_up: bool  # the note says when the patient is seen next
     results: set[str]  # concepts named with a result ("X-rays ... reveal no fracture"), "imaging" for any image
+    units: list[Unit]
+    plan_units: list[int]  # indexes of the plan-section sentences
+    same_section_next: list[bool]  # whether sentence k + 1 is in the section of sentence k
+    _stems: dict[int, set[str]] = field(default_factory=dict)
+
+    def sentence_stems(self, k: int) -> set[str]:
+        """Stems of sentence ``k`` and of the next one in its section (a claim is often half a sentence)."""
+        got = self._stems.get(k)
+        if got is None:
+            got = set(self.units[k].sts)
+            if self.same_section_next[k]:
+                got.update(self.units[k + 1].sts)
+            self._stems[k] = got
+        return got
+
 
 
 def note_view(units: list[Unit], sections: list[str] | None = None) -> NoteView:
     """Lookups over the note's claim units (``sections``: each unit's section key and title)."""
     n = len(units)
     secs = sections if sections and len(sections) == n else [""] * n
-    in_plan = [bool(PLAN_SECTION.search(sec)) for sec in secs] if sections else [True] * n
+    kinds: dict[str, tuple[bool, bool, bool]] = {}  # section -> (plan, results, history)
+    for sec in secs:
+        if sec not in kinds:
+            kinds[sec] = (bool(PLAN_SECTION.search(sec)), bool(_RESULT_SECTION.search(sec)),
+                          bool(_HISTORY_SECTION.search(sec)))
+    in_plan = [kinds[sec][0] for sec in secs] if sections else [True] * n
     sectioned = any(in_plan)
     if not sectioned:
         in_plan = [True] * n
@@ -89,49 +108,35 @@ def note_view(units: list[Unit], sections: list[str] | None = None) -> NoteView:
     concepts: set[str] = set()
     nums: set[float] = set()
     cs_of: list[set[str]] = []
-    acts_of: list[set[str]] = []
     cue = [False] * n
     near_cue = [False] * n
-    cue_at: list[list[int]] = []
     follow = False
     results: set[str] = set()
     for k, u in enumerate(units):
-        stems.update(u.sts)
+        sts = u.sts
+        stems.update(sts)
         cs = {t.canonical for _, _, t in u.matches}
         cs_of.append(cs)
         concepts |= cs
-        hit = _ACTION_STEMS.intersection(u.sts)
-        acts_of.append({ACTION_CLASS[x] for x in hit} if hit else set())
-        cue_at.append(_cues(u, CUE_STEMS if in_plan[k] else _ORDER_STEMS))
-        cue[k] = bool(cue_at[k])
-        near_cue[k] = cue[k] and not _NEAR_STEMS.isdisjoint(u.sts)
+        cue[k] = not (CUE_STEMS if in_plan[k] else _ORDER_STEMS).isdisjoint(sts) or "'ll" in u.norm
+        near_cue[k] = cue[k] and (not _NEAR_STEMS.isdisjoint(sts) or "'ll" in u.norm)
         if not follow and (in_plan[k] or cue[k]) and ("follow up" in cs or _FOLLOW_CUE.search(u.norm)):
             follow = True
         ns = u.numbers()
         if ns:
             nums.update([x.value for x in ns])
-        if (cs or "imag" in u.sts) and (_RESULT_SECTION.search(secs[k]) or _RESULT_WORDS.search(u.norm)):
+        if (cs or "imag" in sts) and (kinds[secs[k]][1] or _RESULT_WORDS.search(u.norm)):
             results |= cs
-            if "imag" in u.sts or "radiograph" in u.sts:
+            if "imag" in sts or "radiograph" in sts:
                 results.add("imaging")
     concepts |= {parent[c] for c in concepts if c in parent}
     results |= {parent[c] for c in results if c in parent}
-    action: dict[str, list[tuple[set[str], set[str]]]] = {}
-    plan_stems: list[set[str]] = []
+    action: dict[str, list[tuple[set[str], int]]] = {}
     for k, u in enumerate(units):
-        if not cs_of[k] and not in_plan[k]:
-            continue
-        ss = set(u.sts)
-        if in_plan[k]:
-            if k + 1 < n and secs[k + 1] == secs[k]:
-                ss |= set(units[k + 1].sts)
-            plan_stems.append(ss)
-        if not cs_of[k]:
-            continue
-        if not in_plan[k] and _HISTORY_SECTION.search(secs[k]):
+        if not cs_of[k] or (not in_plan[k] and (kinds[secs[k]][2] or not cue[k])):
             continue  # "He was prescribed a 10-day course of antibiotics" is history, not the plan
         wild = in_plan[k] and not _ANY_ACTION.isdisjoint(u.sts)
-        cues = cue_at[k]
+        cues = _cues(u, CUE_STEMS if in_plan[k] else _ORDER_STEMS) if cue[k] and not wild else []
         near: list[int] = []
         if in_plan[k] and sectioned and not cue[k]:  # the action said in the sentence before or after
             # ("She is taking amlodipine and lisinopril. We will continue these as is.")
@@ -142,10 +147,16 @@ def note_view(units: list[Unit], sections: list[str] | None = None) -> NoteView:
             else:
                 acts = _acts_near(u, s0, e0, cues)
                 if acts is None and near:  # the neighbour's action must be one that names this plan
-                    acts = set().union(*(acts_of[j] for j in near)) or None
+                    acts = set().union(*(_acts(units[j].sts) for j in near)) or None
             if acts is not None:
-                action.setdefault(t.canonical, []).append((acts, ss))
-    return NoteView(stems, concepts, action, nums, plan_stems, follow, results)
+                action.setdefault(t.canonical, []).append((acts, k))
+    nxt = [k + 1 < n and secs[k + 1] == secs[k] for k in range(n)]
+    return NoteView(stems, concepts, action, nums, follow, results, units, [k for k in range(n) if in_plan[k]], nxt)
+
+
+def _acts(sts: list[str]) -> set[str]:
+    hit = _ACTION_STEMS.intersection(sts)
+    return {ACTION_CLASS[x] for x in hit} if hit else set()
 
 
 def _cues(u: Unit, cue_stems: frozenset[str]) -> list[int]:
@@ -161,8 +172,7 @@ def _acts_near(u: Unit, s0: int, e0: int, cues: list[int]) -> set[str] | None:
     toks, sts = u.toks, u.sts
     for p in cues:
         if s0 - NEAR <= p < s0 or (e0 <= p <= e0 + 4 and (s0 <= 1 or not _PASSIVE.isdisjoint(toks[e0:p + 1]))):
-            lo, hi = max(0, s0 - NEAR), min(len(sts), e0 + 4)
-            return {ACTION_CLASS[x] for x in sts[lo:s0] + sts[e0:hi] if x in ACTION_CLASS}
+            return _acts(sts[max(0, s0 - NEAR):s0] + sts[e0:e0 + 4])
     return None
 
 
@@ -179,8 +189,11 @@ def _plain_covered(it: PlanItem, nv: NoteView) -> bool:
     roots = [_root(k) for k in it.key]
     full = [_root(k) for k in it.clause[0]] if it.clause else []
     need = min(len(full), max(2, (2 * len(full) + 2) // 3))
-    for ps in nv.plan_stems:
-        if any(_has(r, ps) for r in roots) or (full and sum(1 for r in full if _has(r, ps)) >= need):
+    lens = {len(r) for r in roots} | {len(r) for r in full}
+    for k in nv.plan_units:
+        ss = nv.sentence_stems(k)
+        ps = {x[:j] for x in ss for j in lens}  # stems by their first letters: "exercis" meets "exercising"
+        if any(r in ps for r in roots) or (full and sum(1 for r in full if r in ps) >= need):
             return True
     return False
 
@@ -190,10 +203,6 @@ def _root(k: str) -> str:
     return k[:5] if len(k) > 5 else k.rstrip("e") if len(k) > 3 else k
 
 
-def _has(root: str, stems: set[str]) -> bool:
-    return root in stems or any(s.startswith(root) for s in stems)
-
-
 def _plan_covered(it: PlanItem, nv: NoteView) -> bool:
     """A note sentence names the item as an action: the same action (or any, when none was said,
     or "recommended"), or in words that say at least half of what one announcing clause says."""
@@ -201,9 +210,10 @@ def _plan_covered(it: PlanItem, nv: NoteView) -> bool:
     if entries is None:  # a broader name inside a longer one: "injection" in "epidural steroid injection"
         parts = set(it.canon.split())
         entries = [e for c, es in nv.action_concepts.items() if parts < set(c.split()) for e in es]
-    for acts, ss in entries:
+    for acts, k in entries:
         if not it.acts or not acts or "*" in acts or any((a, b) in _SAME_ACTION for a in it.acts for b in acts):
             return True
+        ss = nv.sentence_stems(k)
         for ck in it.clause:  # another action, but the sentence says what the announcement said
             if len(ck) >= 2 and sum(1 for x in ck if x in ss) >= (len(ck) + 1) // 2:
                 return True
