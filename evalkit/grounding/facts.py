@@ -132,6 +132,8 @@ _RESULT_CUE: Final = re.compile(
     r"\b(?:results?|shows?|showed|shown|reveal(?:s|ed)?|came back|reviewed|looking at|look(?:ed)? at|"
     r"show me|demonstrat\w*|unremarkable|i (?:do not|don't) see|i'm not (?:seeing|noticing)|looks? (?:good|normal|"
     r"okay|fine|great))\b")
+#: a result still to come ("let's wait for the mri result")
+_AWAITED: Final = re.compile(r"\b(?:wait(?:ing)? (?:for|on)|pending|once we (?:get|have)|when we get|after we get|until)\b")
 #: tests whose result, reviewed in the visit, a note reports
 _TESTS: Final = ("x-ray", "magnetic resonance imaging", "computed tomography", "ultrasound", "echocardiogram",
                  "electrocardiogram", "blood work", "mammogram", "urinalysis", "hemoglobin a1c", "lipid panel",
@@ -145,6 +147,9 @@ _ASSESS: Final = re.compile(
 #: a cheap test for :data:`_ASSESS` (a set of first letters is scanned at C speed)
 _ASSESS_WORDS: Final = re.compile(r"think|diagnos|consistent|called|problem|sounds like|looks like|impression|"
                                   r"assessment|seeing|what i see")
+#: how far after an assessment cue its diagnosis may come ("what i'm seeing from your exam today is mild to
+#: moderate acne")
+_DX_GAP: Final = 10
 #: words that make a diagnosis a new one: "acute heart failure exacerbation" is not the history of heart failure
 _ACUTE: Final = frozenset(stem(w) for w in "acute exacerbation flare flareup worsening uncontrolled".split())
 
@@ -163,6 +168,16 @@ class PlanItem:
 
 
 @dataclass
+class Assessed:
+    """A diagnosis the clinician gives."""
+
+    canon: str
+    turns: list[int]
+    acute: set[str]  # words that make it a new episode ("acute", "exacerbation"): the note must say one
+    text: str  # as said ("acute heart failure exacerbation")
+
+
+@dataclass
 class Facts:
     """The salient facts of one transcript (independent of any note; memoised on the index)."""
 
@@ -171,7 +186,7 @@ class Facts:
     generic: list[PlanItem]  # items in plain words, referrals by whom
     follow_ups: list[tuple[str, float, str, int]]  # text, interval value, unit, turn
     results: list[tuple[str, int]]  # test concept, turn
-    assessed: list[tuple[str, list[int], set[str]]]  # diagnosis concept, turns, its acute words
+    assessed: list[Assessed]  # the clinician's diagnoses
     meds: list[str]  # candidates: salient when the dialogue affirms them (decided lazily)
     doses: list[tuple[str, set[float], int]]  # concept, readings, turn
     allergies: list[tuple[str, str, int]]  # substance as said, key (drug concept or stems), turn
@@ -386,7 +401,8 @@ def _follow_ups(idx: TranscriptIndex) -> list[tuple[str, float, str, int]]:
         if idx.roles[i] == SpeakerRole.PATIENT or not _INTERVAL_WORDS.search(u.norm):
             continue
         for f in _FOLLOW_UP.finditer(u.norm):
-            m = _INTERVAL.search(u.norm, max(0, f.start() - 50), f.end() + 40)
+            m = _INTERVAL.search(u.norm, f.end(), f.end() + 40) or _INTERVAL.search(u.norm, max(0, f.start() - 50),
+                                                                                     f.start())
             if m is None:
                 continue
             num = m.group("n")
@@ -397,6 +413,23 @@ def _follow_ups(idx: TranscriptIndex) -> list[tuple[str, float, str, int]]:
     return out[-1:]  # the last one said is the one agreed
 
 
+DAYS: Final = {"day": 1.0, "week": 7.0, "month": 30.0, "year": 365.0}
+
+
+def interval_days(text: str) -> list[float]:
+    """The intervals a text gives ("in 2 weeks", "in three months"), in days."""
+    out = []
+    for m in _INTERVAL.finditer(text):
+        num = m.group("n")
+        out.append((float(num) if num[0].isdigit() else _COUNT.get(num, 0.0)) * DAYS[_UNIT[m.group("u")]])
+    return out
+
+
+def same_interval(days: float, said: list[float]) -> bool:
+    """Whether ``days`` is one of the intervals ``said`` (4 weeks is a month, 12 months a year)."""
+    return any(0.85 <= d / days <= 1.2 for d in said) if days else True
+
+
 def _results(idx: TranscriptIndex, terms: dict[str, Term]) -> list[tuple[str, int]]:
     tests = _test_concepts()
     out: dict[str, int] = {}
@@ -404,12 +437,19 @@ def _results(idx: TranscriptIndex, terms: dict[str, Term]) -> list[tuple[str, in
         if canon not in tests or canon in out:
             continue
         for i, tok in hits:
-            if i >= idx.n_turns or idx.roles[i] == SpeakerRole.PATIENT:
+            if i >= idx.n_turns:
                 continue
             u = idx.units[i]
             offs = u.offsets()
+            if idx.roles[i] == SpeakerRole.PATIENT:  # a value the patient gives ("my last a1c was a little over eight")
+                if any(t[0].isdigit() or t in NUMBER_WORDS for t in u.toks[tok + 1:tok + 7]):
+                    out[canon] = i
+                    break
+                continue
             lo, hi = offs[max(0, tok - 12)], offs[min(len(offs) - 1, tok + 12)]
-            if _RESULT_CUE.search(u.norm, lo, hi + 12) and not _announced(u.norm, offs[max(0, tok - MAX_GAP)], offs[tok]):
+            before = offs[max(0, tok - MAX_GAP)]
+            if _RESULT_CUE.search(u.norm, lo, hi + 12) and not _announced(u.norm, before, offs[tok]) \
+                    and not _AWAITED.search(u.norm, before, offs[tok]):
                 out[canon] = i
                 break
     return [(c, i) for c, i in out.items() if c in terms]
@@ -450,11 +490,10 @@ def not_diagnoses() -> frozenset[str]:
     return _NOT_DX[0]
 
 
-def _assessed(idx: TranscriptIndex, terms: dict[str, Term]) -> list[tuple[str, list[int], set[str]]]:
+def _assessed(idx: TranscriptIndex, terms: dict[str, Term]) -> list[Assessed]:
     """Conditions the clinician names as the diagnosis: within a few words after an assessment cue."""
     skip = not_diagnoses()
-    out: dict[str, list[int]] = {}
-    acute: dict[str, set[str]] = {}
+    out: dict[str, Assessed] = {}
     for i, u in enumerate(idx.units[:idx.n_turns]):
         if idx.roles[i] == SpeakerRole.PATIENT or not any(t.category == "condition" for _, _, t in u.matches):
             continue
@@ -464,18 +503,23 @@ def _assessed(idx: TranscriptIndex, terms: dict[str, Term]) -> list[tuple[str, l
         if not cues:
             continue
         offs = u.offsets()
+        sts = u.sts
         for c_end in cues:
             k0 = bisect_left(offs, c_end)
             for s0, e0, t in u.matches:
-                if s0 < k0 or s0 - k0 > MAX_GAP or t.category != "condition" or t.canonical in skip:
+                if s0 < k0 or s0 - k0 > _DX_GAP or t.category != "condition" or t.canonical in skip:
                     continue
                 if all(s in _VAGUE_DX or s in STOPWORDS for s in t.stems) or u.polarity(s0) not in ("affirmed", "possible"):
                     continue
-                turns = out.setdefault(t.canonical, [])
-                if i not in turns:
-                    turns.append(i)
-                acute.setdefault(t.canonical, set()).update(x for x in u.sts[max(0, s0 - 2):e0 + 2] if x in _ACUTE)
-    return [(c, ts, acute[c]) for c, ts in out.items() if c in terms]
+                a = out.get(t.canonical)
+                if a is None:
+                    lo = s0 - 1 if s0 > 0 and sts[s0 - 1] in _ACUTE else s0
+                    hi = e0 + 1 if e0 < len(sts) and sts[e0] in _ACUTE else e0
+                    a = out[t.canonical] = Assessed(t.canonical, [], {x for x in sts[lo:hi] if x in _ACUTE},
+                                                    " ".join(u.toks[lo:hi]))
+                if i not in a.turns:
+                    a.turns.append(i)
+    return [a for c, a in out.items() if c in terms]
 
 
 def _facts(idx: TranscriptIndex) -> Facts:
@@ -507,9 +551,9 @@ def _facts(idx: TranscriptIndex) -> Facts:
                 doses.append((canon, val, i))
                 break
     allergies = [(a.substance, a.key, a.turn) for a in al.items]
-    assessed = [a for a in _assessed(idx, terms) if not only_allergy(a[0])]
+    assessed = [a for a in _assessed(idx, terms) if not only_allergy(a.canon)]
     flags = red_flags()  # a red-flag symptom the patient has is salient; other symptoms are left to the reader
-    dx = {a[0] for a in assessed}
+    dx = {a.canon for a in assessed}
     symptoms = [c for c in idx.concept_turns if c in flags and c in terms and c not in dx and not only_allergy(c)]
     return Facts(terms, plan, generic, _follow_ups(idx), _results(idx, terms), assessed, meds, doses, allergies,
                  symptoms)

@@ -18,7 +18,8 @@ from typing import Final
 from ..schema import Omission, SpeakerRole
 from .allergies import covered_by
 from .entities import Unit
-from .facts import ACTION_CLASS, Facts, PlanItem, display_name, group_name, transcript_facts
+from .facts import (ACTION_CLASS, DAYS, Facts, PlanItem, display_name, group_name, interval_days, same_interval,
+                    transcript_facts)
 from .index import UNKNOWN, TranscriptIndex
 from .lexicon import GENERIC, STOPWORDS, Term, lexicon, stem
 from .negation import AFF, NEG
@@ -29,7 +30,8 @@ from .records import build
 _CUE_WORDS: Final = """will shall plan order schedule start continue refer referral prescribe prescription recommend
 advise follow obtain increase decrease stop discontinue initiate return repeat begin send sent monitor should instruct
 encourage counsel give given provide place request arrange consider pending resume hold wean taper titrate switch apply
-wear use take took avoid limit review book practice practise recheck perform proceed"""
+wear use take took avoid limit review book practice practise recheck perform proceed get modify change try check
+draw"""
 CUE_STEMS: Final = frozenset(stem(w) for w in _CUE_WORDS.split())
 #: the actions that also name an order outside the plan ("A hemoglobin A1c was ordered." under Results)
 _ORDER_STEMS: Final = frozenset(stem(w) for w in """will shall plan order prescribe prescription refer referral
@@ -42,7 +44,7 @@ _ACTION_STEMS: Final = frozenset(ACTION_CLASS)
 NEAR: Final = 8
 _PASSIVE: Final = frozenset("is are was were be been being".split())
 #: verbs that put any plan item in the note ("I recommended an MRI", "I recommended ibuprofen")
-_ANY_ACTION: Final = frozenset(("recommend", "suggest", "advis", "plan", "treat"))
+_ANY_ACTION: Final = frozenset(("recommend", "suggest", "advis", "plan", "treat", "treatment"))
 #: (said, written) action classes that name the same plan: getting a drug is starting it, and a
 #: drug to take is one started or continued
 _SAME_ACTION: Final = frozenset({(a, a) for a in ("order", "start", "stop", "increase", "decrease", "continue",
@@ -72,6 +74,8 @@ class NoteView:
     # said with it, "*" for any; the sentence's index), one per sentence
     numbers: set[float]
     follow_up: bool  # the note says when the patient is seen next
+    follow_days: list[float]  # the intervals its follow-up sentences give, in days
+    where: dict[str, list[int]]  # concept -> the sentences naming it
     results: set[str]  # concepts named with a result ("X-rays ... reveal no fracture"), "imaging" for any image
     units: list[Unit]
     plan_units: list[int]  # indexes of the plan-section sentences
@@ -101,8 +105,10 @@ def note_view(units: list[Unit], sections: list[str] | None = None) -> NoteView:
                           bool(_HISTORY_SECTION.search(sec)))
     in_plan = [kinds[sec][0] for sec in secs] if sections else [True] * n
     sectioned = any(in_plan)
-    if not sectioned:
+    cue_stems = CUE_STEMS
+    if not sectioned:  # a note with no plan section: any sentence may hold the plan, if it says an order
         in_plan = [True] * n
+        cue_stems = _ORDER_STEMS | _NEAR_STEMS
     parent = lexicon().parent
     stems: set[str] = set()
     concepts: set[str] = set()
@@ -111,17 +117,22 @@ def note_view(units: list[Unit], sections: list[str] | None = None) -> NoteView:
     cue = [False] * n
     near_cue = [False] * n
     follow = False
+    follow_days: list[float] = []
     results: set[str] = set()
+    where: dict[str, list[int]] = {}
     for k, u in enumerate(units):
         sts = u.sts
         stems.update(sts)
         cs = {t.canonical for _, _, t in u.matches}
         cs_of.append(cs)
         concepts |= cs
-        cue[k] = not (CUE_STEMS if in_plan[k] else _ORDER_STEMS).isdisjoint(sts) or "'ll" in u.norm
+        for c in cs:
+            where.setdefault(c, []).append(k)
+        cue[k] = not (cue_stems if in_plan[k] else _ORDER_STEMS).isdisjoint(sts) or "'ll" in u.norm
         near_cue[k] = cue[k] and (not _NEAR_STEMS.isdisjoint(sts) or "'ll" in u.norm)
-        if not follow and (in_plan[k] or cue[k]) and ("follow up" in cs or _FOLLOW_CUE.search(u.norm)):
+        if (in_plan[k] or cue[k]) and ("follow up" in cs or _FOLLOW_CUE.search(u.norm)):
             follow = True
+            follow_days += interval_days(u.norm)
         ns = u.numbers()
         if ns:
             nums.update([x.value for x in ns])
@@ -136,7 +147,7 @@ def note_view(units: list[Unit], sections: list[str] | None = None) -> NoteView:
         if not cs_of[k] or (not in_plan[k] and (kinds[secs[k]][2] or not cue[k])):
             continue  # "He was prescribed a 10-day course of antibiotics" is history, not the plan
         wild = in_plan[k] and not _ANY_ACTION.isdisjoint(u.sts)
-        cues = _cues(u, CUE_STEMS if in_plan[k] else _ORDER_STEMS) if cue[k] and not wild else []
+        cues = _cues(u, cue_stems if in_plan[k] else _ORDER_STEMS) if cue[k] and not wild else []
         near: list[int] = []
         if in_plan[k] and sectioned and not cue[k]:  # the action said in the sentence before or after
             # ("She is taking amlodipine and lisinopril. We will continue these as is.")
@@ -151,7 +162,7 @@ def note_view(units: list[Unit], sections: list[str] | None = None) -> NoteView:
             if acts is not None:
                 action.setdefault(t.canonical, []).append((acts, k))
     nxt = [k + 1 < n and secs[k + 1] == secs[k] for k in range(n)]
-    return NoteView(stems, concepts, action, nums, follow, results, units, [k for k in range(n) if in_plan[k]], nxt)
+    return NoteView(stems, concepts, action, nums, follow, follow_days, where, results, units, [k for k in range(n) if in_plan[k]], nxt)
 
 
 def _acts(sts: list[str]) -> set[str]:
@@ -166,13 +177,18 @@ def _cues(u: Unit, cue_stems: frozenset[str]) -> list[int]:
 
 def _acts_near(u: Unit, s0: int, e0: int, cues: list[int]) -> set[str] | None:
     """Action classes said with the concept at tokens ``s0:e0``: a cue at most :data:`NEAR` words
-    before it ("I have also provided him with a home exercise program"), or just after it when it
-    opens the sentence or in the passive ("Omeprazole 20 mg continues", "Lasix will be continued");
-    None when no cue is that close."""
+    before it, not counting other names on the way ("I have also provided him with a home exercise
+    program"), inside it ("Follow up in 2 weeks"), or just after it when it opens the sentence or in
+    the passive ("Omeprazole 20 mg continues", "Lasix will be continued"); None when no cue is that close."""
     toks, sts = u.toks, u.sts
     for p in cues:
-        if s0 - NEAR <= p < s0 or (e0 <= p <= e0 + 4 and (s0 <= 1 or not _PASSIVE.isdisjoint(toks[e0:p + 1]))):
-            return _acts(sts[max(0, s0 - NEAR):s0] + sts[e0:e0 + 4])
+        if p < s0 and s0 - p > NEAR:  # far, unless the words between are mostly a list of other names
+            # ("We will order an ultrasound of her right upper quadrant, as well as additional labs")
+            named = sum(min(e, s0) - max(s, p) for s, e, _ in u.matches if s < s0 and e > p)
+            if s0 - p - named > NEAR:
+                continue
+        if p < e0 or (p <= e0 + 4 and (s0 <= 1 or not _PASSIVE.isdisjoint(toks[e0:p + 1]))):
+            return _acts(sts[max(0, s0 - NEAR):s0] + sts[s0:e0 + 4])
     return None
 
 
@@ -200,7 +216,7 @@ def _plain_covered(it: PlanItem, nv: NoteView) -> bool:
 
 def _root(k: str) -> str:
     """A stem's first letters, so that "ice" meets "icing" and "exercis" meets "exercising"."""
-    return k[:5] if len(k) > 5 else k.rstrip("e") if len(k) > 3 else k
+    return k[:5] if len(k) > 5 else k.rstrip("e") if len(k) > 2 else k
 
 
 def _plan_covered(it: PlanItem, nv: NoteView) -> bool:
@@ -282,8 +298,8 @@ def find_omissions(idx: TranscriptIndex, units: list[Unit],
             n_doses += 1
             if not any(v in nv.numbers for v in it.dose[1]):
                 add(f"dose: {it.dose[0]} {max(it.dose[1]):g}", "dose", it.turns)
-    for text, _, _, i in facts.follow_ups:
-        if not nv.follow_up:
+    for text, val, unit, i in facts.follow_ups:  # no follow-up, or only at another interval
+        if not nv.follow_up or (nv.follow_days and not same_interval(val * DAYS[unit], nv.follow_days)):
             add(f"follow-up: {text}", "plan", [i])
     for canon in facts.meds:
         covered = _covered(terms[canon], nv)
@@ -304,9 +320,10 @@ def find_omissions(idx: TranscriptIndex, units: list[Unit],
     for canon, i in facts.results:
         if canon not in nv.results and not (canon in _IMAGING and "imaging" in nv.results):
             add(f"result: {display_name(terms[canon])}", "other", [i])
-    for canon, turns, acute in facts.assessed:
-        if not _covered(terms[canon], nv) or (acute and acute.isdisjoint(nv.stems)):
-            add(f"diagnosis: {display_name(terms[canon])}", "diagnosis", turns)
+    for a in facts.assessed:
+        if not _covered(terms[a.canon], nv) or (a.acute and not any(  # "acute heart failure exacerbation", not CHF
+                not a.acute.isdisjoint(nv.sentence_stems(k)) for k in nv.where.get(a.canon, ()))):
+            add(f"diagnosis: {a.text}", "diagnosis", a.turns)
     for canon in facts.symptoms:
         covered = _covered(terms[canon], nv)
         had = _had(idx, canon) if not covered else None
