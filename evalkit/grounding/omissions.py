@@ -18,8 +18,8 @@ from typing import Final
 from ..schema import Omission, SpeakerRole
 from .allergies import covered_by
 from .entities import Unit
-from .facts import (ACTION_CLASS, DAYS, Facts, PlanItem, display_name, group_name, interval_days, same_interval,
-                    transcript_facts)
+from .facts import DAYS, Facts, interval_days, same_interval, transcript_facts
+from .plan_items import ACTION_CLASS, PlanItem, display_name, group_name
 from .index import UNKNOWN, TranscriptIndex
 from .lexicon import GENERIC, STOPWORDS, Term, lexicon, stem
 from .negation import AFF, NEG
@@ -162,7 +162,8 @@ def note_view(units: list[Unit], sections: list[str] | None = None) -> NoteView:
             if acts is not None:
                 action.setdefault(t.canonical, []).append((acts, k))
     nxt = [k + 1 < n and secs[k + 1] == secs[k] for k in range(n)]
-    return NoteView(stems, concepts, action, nums, follow, follow_days, where, results, units, [k for k in range(n) if in_plan[k]], nxt)
+    return NoteView(stems, concepts, action, nums, follow, follow_days, where, results, units,
+                    [k for k in range(n) if in_plan[k]], nxt)
 
 
 def _acts(sts: list[str]) -> set[str]:
