@@ -197,9 +197,8 @@ def _assessed(idx: TranscriptIndex, terms: dict[str, Term]) -> list[Assessed]:
     skip = not_diagnoses()
     out: dict[str, Assessed] = {}
     for i, u in enumerate(idx.units[:idx.n_turns]):
-        if idx.roles[i] == SpeakerRole.PATIENT or not any(t.category == "condition" for _, _, t in u.matches):
-            continue
-        if not _ASSESS_WORDS.search(u.norm):
+        if idx.roles[i] == SpeakerRole.PATIENT or not _ASSESS_WORDS.search(u.norm) \
+                or not any(t.category == "condition" for _, _, t in u.matches):
             continue
         cues = [m.end() for m in _ASSESS.finditer(u.norm)]
         if not cues:

@@ -66,6 +66,12 @@ _ASKED_OR_DONE: Final = re.compile(r"\b(?:(?:did|do|does|have|has|were|was) (?:y
                                    r"the [a-z]+)|had|have already|has already|were|was|means(?: is)?|meaning) ?$")
 #: words that end what a plan announcement names ("we will refer you to physical therapy i think with the mri")
 _BREAK: Final = re.compile(r"\b(?:i think|if|because|but|so that|whether|unless|okay|alright|all right|now i)\b")
+#: an action verb that goes on announcing ("... continue on the cozaar ... continue on the norvasc")
+_CHAINED: Final = re.compile(r"\b(?:continue|start|stop(?! by| in\b)|increase|decrease|(?<!in )order|prescribe|refer|"
+                             r"schedule)\b")
+_CHAIN_REACH: Final = 80  # characters from the announcement before
+#: before "you can" / "we can": a clause that asks or explains, not a plan ("what foods you can eat")
+_RELATIVE: Final = re.compile(r"\b(?:what|which|how|whether|if|where|when|that)(?: [a-z']+){0,2} ?$")
 #: a clinician correcting what was just announced ("order a ct ... nope, you know what, let's upgrade to an mri")
 _CORRECTION: Final = re.compile(r"\b(?:nope|actually|instead|rather|no wait|on second thought|scratch that|upgrade)\b")
 _WORD: Final = re.compile(r"[a-z]+(?:'[a-z]+)?")
@@ -167,8 +173,7 @@ def plan_items(idx: TranscriptIndex, terms: dict[str, Term]) -> tuple[list[PlanI
         offs: list[int] | None = None
         cands: list[tuple[int, int, Term]] | None = None  # the turn's plan concepts, in order
         starts: list[int] = []
-        for m in PLAN_TRIGGER.finditer(norm):
-            m_end = m.end()
+        for m_start, m_end in _announcements(norm):
             if NOT_PLAN.match(norm, m_end):
                 continue
             if offs is None:
@@ -182,14 +187,17 @@ def plan_items(idx: TranscriptIndex, terms: dict[str, Term]) -> tuple[list[PlanI
                 sp = _STRONG_PLAN.match(norm, m_end)
                 if sp is None:
                     continue
-            if _ASKED_OR_DONE.search(norm, max(0, m.start() - 32), m.start()):
-                continue  # "did your doctor put you on any antibiotics?", "we had put you on the prozac"
+            if _ASKED_OR_DONE.search(norm, max(0, m_start - 32), m_start) or (
+                    norm.startswith(("you can", "we can"), m_start) and _RELATIVE.search(norm, max(0, m_start - 32),
+                                                                                      m_start)):
+                continue  # "did your doctor put you on any antibiotics?", "we had put you on the prozac",
+                # "what foods you can eat"
             end_m = _CLAUSE_END.search(norm, m_end)
             end = min(end_m.start() if end_m else len(norm), m_end + 100)
             brk = _BREAK.search(norm, m_end, end)
             if brk is not None:
                 end = brk.start()
-            kt = bisect_left(offs, m.start())
+            kt = bisect_left(offs, m_start)
             named = False
             for s0, e0, t in cands[lo:hi]:  # type: ignore[index]
                 if offs[s0] >= end or u.polarity(s0) == "negated":
@@ -222,6 +230,25 @@ def plan_items(idx: TranscriptIndex, terms: dict[str, Term]) -> tuple[list[PlanI
         verb = "/".join(sorted(it.acts))
         it.text = f"{verb} {it.text}" if verb else it.text
     return plan, generic
+
+
+def _announcements(norm: str) -> list[tuple[int, int]]:
+    """Where plan announcements start and end: each :data:`PLAN_TRIGGER`, and each action verb that
+    follows one closely in the same turn ("i want you to continue on the cozaar one hundred milligrams
+    daily continue on the norvasc five milligrams": the second "continue" starts an item too; it is its
+    own end, so its action is read from it)."""
+    out = [(m.start(), m.end()) for m in PLAN_TRIGGER.finditer(norm)]
+    if not out:
+        return out
+    last = out[0][1]
+    for c in _CHAINED.finditer(norm, out[0][1]):
+        if any(a <= c.start() < b for a, b in out):
+            continue
+        prev = max(b for a, b in out if a < c.start())
+        if c.start() - max(prev, last) <= _CHAIN_REACH:
+            out.append((c.start(), c.start()))
+            last = c.end()
+    return sorted(out)
 
 
 def _corrected(u, e0: int, category: str) -> bool:
