@@ -57,6 +57,9 @@ PLAN_SECTION: Final = re.compile(r"plan|instruction|recommend|treatment|disposit
 _FOLLOW_CUE: Final = re.compile(r"\b(?:follow(?:-| )?up|return(?:s|ed|ing)?|come back|recheck|re-evaluat\w*|revisit|"
                                 r"see (?:me|him|her|them|the patient|you) (?:again|back|in)|be seen|next visit|"
                                 r"next appointment)\b")
+FOLLOW_UP: Final = "follow up"  # the follow-up concept
+#: a plain-word item about the next visit ("schedule an appointment when you check out") is the follow-up
+_VISIT: Final = frozenset(stem(w) for w in "appointment visit return".split())
 _RESULT_SECTION: Final = re.compile(r"result|finding|imaging|lab|data|diagnostic|studies|radiolog")
 _RESULT_WORDS: Final = re.compile(r"\b(?:show(?:s|ed|n)?|reveal\w*|demonstrat\w*|normal|abnormal\w*|negative|positive|"
                                   r"unremarkable|no evidence|consistent with|within normal|wnl|fractures?|findings?|"
@@ -130,7 +133,7 @@ def note_view(units: list[Unit], sections: list[str] | None = None) -> NoteView:
             where.setdefault(c, []).append(k)
         cue[k] = not (cue_stems if in_plan[k] else _ORDER_STEMS).isdisjoint(sts) or "'ll" in u.norm
         near_cue[k] = cue[k] and (not _NEAR_STEMS.isdisjoint(sts) or "'ll" in u.norm)
-        if (in_plan[k] or cue[k]) and ("follow up" in cs or _FOLLOW_CUE.search(u.norm)):
+        if (in_plan[k] or cue[k]) and (FOLLOW_UP in cs or _FOLLOW_CUE.search(u.norm)):
             follow = True
             follow_days += interval_days(u.norm)
         ns = u.numbers()
@@ -290,10 +293,10 @@ def find_omissions(idx: TranscriptIndex, units: list[Unit],
                          evidence=[ids[i] for i in turns[:3]]))
 
     for it in facts.plan:
-        if not _plan_covered(it, nv):
+        if not _plan_covered(it, nv) and not (it.canon == FOLLOW_UP and facts.follow_ups):  # said once, below
             add(f"plan: {it.text}", "plan", it.turns)
     for it in facts.generic:
-        if not _plain_covered(it, nv):
+        if not _plain_covered(it, nv) and not (nv.follow_up and not _VISIT.isdisjoint(it.key)):
             add(f"plan: {it.text}", "plan", it.turns)
         elif it.dose is not None and stem(it.dose[0]) in nv.stems:  # "robaxin" named: its dose said too?
             n_doses += 1
