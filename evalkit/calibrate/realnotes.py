@@ -118,6 +118,8 @@ def assign(lnote: LabelledNote, parsed: Note, result: JudgeResult) -> list[Sente
 
 
 def _tokens(text: str) -> set[str]:
+    """Content words, lightly stemmed; a final "e" goes too, so "headache" meets "headaches" (stripped
+    to "headach") and "exercise" meets "exercises"."""
     out = set()
     for w in _WORD.findall(text.lower()):
         if w in _STOP or len(w) < 3 and not w[0].isdigit():
@@ -126,6 +128,8 @@ def _tokens(text: str) -> set[str]:
             if len(w) > len(suf) + 3 and w.endswith(suf):
                 w = w[: -len(suf)]
                 break
+        if len(w) > 4 and w.endswith("e"):
+            w = w[:-1]
         out.add(w)
     return out
 

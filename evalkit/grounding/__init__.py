@@ -9,7 +9,9 @@
 - ``checks``: what a check returns (Check, Grounded)
 - ``ground``: claim → verdict, type, severity, evidence
 - ``allergies``: transcript allergies (by substance) and the note's allergy claims
-- ``omissions``: salient transcript facts missing from the note
+- ``plan_items``: what the clinician announces will be done (tests, drugs, referrals, instructions)
+- ``facts``: the salient facts of a transcript (plan items, follow-up, results, diagnoses, medications...)
+- ``omissions``: which of those facts the note leaves out
 - ``severity``: CREOLA severity of a flag and its confidence (``rubrics/grounding/confidence.json``)
 - ``records``: fast construction of the output records
 """
@@ -23,4 +25,6 @@ GROUNDING_VERSION = "2.0"  # 1.1: list negation scope, allergies by substance, m
 #      mid-line headings), yes/no answers and hedged assessments, history vs exam denials, negation
 #      that stops at a finding's location, scores on their scale, unit conversions, the record as
 #      evidence (sources), severity by what is wrong and a confidence per flag, invented tests and
-#      results, long turns judged in pieces (near-linear time)
+#      results, long turns judged in pieces (near-linear time); omissions rebuilt (plan items near
+#      their announcement, covered by a plan sentence or its neighbour; follow-up intervals,
+#      results, the clinician's diagnoses, red-flag symptoms)

@@ -1,93 +1,70 @@
 """Omissions: salient transcript facts the note leaves out.
 
-Salient facts are medications said as taken or prescribed, doses, allergies, diagnoses
-and plan items (a clinician's "I'm going to order / start / refer..." clause naming a
-test, drug, referral or follow-up). A fact is covered when the note names the same
-concept (synonyms count: "Lasix" covers "furosemide"); a plan item is covered only by a
-note sentence that names its concept as an action, so a test mentioned in Results does
-not stand in for the order to repeat it.
+The facts come from :mod:`evalkit.grounding.facts` (plan items, follow-up, results reviewed,
+the clinician's diagnoses, medications, doses, allergies). A fact is covered when the note
+names the same concept (synonyms count: "Lasix" covers "furosemide"). A plan item is covered
+by a note sentence that names it as an action: in a plan-like section, with an action cue in
+that sentence or the one before or after it ("She is taking amlodipine and lisinopril. We will
+continue these as is."), or anywhere with a plain order ("A CBC was ordered." under Results);
+a test named only as a result does not stand in for the order to repeat it.
 """
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from ..schema import Omission, SpeakerRole
-from .allergies import covered_by, transcript_allergies
+from .allergies import covered_by
 from .entities import Unit
+from .facts import DAYS, Facts, interval_days, same_interval, transcript_facts
+from .plan_items import ACTION_CLASS, PlanItem, display_name, group_name
 from .index import UNKNOWN, TranscriptIndex
-from .lexicon import GENERIC, GENERIC_FINDINGS, STOPWORDS, Term, stem
-from .negation import AFF
-from .numbers import DOSE_UNITS
+from .lexicon import GENERIC, STOPWORDS, Term, lexicon, stem
+from .negation import AFF, NEG
 from .records import build
 
-#: what a clinician says to announce a plan item, in order of preference at one position
-_PLAN_PHRASES: Final = (
-    "i am going to", "i'm going to", "i'm gonna", "i'm gon na", "i am gon na", "gon na", "gonna", "going to",
-    "we are going to", "we're going to", "we'll", "we will", "i'll", "i will", "i want you to", "i want to",
-    "i wan na", "we wan na", "go ahead and (?=order|prescribe|schedule|refer|send|start|check|get (?:a|an|some|you))",
-    "i'd like you to", "i'd like to", "i would like to", "let's", "let us", "you should", "you need to",
-    "you'll need to", "you will need to", "i recommend", "i'd recommend", "i would recommend", "recommend",
-    "i'm prescribing", "prescribe", "i'm sending", "i'm putting you", "put you on", "start you on", "refer you",
-    "make an appointment", "follow up", "come back", "see you back")
-
-
-def _by_first_letter(phrases: tuple[str, ...]) -> str:
-    """One alternation per first letter, each keeping the phrases' order (speed: a word that
-    starts with another letter fails at once; the same leftmost-first match as the flat list).
-
-    The word boundary before each phrase is tested after its first letter, as "that letter is
-    not preceded by a word character" (``c(?<!\\wc)``, the same test as ``\\bc``): the pattern
-    then starts with a set of letters, which the regex engine scans for at C speed.
-    """
-    groups: dict[str, list[str]] = {}
-    for ph in phrases:
-        groups.setdefault(ph[0], []).append(ph[1:])
-    return "|".join(f"{c}(?<!\\w{c})(?:{'|'.join(rest)})" for c, rest in groups.items())
-
-
-PLAN_TRIGGER: Final = re.compile(r"(?:" + _by_first_letter(_PLAN_PHRASES) + r")\b")
-_NOT_PLAN: Final = re.compile(r"^\W*(?:go ahead and )?(?:take a look|look|examine|check you|listen|ask|talk|review|go over|"
-                       r"see how|move|push|press|feel|have you|do a quick|do a physical|bring up|pull up)")
-_CLAUSE_END: Final = re.compile(r"[.?!;]")
-_WORD: Final = re.compile(r"[a-z]+(?:'[a-z]+)?")
-ACTION_CUE: Final = re.compile(
-    r"(?:^\W*plan\s*:|\b(?:will|'ll|plan to|planning to|plan is|order|ordered|ordering|schedule|scheduled|start|started|"
-    r"starting|continue|continued|refer|referred|referral|prescribe|prescribed|prescription|recommend|"
-    r"recommended|advise|advised|follow up|follow-up|followup|obtain|obtained|increase|increased|decrease|"
-    r"decreased|stop|stopped|discontinue|discontinued|initiate|initiated|return|repeat|begin|send|sent|"
-    r"monitor|should|instructed|encouraged|counseled|given|provided|placed|requested|arrange|arranged|"
-    r"consider|pending|resume|hold|wean|taper|titrate|switch|apply|wear|use|take|avoid|limit|give|giving|"
-    r"review|book|booked|practise|practice|practising|practicing|recheck|re-check)\b)")
-_ACTION_WORDS: Final = {
-    "order": "order get obtain send schedule check repeat draw recheck run perform arrange",
-    "start": "start prescribe give put initiate begin try add trial",
-    "stop": "stop discontinue hold avoid quit cease",
-    "increase": "increase raise double bump",
-    "decrease": "decrease lower reduce cut taper wean",
-    "continue": "continue keep stay maintain resume",
-    "refer": "refer referral consult",
-}
-ACTION_CLASS: Final = {stem(w): k for k, ws in _ACTION_WORDS.items() for w in ws.split()}
+#: words that make a note sentence say an action (matched by stem: "prescribing", "prescribed" and
+#: "prescription" alike); a token ending in "'ll" counts as "will"
+_CUE_WORDS: Final = """will shall plan order schedule start continue refer referral prescribe prescription recommend
+advise follow obtain increase decrease stop discontinue initiate return repeat begin send sent monitor should instruct
+encourage counsel give given provide place request arrange consider pending resume hold wean taper titrate switch apply
+wear use take took avoid limit review book practice practise recheck perform proceed get modify change try check
+draw"""
+CUE_STEMS: Final = frozenset(stem(w) for w in _CUE_WORDS.split())
+#: the actions that also name an order outside the plan ("A hemoglobin A1c was ordered." under Results)
+_ORDER_STEMS: Final = frozenset(stem(w) for w in """will shall plan order prescribe prescription refer referral
+schedule recommend request arrange initiate start""".split())
+#: the action a plan sentence lends the sentence before or after it ("... We will continue these as is.")
+_NEAR_STEMS: Final = frozenset(stem(w) for w in """will shall plan continue order prescribe start refer schedule stop
+discontinue increase decrease resume""".split())
 _ACTION_STEMS: Final = frozenset(ACTION_CLASS)
+#: how many words before a concept a plan sentence's action may stand ("we will continue her current dose of radiation")
+NEAR: Final = 8
+_PASSIVE: Final = frozenset("is are was were be been being".split())
+#: verbs that put any plan item in the note ("I recommended an MRI", "I recommended ibuprofen")
+_ANY_ACTION: Final = frozenset(("recommend", "suggest", "advis", "plan", "treat", "treatment"))
+#: (said, written) action classes that name the same plan: getting a drug is starting it, and a
+#: drug to take is one started or continued
+_SAME_ACTION: Final = frozenset({(a, a) for a in ("order", "start", "stop", "increase", "decrease", "continue",
+                                                  "refer", "take")}
+                                | {("order", "start"), ("start", "order"), ("take", "start"), ("start", "take"),
+                                   ("take", "continue"), ("continue", "take"), ("order", "take")})
+_HISTORY_SECTION: Final = re.compile(r"hpi|histor|subjective|complaint|review of systems|\bros\b|medication|allerg|"
+                                      r"social|famil|surgical|vital|exam")
 PLAN_SECTION: Final = re.compile(r"plan|instruction|recommend|treatment|disposition|assessment|impression")
-_STRONG_PLAN: Final = re.compile(r"\W*(?:(?:go ahead and|also|just|probably|definitely|have you|you to|to)\s+)*"
-                          r"(?:order|prescribe|start|schedule|refer|increase|decrease|stop|discontinue|repeat|"
-                          r"recheck|check|get|send|give|put|switch|add|hold|draw|obtain|push|strain|ice|rest|"
-                          r"elevate|wear|avoid|limit|cut|apply|use|drink|continue|keep|monitor|watch|track|"
-                          r"stay on|try|take|eat)\b")
-_PLAN_OBJECTS: Final = frozenset("""profile panel test tests fluids urine stool culture scan imaging appointment brace
-ice rest elevation compression stretches stretching crutches wheelchair cane walker splint sling bandage
-cream ointment drops spray patch stockings hydration water salt sugar alcohol caffeine smoking weight
-specialist cardiologist dermatologist neurologist orthopedic surgeon podiatrist physical nutritionist
-medication medications medicine medicines pills foods food diet sugars sugar pressures readings""".split())
-_PLAN_VERBS: Final = frozenset(stem(w) for w in """order prescribe start continue take give send refer schedule check
-see come follow make sure want need going get put try keep also go ahead maybe probably little bit okay
-just think know talk look back today week weeks month months day days time next soon like really""".split())
-_PLAN_CATS: Final = ("drug", "procedure", "activity")
+_FOLLOW_CUE: Final = re.compile(r"\b(?:follow(?:-| )?up|return(?:s|ed|ing)?|come back|recheck|re-evaluat\w*|revisit|"
+                                r"see (?:me|him|her|them|the patient|you) (?:again|back|in)|be seen|next visit|"
+                                r"next appointment)\b")
+FOLLOW_UP: Final = "follow up"  # the follow-up concept
+#: a plain-word item about the next visit ("schedule an appointment when you check out") is the follow-up
+_VISIT: Final = frozenset(stem(w) for w in "appointment visit return".split())
+_RESULT_SECTION: Final = re.compile(r"result|finding|imaging|lab|data|diagnostic|studies|radiolog")
+_RESULT_WORDS: Final = re.compile(r"\b(?:show(?:s|ed|n)?|reveal\w*|demonstrat\w*|normal|abnormal\w*|negative|positive|"
+                                  r"unremarkable|no evidence|consistent with|within normal|wnl|fractures?|findings?|"
+                                  r"results?|reviewed|confirm\w*|significant for|notable for|indicat\w*|was|were)\b")
+_IMAGING: Final = frozenset(("x ray", "magnetic resonanc imag", "comput tomographi", "ultrasound", "mammogram"))
 
 
 @dataclass
@@ -95,195 +72,203 @@ class NoteView:
     """What the note says, as lookups for coverage."""
 
     stems: set[str]
-    concepts: set[str]
-    action_concepts: set[str]  # concepts named in a plan-section sentence with an action cue
-    concept_actions: dict[str, set[str]]  # concept -> action classes of the plan sentences naming it
+    concepts: set[str]  # concepts named, with the broader terms of those named ("ibuprofen" -> NSAID)
+    action_concepts: dict[str, list[tuple[set[str], int]]]  # concept named as an action -> (action classes
+    # said with it, "*" for any; the sentence's index), one per sentence
     numbers: set[float]
-    plan_stems: list[set[str]]  # stems of each plan-section sentence
-    plan_keys: list[set[str]]  # stems + concepts + "act:<class>" of each plan-section sentence
+    follow_up: bool  # the note says when the patient is seen next
+    follow_days: list[float]  # the intervals its follow-up sentences give, in days
+    where: dict[str, list[int]]  # concept -> the sentences naming it
+    results: set[str]  # concepts named with a result ("X-rays ... reveal no fracture"), "imaging" for any image
+    units: list[Unit]
+    plan_units: list[int]  # indexes of the plan-section sentences
+    same_section_next: list[bool]  # whether sentence k + 1 is in the section of sentence k
+    _stems: dict[int, set[str]] = field(default_factory=dict)
+
+    def sentence_stems(self, k: int) -> set[str]:
+        """Stems of sentence ``k`` and of the next one in its section (a claim is often half a sentence)."""
+        got = self._stems.get(k)
+        if got is None:
+            got = set(self.units[k].sts)
+            if self.same_section_next[k]:
+                got.update(self.units[k + 1].sts)
+            self._stems[k] = got
+        return got
+
 
 
 def note_view(units: list[Unit], sections: list[str] | None = None) -> NoteView:
     """Lookups over the note's claim units (``sections``: each unit's section key and title)."""
+    n = len(units)
+    secs = sections if sections and len(sections) == n else [""] * n
+    kinds: dict[str, tuple[bool, bool, bool]] = {}  # section -> (plan, results, history)
+    for sec in secs:
+        if sec not in kinds:
+            kinds[sec] = (bool(PLAN_SECTION.search(sec)), bool(_RESULT_SECTION.search(sec)),
+                          bool(_HISTORY_SECTION.search(sec)))
+    in_plan = [kinds[sec][0] for sec in secs] if sections else [True] * n
+    sectioned = any(in_plan)
+    cue_stems = CUE_STEMS
+    if not sectioned:  # a note with no plan section: any sentence may hold the plan, if it says an order
+        in_plan = [True] * n
+        cue_stems = _ORDER_STEMS | _NEAR_STEMS
+    parent = lexicon().parent
     stems: set[str] = set()
     concepts: set[str] = set()
-    action: set[str] = set()
     nums: set[float] = set()
-    plan: list[set[str]] = []
-    keys: list[set[str]] = []
-    cact: dict[str, set[str]] = {}
-    in_plan = [bool(PLAN_SECTION.search(sec)) for sec in sections] if sections else [True] * len(units)
-    if not any(in_plan):
-        in_plan = [True] * len(units)
-    for u, p in zip(units, in_plan):
+    cs_of: list[set[str]] = []
+    cue = [False] * n
+    near_cue = [False] * n
+    follow = False
+    follow_days: list[float] = []
+    results: set[str] = set()
+    where: dict[str, list[int]] = {}
+    for k, u in enumerate(units):
         sts = u.sts
         stems.update(sts)
         cs = {t.canonical for _, _, t in u.matches}
+        cs_of.append(cs)
         concepts |= cs
-        if p:
-            ss = set(sts)
-            plan.append(ss)
-            hit = ss & _ACTION_STEMS  # most claims name no action word: skip the per-stem loops
-            acts = {ACTION_CLASS[x] for x in hit} if hit else set()
-            keys.append(ss | cs | {"act:" + a for a in acts})
-            if ACTION_CUE.search(u.norm):
-                action |= cs
-                for c in cs:
-                    cact.setdefault(c, set()).update(acts)
+        for c in cs:
+            where.setdefault(c, []).append(k)
+        cue[k] = not (cue_stems if in_plan[k] else _ORDER_STEMS).isdisjoint(sts) or "'ll" in u.norm
+        near_cue[k] = cue[k] and (not _NEAR_STEMS.isdisjoint(sts) or "'ll" in u.norm)
+        if (in_plan[k] or cue[k]) and (FOLLOW_UP in cs or _FOLLOW_CUE.search(u.norm)):
+            follow = True
+            follow_days += interval_days(u.norm)
         ns = u.numbers()
         if ns:
-            nums.update([n.value for n in ns])
-    return NoteView(stems, concepts, action, cact, nums, plan, keys)
+            nums.update([x.value for x in ns])
+        if (cs or "imag" in sts) and (kinds[secs[k]][1] or _RESULT_WORDS.search(u.norm)):
+            results |= cs
+            if "imag" in sts or "radiograph" in sts:
+                results.add("imaging")
+    concepts |= {parent[c] for c in concepts if c in parent}
+    results |= {parent[c] for c in results if c in parent}
+    action: dict[str, list[tuple[set[str], int]]] = {}
+    for k, u in enumerate(units):
+        if not cs_of[k] or (not in_plan[k] and (kinds[secs[k]][2] or not cue[k])):
+            continue  # "He was prescribed a 10-day course of antibiotics" is history, not the plan
+        wild = in_plan[k] and not _ANY_ACTION.isdisjoint(u.sts)
+        cues = _cues(u, cue_stems if in_plan[k] else _ORDER_STEMS) if cue[k] and not wild else []
+        near: list[int] = []
+        if in_plan[k] and sectioned and not cue[k]:  # the action said in the sentence before or after
+            # ("She is taking amlodipine and lisinopril. We will continue these as is.")
+            near = [j for j in (k - 1, k + 1) if 0 <= j < n and secs[j] == secs[k] and near_cue[j]]
+        for s0, e0, t in u.matches:
+            if wild:
+                acts: set[str] | None = {"*"}
+            else:
+                acts = _acts_near(u, s0, e0, cues)
+                if acts is None and near:  # the neighbour's action must be one that names this plan
+                    acts = set().union(*(_acts(units[j].sts) for j in near)) or None
+            if acts is not None:
+                action.setdefault(t.canonical, []).append((acts, k))
+    nxt = [k + 1 < n and secs[k + 1] == secs[k] for k in range(n)]
+    return NoteView(stems, concepts, action, nums, follow, follow_days, where, results, units,
+                    [k for k in range(n) if in_plan[k]], nxt)
 
 
-def _covered(term: Term, nv: NoteView, need_action: bool = False) -> bool:
-    pool = nv.action_concepts if need_action else nv.concepts
-    if term.canonical in pool:
+def _acts(sts: list[str]) -> set[str]:
+    hit = _ACTION_STEMS.intersection(sts)
+    return {ACTION_CLASS[x] for x in hit} if hit else set()
+
+
+def _cues(u: Unit, cue_stems: frozenset[str]) -> list[int]:
+    """Token indexes of the action words of a note sentence."""
+    return [j for j, (t, st) in enumerate(zip(u.toks, u.sts)) if st in cue_stems or t.endswith("'ll")]
+
+
+def _acts_near(u: Unit, s0: int, e0: int, cues: list[int]) -> set[str] | None:
+    """Action classes said with the concept at tokens ``s0:e0``: a cue at most :data:`NEAR` words
+    before it, not counting other names on the way ("I have also provided him with a home exercise
+    program"), inside it ("Follow up in 2 weeks"), or just after it when it opens the sentence or in
+    the passive ("Omeprazole 20 mg continues", "Lasix will be continued"); None when no cue is that close."""
+    toks, sts = u.toks, u.sts
+    for p in cues:
+        if p < s0 and s0 - p > NEAR:  # far, unless the words between are mostly a list of other names
+            # ("We will order an ultrasound of her right upper quadrant, as well as additional labs")
+            named = sum(min(e, s0) - max(s, p) for s, e, _ in u.matches if s < s0 and e > p)
+            if s0 - p - named > NEAR:
+                continue
+        if p < e0 or (p <= e0 + 4 and (s0 <= 1 or not _PASSIVE.isdisjoint(toks[e0:p + 1]))):
+            return _acts(sts[max(0, s0 - NEAR):s0] + sts[s0:e0 + 4])
+    return None
+
+
+def _covered(term: Term, nv: NoteView) -> bool:
+    if term.canonical in nv.concepts:
         return True
-    if need_action:
-        return False
     key = [s for s in term.stems if s not in STOPWORDS and s not in GENERIC and len(s) > 2]
     return bool(key) and all(s in nv.stems for s in key)
 
 
-def _clause_covered(canon: str, clause_keys: list[set[str]], nv: NoteView) -> bool:
-    """Some plan sentence naming ``canon`` says at least half of what one of its clauses says."""
-    if not clause_keys:
-        return True
-    for ck in clause_keys:
-        need = max(min(2, len(ck)), (len(ck) + 1) // 2)
-        for pk in nv.plan_keys:
-            if canon in pk and len(ck & pk) >= need:
+def _plain_covered(it: PlanItem, nv: NoteView) -> bool:
+    """Some plan sentence names what a plain-word item names ("an ABI will be ordered" for "order an
+    ankle brachial index abi"), or says two thirds of its content words (at least two)."""
+    roots = [_root(k) for k in it.key]
+    full = [_root(k) for k in it.clause[0]] if it.clause else []
+    need = min(len(full), max(2, (2 * len(full) + 2) // 3))
+    lens = {len(r) for r in roots} | {len(r) for r in full}
+    for k in nv.plan_units:
+        ss = nv.sentence_stems(k)
+        ps = {x[:j] for x in ss for j in lens}  # stems by their first letters: "exercis" meets "exercising"
+        if any(r in ps for r in roots) or (full and sum(1 for r in full if r in ps) >= need):
+            return True
+    return False
+
+
+def _root(k: str) -> str:
+    """A stem's first letters, so that "ice" meets "icing" and "exercis" meets "exercising"."""
+    return k[:5] if len(k) > 5 else k.rstrip("e") if len(k) > 2 else k
+
+
+def _plan_covered(it: PlanItem, nv: NoteView) -> bool:
+    """A note sentence names the item as an action: the same action (or any, when none was said,
+    or "recommended"), or in words that say at least half of what one announcing clause says."""
+    entries = nv.action_concepts.get(it.canon)
+    if entries is None:  # a broader name inside a longer one: "injection" in "epidural steroid injection"
+        parts = set(it.canon.split())
+        entries = [e for c, es in nv.action_concepts.items() if parts < set(c.split()) for e in es]
+    for acts, k in entries:
+        if not it.acts or not acts or "*" in acts or any((a, b) in _SAME_ACTION for a in it.acts for b in acts):
+            return True
+        ss = nv.sentence_stems(k)
+        for ck in it.clause:  # another action, but the sentence says what the announcement said
+            if len(ck) >= 2 and sum(1 for x in ck if x in ss) >= (len(ck) + 1) // 2:
                 return True
     return False
 
 
-def _med_turns(idx: TranscriptIndex, canon: str) -> list[int]:
-    key = ("med", canon)
-    got = idx.memo.get(key)
-    if got is None:
-        got = idx.memo[key] = _affirmed_turns(idx, canon)
-    return got
+def with_answers(idx: TranscriptIndex, turns: list[int]) -> list[int]:
+    """Turns, each clinician question followed by the patient's answer ("are you taking any
+    antibiotics?" / "yes, i finished them yesterday"; "any numbness" / "yes"): the evidence a
+    reader checks. A question is a clinician turn with a question mark or of at most 20 words
+    (real transcripts often have no punctuation)."""
+    out: list[int] = []
+    for i in turns:
+        if i not in out:
+            out.append(i)
+        j = i + 1
+        if j < idx.n_turns and j not in out and idx.roles[i] != SpeakerRole.PATIENT \
+                and idx.roles[j] == SpeakerRole.PATIENT and ("?" in idx.turns[i].text or len(idx.units[i].toks) <= 20):
+            out.append(j)
+    return out
 
 
-def _diagnosis_turns(idx: TranscriptIndex, canon: str) -> list[int]:
-    key = ("dx", canon)
-    got = idx.memo.get(key)
-    if got is None:
-        got = idx.memo[key] = sorted(i for i in set(idx.polarities(canon).get(AFF, [])) if i < idx.n_turns)
-    return got
+def _had(idx: TranscriptIndex, canonical: str) -> list[int]:
+    """Turns where the patient has the symptom: says so, or answers yes when asked."""
+    return sorted(i for i in set(idx.polarities(canonical).get(AFF, [])) if i < idx.n_turns)
 
 
 def _affirmed_turns(idx: TranscriptIndex, canonical: str) -> list[int]:
-    pols = idx.polarities(canonical)
-    return sorted(i for i in set(pols.get(AFF, [])) | set(pols.get(UNKNOWN, [])) if i < idx.n_turns)
-
-
-@dataclass
-class Facts:
-    """The salient facts of one transcript (independent of any note; memoised on the index)."""
-
-    terms: dict[str, Term]
-    plan: list[tuple[str, list[int], set[str], list[set[str]]]]  # concept, turns, action classes, clause keys
-    generic: list[tuple[int, list[str], str]]  # turn, key stems, words
-    meds: list[str]  # candidates: salient when the dialogue affirms them (decided lazily)
-    doses: list[tuple[str, set[float], int]]  # concept, readings, turn
-    allergies: list[tuple[str, str, int]]  # substance as said, key (drug concept or stems), turn
-    diagnoses: list[str]  # candidates, as for meds
-
-
-def transcript_facts(idx: TranscriptIndex) -> Facts:
-    """Salient facts of the transcript: plan items, medications, doses, allergies, diagnoses."""
-    got = idx.memo.get("facts")
+    key = ("med", canonical)
+    got = idx.memo.get(key)
     if got is None:
-        got = idx.memo["facts"] = _facts(idx)
+        pols = idx.polarities(canonical)
+        got = idx.memo[key] = sorted(i for i in set(pols.get(AFF, [])) | set(pols.get(UNKNOWN, []))
+                                     if i < idx.n_turns)
     return got
-
-
-def _facts(idx: TranscriptIndex) -> Facts:
-    terms: dict[str, Term] = {}
-    for u in idx.units:
-        for _, _, t in u.matches:
-            terms.setdefault(t.canonical, t)
-    plan_concepts: dict[str, list[int]] = {}
-    plan_actions: dict[str, set[str]] = {}
-    plan_keys: dict[str, list[set[str]]] = {}
-    generic_items: list[tuple[int, list[str], str]] = []
-    for i, u in enumerate(idx.units[:idx.n_turns]):
-        if idx.roles[i] == SpeakerRole.PATIENT:
-            continue
-        norm = u.norm
-        for m in PLAN_TRIGGER.finditer(norm):
-            m_end = m.end()
-            if _NOT_PLAN.match(norm, m_end):
-                continue
-            end_m = _CLAUSE_END.search(norm, m_end)
-            end = min(end_m.start() if end_m else len(norm), m_end + 100)
-            offs = u.offsets()
-            n_offs = len(offs)
-            named = False
-            k0 = bisect_left(offs, m_end)
-            act = next((ACTION_CLASS[x] for x in u.sts[k0:k0 + 5] if x in ACTION_CLASS), None)
-            ckey: set[str] | None = None
-            for s0, e0, t in u.matches:
-                if t.category in _PLAN_CATS and s0 < n_offs and m_end <= offs[s0] < end:
-                    named = True
-                    if ckey is None:
-                        ckey = {stem(w) for w in _WORD.findall(u.norm[m.end():end]) if w not in STOPWORDS
-                                and w not in GENERIC and len(w) > 3 and stem(w) not in _PLAN_VERBS}
-                        ckey |= {"act:" + act} if act else set()
-                    plan_keys.setdefault(t.canonical, []).append(ckey | {t.canonical})
-                    turns = plan_concepts.setdefault(t.canonical, [])
-                    if i not in turns:
-                        turns.append(i)
-                    if act:
-                        plan_actions.setdefault(t.canonical, set()).add(act)
-            if not named and _STRONG_PLAN.match(u.norm, m.end()):
-                clause = [(s0, t) for s0, e0, t in u.matches if s0 < len(offs) and m.end() <= offs[s0] < end
-                          and t.category in ("condition", "measure")]
-                words = [w for w in _WORD.findall(u.norm[m.end():end]) if w not in STOPWORDS and w not in GENERIC
-                         and len(w) > 3 and not w[0].isdigit()]
-                if not clause and not any(w in _PLAN_OBJECTS for w in words) and i < idx.n_turns * 0.4:
-                    continue
-                key = list(dict.fromkeys(stem(w) for w in words if stem(w) not in _PLAN_VERBS))[:6]
-                if len(key) >= 2:
-                    generic_items.append((i, key, " ".join(words[:8])))
-    plan = [(c, turns, plan_actions.get(c, set()), plan_keys.get(c, [])) for c, turns in plan_concepts.items()
-            if c in terms]
-    seen = {c for c, *_ in plan}
-    # medications and diagnoses are candidates here; whether the dialogue affirms them is
-    # decided only for the ones a note leaves out (see find_omissions), which saves time
-    al = transcript_allergies(idx)
-
-    def only_allergy(canon: str) -> bool:
-        # said only as an allergy ("allergic to penicillin"): not a medication, not a diagnosis
-        return bool(al.positions) and all(h in al.positions for h in idx.concept_turns[canon] if h[0] < idx.n_turns)
-
-    meds: list[str] = []
-    for canon in idx.concept_turns:
-        term = terms.get(canon)
-        if term is None or term.category != "drug" or canon in seen or only_allergy(canon):
-            continue
-        meds.append(canon)
-        seen.add(canon)
-    doses: list[tuple[str, set[float], int]] = []
-    for canon in sorted(c for c in seen if terms[c].category == "drug"):  # sorted: same order every run
-        for i, tok in [h for h in idx.concept_turns.get(canon, ()) if h[0] < idx.n_turns][:6]:
-            val = _dose_after(idx.units[i], tok)
-            if val is not None:
-                doses.append((canon, val, i))
-                break
-    allergies = [(a.substance, a.key, a.turn) for a in al.items]
-    diagnoses: list[str] = []
-    for canon in idx.concept_turns:
-        term = terms.get(canon)
-        if term is None or term.category != "condition" or canon in seen:
-            continue
-        if all(s in GENERIC_FINDINGS or s in STOPWORDS for s in term.stems) or only_allergy(canon):
-            continue
-        diagnoses.append(canon)
-        seen.add(canon)
-    return Facts(terms, plan, generic_items, meds, doses, allergies, diagnoses)
 
 
 def find_omissions(idx: TranscriptIndex, units: list[Unit],
@@ -296,82 +281,65 @@ def find_omissions(idx: TranscriptIndex, units: list[Unit],
         sections: each claim's section key and title (plan items must be covered in a
             plan-like section when the note has one).
     """
-    facts = transcript_facts(idx)
+    facts: Facts = transcript_facts(idx)
     terms = facts.terms
     nv = note_view(units, sections)
     out: list[Omission] = []
     ids = idx.ids
+    n_meds = n_doses = n_sym = 0
 
-    def add(text: str, category: str, severity: str, turns: list[int]) -> None:
+    def add(text: str, category: str, turns: list[int], severity: str = "major") -> None:
         out.append(build(Omission, id=f"om{len(out)}", text=text, category=category, severity=severity,
                          evidence=[ids[i] for i in turns[:3]]))
 
-    for canon, turns, acts, keys in facts.plan:
-        t = terms[canon]
-        said = nv.concept_actions.get(canon)
-        if not _covered(t, nv, need_action=True) or (acts and said and not acts & said) \
-                or not _clause_covered(canon, keys, nv):
-            verb = "/".join(sorted(acts))
-            add(f"plan: {verb + ' ' if verb else ''}{t.text}", "plan", "major", turns)
-    done: set[str] = set()
-    n_generic = 0
-    for i, key, words in facts.generic:
-        sig = " ".join(sorted(key))
-        if sig in done:
-            continue
-        done.add(sig)
-        n_generic += 1
-        need = max(2, (2 * len(key) + 2) // 3)
-        if not any(sum(1 for k in key if k in ps) >= need for ps in nv.plan_stems):
-            add(f"plan: {words}", "plan", "minor", [i])
-    n_meds = n_diag = 0
+    for it in facts.plan:
+        if not _plan_covered(it, nv) and not (it.canon == FOLLOW_UP and facts.follow_ups):  # said once, below
+            add(f"plan: {it.text}", "plan", it.turns)
+    for it in facts.generic:
+        if not _plain_covered(it, nv) and not (nv.follow_up and not _VISIT.isdisjoint(it.key)):
+            add(f"plan: {it.text}", "plan", it.turns)
+        elif it.dose is not None and stem(it.dose[0]) in nv.stems:  # "robaxin" named: its dose said too?
+            n_doses += 1
+            if not any(v in nv.numbers for v in it.dose[1]):
+                add(f"dose: {it.dose[0]} {max(it.dose[1]):g}", "dose", it.turns)
+    for text, count, unit, i in facts.follow_ups:  # no follow-up, or only at another interval
+        if not nv.follow_up or (nv.follow_days and not same_interval(count * DAYS[unit], nv.follow_days)):
+            add(f"follow-up: {text}", "plan", [i])
     for canon in facts.meds:
         covered = _covered(terms[canon], nv)
-        said_in = _med_turns(idx, canon) if not covered else None
+        said_in = _affirmed_turns(idx, canon) if not covered else None
         if covered or said_in:
             n_meds += 1  # a covered medication counts as salient without asking how it was said
         if said_in:
-            add(f"medication: {terms[canon].text}", "medication", "major", said_in)
-    n_doses = 0
+            add(f"medication: {display_name(terms[canon])}", "medication", with_answers(idx, said_in))
     for canon, val, i in facts.doses:
         if not _covered(terms[canon], nv):
             continue
         n_doses += 1
         if not any(v in nv.numbers for v in val):
-            add(f"dose: {terms[canon].text} {max(val):g}", "dose", "major", [i])
+            add(f"dose: {display_name(terms[canon])} {max(val):g}", "dose", [i])
     for what, akey, i in facts.allergies:
         if not covered_by(akey, nv.stems, nv.concepts):
-            add(f"allergy: {what}", "allergy", "major", [i])
-    for canon in facts.diagnoses:
+            add(f"allergy: {what}", "allergy", [i])
+    for canon, i in facts.results:
+        if canon not in nv.results and not (canon in _IMAGING and "imaging" in nv.results):
+            add(f"result: {display_name(terms[canon])}", "other", [i])
+    for a in facts.assessed:
+        if not _covered(terms[a.canon], nv) or (a.acute and not any(  # "acute heart failure exacerbation", not CHF
+                not a.acute.isdisjoint(nv.sentence_stems(k)) for k in nv.where.get(a.canon, ()))):
+            add(f"diagnosis: {a.text}", "diagnosis", a.turns)
+    for canon in facts.symptoms:
         covered = _covered(terms[canon], nv)
-        said_in = _diagnosis_turns(idx, canon) if not covered else None
-        if covered or said_in:
-            n_diag += 1
-        if said_in:
-            add(f"diagnosis: {terms[canon].text}", "diagnosis", "minor", said_in)
-    salient = len(facts.plan) + n_generic + n_meds + n_doses + len(facts.allergies) + n_diag
+        had = _had(idx, canon) if not covered else None
+        if covered or had:
+            n_sym += 1
+        if had:
+            add(f"symptom: {group_name(terms[canon])}", "symptom", with_answers(idx, had))
+        elif not covered:  # a red flag the patient denies is a pertinent negative the note should keep
+            denied = sorted(i for i in set(idx.polarities(canon).get(NEG, [])) if i < idx.n_turns)
+            if denied:
+                n_sym += 1
+                add(f"symptom: denies {group_name(terms[canon])}", "symptom", with_answers(idx, denied))
+    salient = len(facts.plan) + len(facts.generic) + len(facts.follow_ups) + n_meds + n_doses \
+        + len(facts.allergies) + len(facts.results) + len(facts.assessed) + n_sym
     return out, salient
-
-
-def _dose_after(u: Unit, tok: int) -> set[float] | None:
-    """Readings of a number followed by a dose unit within six tokens after the drug."""
-    from .numbers import NUMBER_WORDS, word_number_readings
-
-    toks = u.toks
-    j = tok + 1
-    n = len(toks)
-    while j < n and j <= tok + 6:
-        if toks[j][0].isdigit() or toks[j] in NUMBER_WORDS:
-            k = j
-            while k < n and (toks[k][0].isdigit() or toks[k] in NUMBER_WORDS or toks[k] == "and"):
-                k += 1
-            if k < n and toks[k] in DOSE_UNITS:
-                if toks[j][0].isdigit():
-                    try:
-                        return {float(toks[j])}
-                    except ValueError:
-                        return None
-                return word_number_readings(toks[j:k])
-            return None
-        j += 1
-    return None

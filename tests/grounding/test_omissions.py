@@ -1,0 +1,99 @@
+"""Omissions on real ACI-Bench conversations: what a complete note of the visit would say, and no more."""
+
+from __future__ import annotations
+
+import pytest
+
+from evalkit.calibrate.realnotes import omission_matches
+from evalkit.metrics.hallucination import judge_note
+from evalkit.text import parse_note
+
+
+@pytest.fixture(scope="module")
+def aci_train():
+    from evalkit.importers.aci_bench import load_aci_bench
+    from tests.conftest import ACI
+
+    return {c.id: c for c in load_aci_bench(ACI / "train.csv", ACI / "train_metadata.csv")}
+
+
+def _omitted(c, note_text: str) -> list[str]:
+    return [o.text for o in judge_note(c.turns, parse_note(note_text), c.case).omissions]
+
+
+def test_drug_in_one_sentence_and_its_action_in_the_next_is_covered(aci_train):
+    # D2N035: "i want you to continue on the cozaar one hundred milligrams daily continue on the norvasc
+    # five milligrams once daily" (the second "continue" announces the norvasc without "i want you to")
+    c = aci_train["D2N035"]
+    drugs = "Hypertension.\nShe is on Cozaar 100 mg daily and Norvasc 5 mg once daily."
+    with_action = _omitted(c, f"ASSESSMENT AND PLAN\n\n{drugs}\nWe will continue these as is.")
+    without = _omitted(c, f"ASSESSMENT AND PLAN\n\n{drugs}")
+    assert not [t for t in with_action if "cozaar" in t or "norvasc" in t], with_action
+    assert "plan: continue cozaar" in without and "plan: continue norvasc" in without
+
+
+def test_an_order_written_under_results_covers_the_plan_item(aci_train):
+    # D2N040: "i am going to order a hemoglobin a1c and also a cbc"
+    c = aci_train["D2N040"]
+    ordered = _omitted(c, "RESULTS\n\nA hemoglobin A1c and a CBC were ordered today.\n\nPLAN\n\nContinue metformin.")
+    only_a_value = _omitted(c, "RESULTS\n\nHemoglobin A1c was 8 last time.\n\nPLAN\n\nContinue metformin.")
+    assert not [t for t in ordered if "a1c" in t or "cbc" in t], ordered
+    assert "plan: order hemoglobin a1c" in only_a_value and "plan: order cbc" in only_a_value
+
+
+@pytest.mark.parametrize("cid", ["D2N001", "D2N006", "D2N009", "D2N013", "D2N028"])
+def test_exam_talk_is_not_a_plan_item(aci_train, cid):
+    # "let's go ahead and listen to your heart and lungs", "i'm gon na check your heart and lungs": before,
+    # the filter meant to drop these never ran (its pattern began with ^ and was matched mid-turn)
+    c = aci_train[cid]
+    plan = [o.text for o in judge_note(c.turns, c.reference_note, c.case).omissions if o.category == "plan"]
+    assert not [t for t in plan if any(w in t for w in ("listen", "heart", "lungs", "exam", "look"))], plan
+
+
+def test_a_question_or_a_past_event_is_not_a_plan_item(aci_train):
+    # D2N013 T10 "did they put you on medication ?"; D2N017 T32 "let's take a look at your x-ray first"
+    from evalkit.grounding.facts import transcript_facts
+    from evalkit.grounding.index import transcript_index
+
+    c = aci_train["D2N013"]
+    assert not [it.text for it in transcript_facts(transcript_index(c.turns, c.case)).plan if 10 in it.turns]
+    c = aci_train["D2N017"]
+    facts = transcript_facts(transcript_index(c.turns, c.case))
+    assert not [it.text for it in facts.plan if "x-ray" in it.text]
+    assert ("x ray", 32) in facts.results  # the x-ray looked at is a result the note should give
+
+
+def test_follow_up_interval(aci_train):
+    # D2N035 T52 "... and then i'll see you again in three months"
+    c = aci_train["D2N035"]
+    assert "follow-up: in three months" not in _omitted(c, "PLAN\n\nFollow up in 3 months.")
+    assert "follow-up: in three months" in _omitted(c, "PLAN\n\nFollow up in 2 weeks.")
+    assert "follow-up: in three months" in _omitted(c, "PLAN\n\nContinue Cozaar.")
+
+
+def test_a_denied_red_flag_is_a_pertinent_negative(aci_train):
+    c = aci_train["D2N035"]
+    assert "symptom: denies chest pain" in _omitted(c, "PLAN\n\nFollow up in 3 months.")
+    assert "symptom: denies chest pain" not in _omitted(c, "HPI\n\nShe denies chest pain.\n\nPLAN\n\nFollow up in "
+                                                          "3 months.")
+
+
+def test_every_omission_is_major_and_cites_turns(aci_train):
+    # CREOLA: medication, dose, allergy, diagnosis, result, plan and follow-up are major
+    c = aci_train["D2N035"]
+    res = judge_note(c.turns, parse_note("PLAN\n\nFollow up."), c.case)
+    assert res.omissions and all(o.severity == "major" and o.evidence for o in res.omissions)
+    assert {o.category for o in res.omissions} >= {"plan", "diagnosis", "symptom"}
+
+
+def test_complete_human_notes_have_few_omissions(aci_valid):
+    # the ACI-Bench reference notes are complete: an omission reported there is usually false
+    # (2.85 a note before the omission rework, 0.4 after)
+    n = sum(len(judge_note(c.turns, c.reference_note, c.case).omissions) for c in aci_valid)
+    assert n / len(aci_valid) <= 0.8, n
+
+
+def test_omission_matcher_plural():
+    assert omission_matches("symptom: headache", [30, 31], "Headaches", [31])
+    assert omission_matches("plan: start exercises", [72], "Ice and morning exercise", [72])
+    assert not omission_matches("symptom: headache", [30], "Neck pain", [30])
