@@ -246,7 +246,7 @@ def parse_note(text: Any, template: str | None = None, source: str = "note") -> 
             ts = tpl.match_heading(title)
             if ts is not None:
                 key = ts.key
-        sec = (key, title, [])
+        sec: tuple[str, str, list[str]] = (key, title, [])
         sections.append(sec)
         return sec
 
