@@ -41,6 +41,7 @@ from typing import Any, Literal
 import numpy as np
 import yaml
 
+from . import safe_yaml
 from .errors import InputError
 from .metric_info import info_or_default, is_known, known_names, suggest
 
@@ -162,9 +163,7 @@ def load_gate_config(path: str | Path) -> GateConfig:
     if not p.is_file():
         raise InputError(src, None, "file not found", "pass the gate file with --config (see examples/gate.yaml)")
     try:
-        text = p.read_text(encoding="utf-8")
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data, root = safe_yaml.compose(safe_yaml.read_text(p), src)
     except UnicodeDecodeError:
         raise InputError(src, None, "is not UTF-8 text", "save the gate file as UTF-8") from None
     except yaml.YAMLError as e:
