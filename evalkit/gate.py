@@ -3,6 +3,7 @@
 A gate file (``gate.yaml``) lists checks, each a name and a one-line rule::
 
     baseline: prod                 # optional; `evalkit gate --baseline` overrides it
+    allow_incomplete: false        # optional; true gates a run that stopped part-way (with a note)
     checks:
       - name: WER at most 15%
         check: wer <= 0.15
@@ -27,6 +28,11 @@ Rules:
   (``wer`` up, ``adherence`` down), compared with VALUE; ``METRIC delta OP VALUE`` uses the raw
   change B − A instead.
 
+A gate never passes what it did not see: a run (or baseline) that is still ``running`` or misses
+cases of its dataset is refused with an InputError saying how many cases are missing (the CLI
+exits 2), unless the gate file says ``allow_incomplete: true``. When a run label is shared by
+several runs the report says which one was gated (:mod:`evalkit.run_refs`).
+
 Loading errors name the file, the line and the fix (:class:`evalkit.errors.InputError`).
 """
 
@@ -46,7 +52,7 @@ from .errors import InputError
 from .metric_info import info_or_default, is_known, known_names, suggest
 
 OPS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt, "==": operator.eq, "!=": operator.ne}
-TOP_KEYS = ("baseline", "confidence", "resamples", "seed", "checks")
+TOP_KEYS = ("baseline", "confidence", "resamples", "seed", "allow_incomplete", "checks")
 CHECK_KEYS = ("name", "check")
 EXAMPLES = "`wer <= 0.15`, `p95(latency_s) <= 20`, `wer no significant regression` or `omission_rate regression <= 0.02`"
 
@@ -101,6 +107,7 @@ class GateConfig:
     confidence: float = 0.95
     resamples: int = 10_000
     seed: int = 0
+    allow_incomplete: bool = False
 
 
 def _number(text: str, where: str, fld: str) -> float:
@@ -198,6 +205,12 @@ def load_gate_config(path: str | Path) -> GateConfig:
                 raise InputError(where(key), key, f"{v!r} is not a whole number >= {lo}",
                                  f"write e.g. {key}: {10000 if key == 'resamples' else 0}")
             setattr(cfg, key, int(v))
+    if "allow_incomplete" in data:
+        v = data["allow_incomplete"]
+        if not isinstance(v, bool):
+            raise InputError(where("allow_incomplete"), "allow_incomplete", f"{v!r} is not true or false",
+                             "write allow_incomplete: true (gate runs that stopped part-way) or leave it out")
+        cfg.allow_incomplete = v
     cfg.checks = _load_checks(data.get("checks"), nodes.get("checks"), src)
     return cfg
 
@@ -309,6 +322,7 @@ class GateReport:
     baseline: str | None = None
     baseline_ids: list[str] = field(default_factory=list)
     comparison: Any = None  # evalkit.compare.CompareResult
+    notes: list[str] = field(default_factory=list)  # which runs labels stood for; incomplete runs allowed
 
     @property
     def passed(self) -> bool:
@@ -335,6 +349,7 @@ class GateReport:
                         "passed": r.passed, "observed": r.observed, "message": r.message, "where": r.check.where,
                         **r.extra} for r in self.results],
             "comparison": self.comparison.to_dict() if self.comparison is not None else None,
+            "notes": self.notes,
         })
 
 
@@ -389,7 +404,8 @@ def run_gate(store: Any, run_ref: str, config: GateConfig | str | Path, *, basel
 
     cfg = config if isinstance(config, GateConfig) else load_gate_config(config)
     baseline = baseline or cfg.baseline
-    side = load_side(store, run_ref)
+    how = f"add `allow_incomplete: true` to {cfg.path}"
+    side = load_side(store, run_ref, allow_incomplete=cfg.allow_incomplete, how_to_allow=how)
     if side.sessions.empty:
         raise InputError(f"run {run_ref!r}", None, "has no sessions", "run the suite before gating it")
     relative = [c for c in cfg.checks if c.relative]
@@ -397,17 +413,18 @@ def run_gate(store: Any, run_ref: str, config: GateConfig | str | Path, *, basel
         c = relative[0]
         raise InputError(c.where, c.name, "compares with a baseline and none was given",
                          "pass --baseline LABEL or add `baseline: LABEL` to the gate file")
-    comparison, base_ids = None, []
+    comparison, base_ids, base_notes = None, [], []
     if baseline:
-        base = load_side(store, baseline)
-        base_ids = base.run_ids
+        base = load_side(store, baseline, allow_incomplete=cfg.allow_incomplete, how_to_allow=how)
+        base_ids, base_notes = base.run_ids, base.notes
         comparison = compare_sides(base, side, n_resamples=cfg.resamples, seed=cfg.seed, confidence=cfg.confidence,
                                    app_url=app_url or APP_URL)
         if relative and comparison.n_paired == 0:
             raise InputError(f"runs {baseline!r} and {run_ref!r}", None, "share no consultations",
                              "gate a run of the same dataset as the baseline")
     results = [_evaluate(c, side, comparison, run_ref, baseline) for c in cfg.checks]
-    return GateReport(cfg, run_ref, side.run_ids, len(side.sessions), results, baseline, base_ids, comparison)
+    return GateReport(cfg, run_ref, side.run_ids, len(side.sessions), results, baseline, base_ids, comparison,
+                      notes=side.notes + base_notes)
 
 
 __all__ = ["Check", "CheckResult", "GateConfig", "GateReport", "aggregate", "load_gate_config", "parse_rule",
