@@ -13,8 +13,24 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-console = Console(stderr=False)
-err_console = Console(stderr=True)
+#: width of the console when it is not a terminal and COLUMNS is not set (CI logs, pipes, files):
+#: rich's default there is 80 columns, which cuts tables
+WIDE = 240
+
+
+def _console(stderr: bool) -> Console:
+    """A console that never turns ``:x:`` in printed text into an emoji, and is wide when not a terminal."""
+    stream = sys.stderr if stderr else sys.stdout
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    width = None if tty or os.environ.get("COLUMNS") else WIDE
+    return Console(stderr=stderr, emoji=False, width=width)
+
+
+console = _console(stderr=False)
+err_console = _console(stderr=True)
 
 DB_OPTION = typer.Option("evalkit.duckdb", "--db", help="DuckDB file (created if missing).",
                          envvar="EVALKIT_DB")
