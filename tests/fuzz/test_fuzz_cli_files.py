@@ -103,6 +103,6 @@ def test_evalkit_generate_with_a_broken_card_prints_one_line():
 
 def test_evalkit_import_with_a_broken_csv_prints_one_line():
     tally = Tally("CLI: evalkit import aci-bench (csv)")
-    _fuzz_command(tally, bad_aci_csv(), lambda d, p: ["import", "aci-bench", str(p), "--no-metadata",
+    _fuzz_command(tally, bad_aci_csv(file_level=True), lambda d, p: ["import", "aci-bench", str(p), "--no-metadata",
                                                       "--db", str(d / "x.duckdb")])
     assert tally.refused >= 10
