@@ -8,6 +8,9 @@ per-request machinery (request and response objects, header multidicts, tracing,
 timeout handles) was ~0.4 ms of client CPU per call, the largest cost left on the lean route
 (``bench/bench_llm.py``). ``https://`` servers keep aiohttp.
 
+A reply larger than :data:`~evalkit.limits.MAX_REPLY_BYTES` (32 MB, announced, sent, or once
+decompressed) is refused as soon as that is known.
+
 Failures raise ``ConnectionResetError`` or ``TimeoutError`` for the client's retry policy (a
 POST is never re-sent here: a dropped request may still have been paid for); idle connections
 the server closed are noticed and not reused.
@@ -19,6 +22,8 @@ import asyncio
 import zlib
 from typing import Any
 from urllib.parse import urlsplit
+
+from ..limits import MAX_REPLY_BYTES
 
 
 class _Conn(asyncio.Protocol):
@@ -50,6 +55,9 @@ class _Conn(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:  # type: ignore[override]
         self.buf += data
+        if len(self.buf) > MAX_REPLY_BYTES + 65536:  # a reply no model sends: refuse it before it fills memory
+            self._fail(ConnectionResetError(f"HTTP reply larger than {MAX_REPLY_BYTES >> 20} MB"))
+            return
         if self.fut is not None:
             try:
                 self._parse()
@@ -99,7 +107,10 @@ class _Conn(asyncio.Protocol):
 
     def _finish(self, body: bytes) -> None:
         if self.encoding in ("gzip", "x-gzip", "deflate"):
-            body = zlib.decompress(body, 16 + zlib.MAX_WBITS if "gzip" in self.encoding else zlib.MAX_WBITS)
+            z = zlib.decompressobj(16 + zlib.MAX_WBITS if "gzip" in self.encoding else zlib.MAX_WBITS)
+            body = z.decompress(body, MAX_REPLY_BYTES + 1)  # bounded: a small gzip may inflate to gigabytes
+            if len(body) > MAX_REPLY_BYTES or z.unconsumed_tail:
+                raise ValueError(f"reply inflates to more than {MAX_REPLY_BYTES >> 20} MB")
         elif self.encoding not in ("", "identity"):
             raise ValueError(f"content-encoding {self.encoding}")
         if self.to_close:
@@ -128,6 +139,8 @@ class _Conn(asyncio.Protocol):
                 k = k.strip().lower()
                 if k == "content-length":
                     self.length = int(v)
+                    if self.length > MAX_REPLY_BYTES:
+                        raise ValueError(f"reply of {self.length} bytes")
                 elif k == "transfer-encoding":
                     self.chunked = "chunked" in v.lower()
                 elif k == "content-type":

@@ -387,3 +387,53 @@ def test_transcripts_longer_than_the_limit_are_refused_per_line(tmp_path):
     assert errors[0].startswith(f"error: {p}:2: transcript: is ") and "more than the 1,000,000 evalkit reads" in errors[0]
     assert errors[1] == f"error: {p}:3: is longer than 32 MB — fix: one case per line; split a longer consultation into parts"
     assert r.peak_rss_mb < GB, r.peak_rss_mb
+
+
+_LLM_HOSTILE = r'''
+import asyncio, sys, zlib
+from evalkit.llm.http1 import HTTP1Pool
+
+def reply(kind):
+    if kind == "length":  # announces 2 GB
+        return b"HTTP/1.1 200 OK\r\nContent-Length: 2000000000\r\n\r\n", b" " * (1 << 20), 2000
+    if kind == "close":  # no length: 2 GB to the close
+        return b"HTTP/1.0 200 OK\r\n\r\n", b" " * (1 << 20), 2000
+    c = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # gzip: 1 GB of spaces in about 1 MB
+    block = b" " * (1 << 20)
+    z = b"".join(c.compress(block) for _ in range(1024)) + c.flush()
+    return b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(z), z, 1
+
+async def main(kind):
+    head, block, times = reply(kind)
+    async def handle(reader, writer):
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(head)
+        try:
+            for _ in range(times):
+                writer.write(block)
+                await writer.drain()
+        except ConnectionError:
+            pass
+        writer.close()
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    pool = HTTP1Pool()
+    try:
+        await pool.post(f"http://127.0.0.1:{port}/v1/chat/completions", b"{}", {}, 60.0)
+        print(kind, "accepted")
+    except (ConnectionResetError, TimeoutError) as e:
+        print(kind, type(e).__name__, e)
+    await pool.close()
+    server.close()
+
+asyncio.run(main(sys.argv[1]))
+'''
+
+
+@pytest.mark.parametrize("kind", ["length", "close", "gzip"])
+def test_llm_client_refuses_a_2_gb_or_inflating_reply_in_bounded_memory(kind):
+    """The lean LLM route's HTTP client: an answer announcing, sending or inflating to gigabytes is refused."""
+    r = python(_LLM_HOSTILE, kind, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(f"{kind} ConnectionResetError"), r.stdout  # a failed call, retried or reported
+    assert r.peak_rss_mb < GB, r.peak_rss_mb
