@@ -25,6 +25,12 @@ from urllib.parse import urlsplit
 
 from ..limits import MAX_REPLY_BYTES
 
+_TOO_LARGE = f"HTTP reply larger than {MAX_REPLY_BYTES >> 20} MB"
+
+
+class _TooLarge(ValueError):
+    """The reply announces, sends or inflates to more than MAX_REPLY_BYTES."""
+
 
 class _Conn(asyncio.Protocol):
     """One keep-alive connection; one request at a time."""
@@ -56,11 +62,13 @@ class _Conn(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:  # type: ignore[override]
         self.buf += data
         if len(self.buf) > MAX_REPLY_BYTES + 65536:  # a reply no model sends: refuse it before it fills memory
-            self._fail(ConnectionResetError(f"HTTP reply larger than {MAX_REPLY_BYTES >> 20} MB"))
+            self._fail(ConnectionResetError(_TOO_LARGE))
             return
         if self.fut is not None:
             try:
                 self._parse()
+            except _TooLarge:
+                self._fail(ConnectionResetError(_TOO_LARGE))
             except Exception as e:  # a reply this client cannot read: fail the request, drop the connection
                 self._fail(ConnectionResetError(f"unreadable HTTP reply ({type(e).__name__})"))
 
@@ -70,6 +78,8 @@ class _Conn(asyncio.Protocol):
             if self.head and self.length < 0 and not self.chunked:  # a body read to the close
                 try:
                     self._finish(bytes(self.buf))
+                except _TooLarge:
+                    self._settle(None, ConnectionResetError(_TOO_LARGE))
                 except Exception as e:
                     self._settle(None, ConnectionResetError(f"unreadable HTTP reply ({type(e).__name__})"))
             else:
@@ -110,7 +120,7 @@ class _Conn(asyncio.Protocol):
             z = zlib.decompressobj(16 + zlib.MAX_WBITS if "gzip" in self.encoding else zlib.MAX_WBITS)
             body = z.decompress(body, MAX_REPLY_BYTES + 1)  # bounded: a small gzip may inflate to gigabytes
             if len(body) > MAX_REPLY_BYTES or z.unconsumed_tail:
-                raise ValueError(f"reply inflates to more than {MAX_REPLY_BYTES >> 20} MB")
+                raise _TooLarge()
         elif self.encoding not in ("", "identity"):
             raise ValueError(f"content-encoding {self.encoding}")
         if self.to_close:
@@ -140,7 +150,7 @@ class _Conn(asyncio.Protocol):
                 if k == "content-length":
                     self.length = int(v)
                     if self.length > MAX_REPLY_BYTES:
-                        raise ValueError(f"reply of {self.length} bytes")
+                        raise _TooLarge()
                 elif k == "transfer-encoding":
                     self.chunked = "chunked" in v.lower()
                 elif k == "content-type":

@@ -412,7 +412,7 @@ async def main(kind):
             for _ in range(times):
                 writer.write(block)
                 await writer.drain()
-        except ConnectionError:
+        except (ConnectionError, asyncio.CancelledError):  # the client hung up, or the loop is closing
             pass
         writer.close()
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
@@ -435,5 +435,5 @@ def test_llm_client_refuses_a_2_gb_or_inflating_reply_in_bounded_memory(kind):
     """The lean LLM route's HTTP client: an answer announcing, sending or inflating to gigabytes is refused."""
     r = python(_LLM_HOSTILE, kind, timeout=120)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.startswith(f"{kind} ConnectionResetError"), r.stdout  # a failed call, retried or reported
+    assert r.stdout.startswith(f"{kind} ConnectionResetError HTTP reply larger than 32 MB"), r.stdout  # retried or reported
     assert r.peak_rss_mb < GB, r.peak_rss_mb
