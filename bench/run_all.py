@@ -47,6 +47,7 @@ BENCHES: dict[str, tuple[list[str], list[str], str]] = {
     "bench_speech": ([], ["--no-sweep", "--vocab-cases", "1"], "speech synthesis, channels, Whisper RTF/WER"),
     "bench_synth": ([], ["4"], "synthetic consultations: generation and TTS speed"),
     "bench_ray": ([], [], "Ray executor speed-up over threads"),
+    "bench_hostile": ([], [], "hostile inputs (issue 18): peak RSS and time, each in a watched subprocess"),
 }
 QUICK_DIR = _common.RESULTS / "quick"
 RUNS_FILE = "_run_all.json"  # per-benchmark exit code and wall time of the last run_all

@@ -151,7 +151,7 @@ def compare_sides(a: RunSide, b: RunSide, *, n_resamples: int = DEFAULT_RESAMPLE
                 "paired_on": "scribe+consultation_id" if by_scribe else "consultation_id",
                 "breakdown_metrics": bmetrics}
     return CompareResult(a.ref, b.ref, a.run_ids, b.run_ids, len(a.sessions), len(b.sessions), n, only_a, only_b,
-                         deltas, breakdowns, worst_cases, settings)
+                         deltas, breakdowns, worst_cases, settings, notes=a.notes + b.notes)
 
 
 def _partitions(paired: pd.DataFrame) -> list[tuple[str, np.ndarray, list[str]]]:
@@ -262,8 +262,11 @@ def worst_cases_of(paired: pd.DataFrame, per_metric: dict[str, tuple[np.ndarray,
 def compare_runs(store: Store, ref_a: str, ref_b: str, *, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0,
                  confidence: float = DEFAULT_CONFIDENCE, metrics: list[str] | None = None,
                  breakdown_metrics: list[str] | None = None, worst: int = 10, worst_by: str | None = None,
-                 app_url: str = APP_URL) -> CompareResult:
+                 app_url: str = APP_URL, allow_incomplete: bool = False) -> CompareResult:
     """Compare run B against run A on the cases both ran (delta = B − A).
+
+    Both runs must be complete (finished, no case missing): a comparison of a run killed part-way
+    raises an InputError saying how many cases are missing, unless ``allow_incomplete``.
 
     Args:
         store: the store holding both runs.
@@ -277,8 +280,11 @@ def compare_runs(store: Store, ref_a: str, ref_b: str, *, n_resamples: int = DEF
         worst: how many worst-regressed cases to list.
         worst_by: rank worst cases by this metric instead of the composite.
         app_url: base URL of the review app, for links to sessions.
+        allow_incomplete: compare runs that are still running or miss cases (``notes`` say so).
     """
-    a, b = load_side(store, ref_a), load_side(store, ref_b)
+    how = "pass --allow-incomplete"
+    a = load_side(store, ref_a, allow_incomplete=allow_incomplete, how_to_allow=how)
+    b = load_side(store, ref_b, allow_incomplete=allow_incomplete, how_to_allow=how)
     return compare_sides(a, b, n_resamples=n_resamples, seed=seed, confidence=confidence, metrics=metrics,
                          breakdown_metrics=breakdown_metrics, worst=worst, worst_by=worst_by, app_url=app_url)
 

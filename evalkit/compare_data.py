@@ -6,7 +6,7 @@ one run, or one run per scribe when a label covers several.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,7 @@ class RunSide:
     sessions: pd.DataFrame  # _META columns + one float column per metric (NaN when missing)
     sections: pd.DataFrame  # session_id, section, claims, unsupported
     metrics: list[str]
+    notes: list[str] = field(default_factory=list)  # which run a shared label stood for; incomplete runs allowed
 
 
 def session_table(sess: pd.DataFrame, scores: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -63,16 +64,28 @@ def session_table(sess: pd.DataFrame, scores: pd.DataFrame) -> tuple[pd.DataFram
     return table, metrics
 
 
-def load_side(store: Store, ref: str) -> RunSide:
-    """Resolve a run reference (id, label, baseline label, ``latest``) and load its sessions."""
-    try:
-        run_ids = store.runs_for_ref(ref)
-    except KeyError:
-        raise InputError(f"run {ref!r}", None, "no run with this id or label",
-                         "list runs with `evalkit runs` / baselines with `evalkit baseline list`") from None
+def load_side(store: Store, ref: str, *, allow_incomplete: bool = True, how_to_allow: str = "") -> RunSide:
+    """Resolve a run reference (id, label, baseline label, ``latest``) and load its sessions.
+
+    Args:
+        store: the store.
+        ref: the reference.
+        allow_incomplete: accept a run that is still ``running`` or misses cases (a note says so);
+            otherwise raise an InputError saying how many cases are missing.
+        how_to_allow: how the user accepts an incomplete run anyway, for that error's fix.
+
+    Raises:
+        InputError: unknown reference, a label shared by runs of different suites, or an
+            incomplete run not allowed.
+    """
+    from .completeness import require_complete
+    from .run_refs import resolve
+
+    run_ids, notes = resolve(store, ref)
+    notes += require_complete(store, run_ids, ref, allow=allow_incomplete, how_to_allow=how_to_allow)
     sess, scores, sections = store.compare_frames(run_ids)
     table, metrics = session_table(sess, scores)
-    return RunSide(ref, run_ids, table, sections, metrics)
+    return RunSide(ref, run_ids, table, sections, metrics, notes)
 
 
 def pair_sides(a: RunSide, b: RunSide) -> tuple[pd.DataFrame, list[str], list[str], bool]:

@@ -144,6 +144,7 @@ def to_markdown(res: CompareResult, *, worst: int = 10, title: str | None = None
              f"{len(res.only_b)} only in B). Paired bootstrap over cases: {s.get('n_resamples', 0):,} resamples, "
              f"seed {s.get('seed')}; binary outcomes use McNemar's test. ↓ lower is better, ↑ higher is better.",
              ""]
+    lines += [f"> ⚠️ {_cell(n)}" for n in res.notes] + ([""] if res.notes else [])
     lines += _metric_table(res)
     lines += ["", f"{h}# Worst-regressed cases", ""] + _worst_lines(res, worst)
     bd = _breakdown_lines(res)
@@ -171,6 +172,10 @@ def print_compare(res: CompareResult, console: Any, *, worst: int = 10) -> None:
                   f"B {rich_text(res.ref_b)} ({res.n_b}) · "
                   f"{len(res.only_a)} only in A, {len(res.only_b)} only in B · "
                   f"{res.settings.get('n_resamples', 0):,} bootstrap resamples[/]", highlight=False)
+    console.print(f"[dim]A {rich_text(res.ref_a)} = {rich_text(', '.join(res.run_a))} · "
+                  f"B {rich_text(res.ref_b)} = {rich_text(', '.join(res.run_b))}[/]", highlight=False)
+    for note in res.notes:
+        console.print(f"[yellow]note:[/] {rich_text(note)}", highlight=False)
     conf = int(round(res.settings.get("confidence", 0.95) * 100))
     t = Table(show_lines=False)
     for col, just in (("metric", "left"), ("A", "right"), ("B", "right"), ("Δ B−A", "right"),

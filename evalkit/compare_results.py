@@ -88,6 +88,7 @@ class CompareResult:
     breakdowns: list[GroupDelta]
     worst: list[WorstCase]
     settings: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # which runs labels stood for; incomplete runs allowed
 
     def metric(self, name: str) -> MetricDelta | None:
         return next((m for m in self.metrics if m.metric == name), None)

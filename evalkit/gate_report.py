@@ -30,6 +30,8 @@ def to_junit(report: GateReport, *, suite_name: str | None = None) -> str:
     for k, v in (("run", report.run), ("run_ids", ",".join(report.run_ids)), ("baseline", report.baseline or ""),
                  ("baseline_ids", ",".join(report.baseline_ids)), ("config", report.config.path)):
         ET.SubElement(props, "property", name=k, value=xml_text(v))
+    for i, note in enumerate(report.notes):
+        ET.SubElement(props, "property", name=f"note{i + 1}", value=xml_text(note))
     for r in report.results:
         detail = xml_text(f"rule: {r.check.rule} ({r.check.where})\n{r.message}")
         tc = ET.SubElement(ts, "testcase", classname=xml_text(f"evalkit.gate.{r.check.kind}"), name=xml_text(r.name),
@@ -69,8 +71,9 @@ def to_markdown(report: GateReport, *, worst: int = 10) -> str:
     lines = [f"## evalkit gate: {run}", "", headline(report), "",
              f"Run {run} ({_md_cell(', '.join(report.run_ids))}, {report.n_sessions} sessions)"
              + (f" against baseline {base} ({_md_cell(', '.join(report.baseline_ids))})" if report.baseline else "")
-             + f"; gate file {md_code(report.config.path)}.", "",
-             "| | Check | Rule | Result |", "|---|---|---|---|"]
+             + f"; gate file {md_code(report.config.path)}.", ""]
+    lines += [f"> ⚠️ {_md_cell(n)}" for n in report.notes] + ([""] if report.notes else [])
+    lines += ["| | Check | Rule | Result |", "|---|---|---|---|"]
     for r in report.results:
         lines.append(f"| {'✅' if r.passed else '❌'} | {_md_cell(r.name)} | {md_code(r.check.rule, table=True)} | "
                      f"{_md_cell(r.message)} |")
@@ -94,6 +97,11 @@ def print_gate(report: GateReport, console: Any) -> None:
         t.add_row("[green]pass[/]" if r.passed else "[bold red]FAIL[/]", rich_text(r.name), rich_text(r.check.rule),
                   rich_text(r.message))
     console.print(t)
+    used = f"run {report.run} = {', '.join(report.run_ids)}" + (
+        f"; baseline {report.baseline} = {', '.join(report.baseline_ids)}" if report.baseline else "")
+    console.print(f"[dim]{rich_text(used)}[/]", highlight=False)
+    for note in report.notes:
+        console.print(f"[yellow]note:[/] {rich_text(note)}", highlight=False)
     console.print(rich_text(headline(report, markdown=False)), highlight=False)
 
 

@@ -1,15 +1,16 @@
 """Run a suite: dataset × scribes × metrics, resumable, cached, concurrent, with progress.
 
-Each scribe in the suite becomes one run. A run's id is derived from the suite, the scribe and
-the label, so running the same suite again continues the same run: sessions already stored are
-skipped (a killed run resumes with no duplicates; a finished one makes no new calls). Scribe
-outputs are also cached by content hash, so a fresh run of unchanged inputs reuses them.
-A case that fails is stored with its error and the run goes on.
+Each scribe in the suite becomes one run. A run's id is derived from the suite, the scribe, the
+label and every input the suite's text does not show (the scribe's version — a replay file's
+content —, the judge's version, the templates: :mod:`evalkit.run_identity`), so running the same
+suite again on the same inputs continues the same run: sessions already stored are skipped (a
+killed run resumes with no duplicates; a finished one makes no new calls). Scribe outputs are
+also cached by content hash, so a fresh run of unchanged inputs reuses them. A case that fails is
+stored with its error (never the backend's own words: :mod:`evalkit.redact`) and the run goes on.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import time
@@ -21,9 +22,14 @@ from typing import Any, Callable, Iterable, Iterator, Protocol
 from . import __version__
 from .errors import InputError
 from .gcpolicy import batch_mode
+from .redact import error_text
+from .run_identity import file_hash as _file_hash  # noqa: F401 - kept importable from here
+from .run_identity import input_hash, run_identity
+from .run_identity import input_hash_of as _input_hash
 from .schema import Audio, Consultation, Provenance, ScribeOutput, content_hash
 from .scoring import apply_flag_rules, score_output
 from .scribes.base import Scribe, ScribeInput, get_scribe
+from .storable import repair_pending, session_rows
 from .store import RawJSON, SessionResult, SessionRows, Store
 from .suite import Suite
 
@@ -110,39 +116,6 @@ def _scribe(spec: str, options: dict) -> Scribe:
     return _SCRIBES[key]
 
 
-def _file_hash(path: Path | None) -> str:
-    if path is None or not path.exists():
-        return ""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:16]
-
-
-def input_hash(consultation: Consultation, audio_path: Path | None, scribe: Scribe, suite: Suite) -> str:
-    """Content hash of everything that determines a scribe's output."""
-    return _input_hash([t.model_dump(mode="json") for t in consultation.turns], consultation.case.model_dump(mode="json"),
-                       consultation.template, audio_path, scribe, suite)
-
-
-def _input_hash(turns: list, case: dict, template: str | None, audio_path: Path | None, scribe: Scribe,
-                suite: Suite) -> str:
-    """:func:`input_hash` from the consultation's JSON form (``turns`` and ``case`` as plain data)."""
-    return content_hash({
-        "turns": turns, "case": case,
-        "audio": _file_hash(audio_path) if scribe.needs_audio else "",
-        "scribe": scribe.name, "version": scribe.version,
-        "options": suite.scribe_options, "template": suite.template or template,
-    }, 24)
-
-
-def _error_text(e: BaseException) -> str:
-    if isinstance(e, InputError):
-        return str(e)
-    return f"{type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}"
-
-
 def process_case(consultation: Consultation, audio: Audio | None, scribe_spec: str, suite: Suite,
                  root: str, run_id: str, cached_output: dict | str | None = None, judge: Any = None,
                  ihash: str | None = None) -> SessionResult:
@@ -194,7 +167,7 @@ def process_case(consultation: Consultation, audio: Audio | None, scribe_spec: s
                              prompt_hash=getattr(judge, "prompt_hash", None))
     except Exception as e:  # recorded, never fatal for the run
         log.warning("case %s failed in %s: %s", consultation.id, scribe_spec, type(e).__name__)
-        return SessionResult(session_id, consultation.id, scribe_spec, error=_error_text(e))
+        return SessionResult(session_id, consultation.id, scribe_spec, error=error_text(e))
 
 
 _JUDGES: dict[tuple[str, str | None], Any] = {}
@@ -214,8 +187,16 @@ def _judge_for(suite: Suite, store: Store | None = None) -> Any:
 # ---------------------------------------------------------------------------- runs
 
 
-def run_id_for(suite: Suite, scribe_spec: str, label: str | None) -> str:
-    return content_hash({"suite": suite.hash(), "scribe": scribe_spec, "label": label or suite.label}, 12)
+def run_id_for(suite: Suite, scribe_spec: str, label: str | None, store: Store | None = None) -> str:
+    """The id ``evalkit run`` gives this suite × scribe × label with today's inputs (see :mod:`evalkit.run_identity`).
+
+    Args:
+        suite: the suite.
+        scribe_spec: e.g. ``whisper+rules``.
+        label: the run label (default: the suite's).
+        store: the database an LLM judge caches its replies in (the judge is built once per store).
+    """
+    return run_identity(suite, scribe_spec, label, _scribe(scribe_spec, suite.scribe_options), _judge_for(suite, store))
 
 
 def run_suite(suite: Suite, store: Store, *, label: str | None = None, run_id: str | None = None,
@@ -252,13 +233,17 @@ def run_suite(suite: Suite, store: Store, *, label: str | None = None, run_id: s
     root = str(store.root)
     run_ids = []
     for spec in suite.scribes:
-        rid = run_id or (uuid.uuid4().hex[:12] if fresh else run_id_for(suite, spec, label))
-        with store.holding():  # one open of the file for both calls
+        rid = run_id or (uuid.uuid4().hex[:12] if fresh else
+                         run_id_for(suite, spec, label, store if isinstance(ex, LocalExecutor) else None))
+        with store.holding():  # one open of the file for these calls
             store.create_run(run_id=rid, label=label or suite.label, suite_name=suite.name,
                              suite=suite.model_dump(mode="json"), suite_hash=suite.hash(), dataset=suite.dataset,
-                             scribe=spec, judge=str(suite.judge), evalkit_version=__version__)
+                             scribe=spec, judge=str(suite.judge), evalkit_version=__version__,
+                             cases=len(consultations))
             done = store.done_sessions(rid)
-        todo = [c for c in consultations if c not in done]
+            todo = [c for c in consultations if c not in done]
+            if todo:  # a no-op resume leaves a finished run finished, even if it is killed now
+                store.mark_running(rid, cases=len(consultations))
         log.info("run %s (%s): %d cases, %d already done", rid, spec, len(consultations), len(done))
         if todo:
             _run_cases(store, suite, spec, rid, todo, ex, root, progress, on_result)
@@ -329,7 +314,7 @@ def _work_fn(suite: Suite, spec: str, rid: str, root: str, judge: Any) -> Callab
                                 f"consultation ({type(e).__name__}) — fix: import or generate it again")
         else:
             res = process_case(c, audio, spec, suite, root, rid, out, judge=judge, ihash=ihash)
-        rows = SessionRows.of(rid, res)
+        rows = session_rows(rid, res)
         rows.from_cache = out is not None  # the scribe output is in the cache already
         return rows
 
@@ -372,7 +357,11 @@ def _run_cases(store: Store, suite: Suite, spec: str, rid: str, todo: list[str],
         if pending:
             new_cache = {f"scribe:{r.input_hash}": RawJSON(r.output_json) for r in pending
                          if r.output_json is not None and r.input_hash and not r.from_cache}
-            store.write_results(rid, pending, cache=("scribe", new_cache))  # one transaction
+            try:
+                store.write_results(rid, pending, cache=("scribe", new_cache))  # one transaction
+            except UnicodeEncodeError:  # text no encoder takes (a lone surrogate): repair it, write again
+                repair_pending(pending)
+                store.write_results(rid, pending, cache=("scribe", new_cache))
             pending = []
         last_flush = time.monotonic()
 

@@ -151,11 +151,18 @@ def percentile_interval(samples: np.ndarray, confidence: float = DEFAULT_CONFIDE
     s = np.asarray(samples, dtype=np.float64)
     if s.ndim == 1:
         s = s[:, None]
-    with np.errstate(all="ignore"):
-        if np.isnan(s).any():
-            lo, hi = np.nanquantile(s, [alpha, 1.0 - alpha], axis=0)
-        else:
+    nan = np.isnan(s)
+    if not nan.any():
+        with np.errstate(all="ignore"):
             lo, hi = np.quantile(s, [alpha, 1.0 - alpha], axis=0)
+        return lo, hi
+    # a statistic with no finite replicate (a metric neither run has for a group) has no interval:
+    # NaN, without asking numpy for the quantile of an all-NaN column (which warns "All-NaN slice")
+    lo, hi = np.full(s.shape[1], np.nan), np.full(s.shape[1], np.nan)
+    some = ~nan.all(axis=0)
+    if some.any():
+        with np.errstate(all="ignore"):
+            lo[some], hi[some] = np.nanquantile(s[:, some], [alpha, 1.0 - alpha], axis=0)
     return lo, hi
 
 

@@ -374,17 +374,57 @@ class Store:
 
     def create_run(self, *, run_id: str | None = None, label: str | None = None, suite_name: str = "",
                    suite: dict | None = None, suite_hash: str = "", dataset: str = "", scribe: str = "",
-                   judge: str = "", evalkit_version: str = "") -> str:
-        """Create a run, or return the existing one with the same id (resume)."""
+                   judge: str = "", evalkit_version: str = "", cases: int | None = None) -> str:
+        """Create a run (status ``running``), or return the existing one with the same id unchanged (resume).
+
+        Args:
+            cases: how many cases the run is to hold (``summary.cases``; a gate counts what is missing).
+        """
         run_id = run_id or uuid.uuid4().hex[:12]
         with self.connect() as con:
             if con.execute("SELECT 1 FROM runs WHERE run_id=?", [run_id]).fetchone():
-                con.execute("UPDATE runs SET status='running' WHERE run_id=?", [run_id])
                 return run_id
-            con.execute("INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,'running',?,?,NULL,NULL)",
+            con.execute("INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,'running',?,?,NULL,?)",
                         [run_id, label, suite_name, _j(suite or {}), suite_hash, dataset, scribe, judge,
-                         evalkit_version, utcnow()])
+                         evalkit_version, utcnow(), _j({"cases": cases}) if cases is not None else None])
         return run_id
+
+    def mark_running(self, run_id: str, cases: int | None = None) -> None:
+        """A run is being worked on (again): status ``running``, and how many cases it is to hold."""
+        with self.connect() as con:
+            if cases is None:
+                con.execute("UPDATE runs SET status='running' WHERE run_id=?", [run_id])
+            else:
+                con.execute("UPDATE runs SET status='running', summary=? WHERE run_id=?",
+                            [_j({"cases": cases}), run_id])
+
+    def run_progress(self, run_ids: Sequence[str]) -> list[dict]:
+        """Per run: run_id, label, status, summary (parsed), dataset, suite limit, sessions stored,
+        and consultations of its dataset now — what :mod:`evalkit.completeness` needs."""
+        with self.connect() as con:
+            con.register("_pr", pd.DataFrame({"run_id": pd.Series(list(run_ids), dtype="object")}))
+            rows = con.execute("""
+                SELECT r.run_id, r.label, r.status, r.summary, r.dataset,
+                       TRY_CAST(json_extract_string(r.suite, '$.limit') AS BIGINT) AS suite_limit,
+                       (SELECT count(*) FROM sessions s WHERE s.run_id = r.run_id) AS sessions,
+                       (SELECT count(*) FROM consultations c WHERE c.dataset = r.dataset) AS dataset_cases
+                FROM runs r JOIN _pr USING (run_id) ORDER BY r.created_at, r.run_id""").fetchall()
+            con.unregister("_pr")
+        keys = ("run_id", "label", "status", "summary", "dataset", "suite_limit", "sessions", "dataset_cases")
+        out = []
+        for row in rows:
+            rec = dict(zip(keys, row))
+            rec["summary"] = json.loads(rec["summary"]) if rec["summary"] else {}
+            out.append(rec)
+        return out
+
+    def runs_with_label(self, label: str) -> list[dict]:
+        """Every run carrying ``label``, newest first: run_id, scribe, suite_name, suite_hash, dataset, created_at."""
+        with self.connect() as con:
+            rows = con.execute("""SELECT run_id, scribe, suite_name, suite_hash, dataset, created_at FROM runs
+                                  WHERE label = ? ORDER BY created_at DESC, run_id""", [label]).fetchall()
+        keys = ("run_id", "scribe", "suite_name", "suite_hash", "dataset", "created_at")
+        return [dict(zip(keys, r)) for r in rows]
 
     def finish_run(self, run_id: str, status: str = "finished", summary: dict | None = None) -> None:
         with self.connect() as con:
@@ -1121,10 +1161,13 @@ class Store:
 
         Args:
             run_ref: run id, label, baseline label or ``latest``.
-            include_output: keep each session's ScribeOutput JSON (transcript and note) in ``sessions``.
+            include_output: keep each session's ScribeOutput JSON (transcript and note) in ``sessions``,
+                and the judge's claim text and rationale (note sentences) in ``findings``.
         """
         run_id = self.resolve_run(run_ref)
         out_col = "s.output" if include_output else "NULL::VARCHAR AS output"
+        text_cols = "text, verdict" if include_output else "NULL::VARCHAR AS text, verdict"
+        why_col = "rationale" if include_output else "NULL::VARCHAR AS rationale"
         with self.connect() as con:
             run = con.execute("""
                 SELECT run_id, label, suite_name, dataset, scribe, judge, status, evalkit_version,
@@ -1139,9 +1182,9 @@ class Store:
                 SELECT sc.run_id, sc.session_id, s.consultation_id, sc.metric, sc.value, sc.detail
                 FROM scores sc JOIN sessions s USING (session_id)
                 WHERE sc.run_id = ? ORDER BY s.consultation_id, sc.metric""", [run_id]).df()
-            findings = con.execute("""
-                SELECT run_id, session_id, finding_id, kind, section, sentence_id, text, verdict, type, severity,
-                       category, evidence, rationale, judge, judge_version, prompt_hash
+            findings = con.execute(f"""
+                SELECT run_id, session_id, finding_id, kind, section, sentence_id, {text_cols}, type, severity,
+                       category, evidence, {why_col}, judge, judge_version, prompt_hash
                 FROM findings WHERE run_id = ? ORDER BY session_id, kind, finding_id""", [run_id]).df()
             flags = con.execute("SELECT run_id, session_id, rule, reason FROM flags WHERE run_id = ? "
                                 "ORDER BY session_id, rule", [run_id]).df()

@@ -8,6 +8,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from . import safe_yaml
 from .errors import InputError, pydantic_to_input_error
 from .schema import content_hash
 
@@ -121,7 +122,7 @@ def load_suite(path: str | Path) -> Suite:
     if not p.exists():
         raise InputError(str(p), None, "file not found", "give the path of a suite YAML (see examples/suites/)")
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        raw = safe_yaml.load_file(p)
     except UnicodeDecodeError:
         raise InputError(str(p), None, "is not UTF-8 text", "save the suite as UTF-8") from None
     except yaml.YAMLError as e:

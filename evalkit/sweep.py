@@ -252,10 +252,12 @@ def run_sweep(config: SweepConfig, store: Any, *, progress: bool = True,
         rid = content_hash({"sweep": sweep_id, "condition": cond.name}, 12)
         store.create_run(run_id=rid, label=cond.label, suite_name=suite.name, suite=suite.model_dump(mode="json"),
                          suite_hash=suite.hash(), dataset=dataset, scribe=config.scribe, judge=str(config.judge),
-                         evalkit_version=__version__)
+                         evalkit_version=__version__, cases=len(consultations))
         done = store.done_sessions(rid)
         suites[cond.name], run_ids[cond.name] = suite, rid
         todo[cond.name] = [c for c in consultations if c.id not in done]
+        if todo[cond.name]:  # resumed: running until it finishes (a no-op resume leaves it finished)
+            store.mark_running(rid, cases=len(consultations))
     pending = {c.id for cs in todo.values() for c in cs}
     stats = {"synth_s": 0.0, "audio_s": 0.0}
 

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
+from . import safe_yaml
 from .errors import InputError, pydantic_to_input_error
 from .paths import rubrics_dir
 
@@ -112,7 +113,7 @@ def list_templates(directory: Path | None = None) -> list[str]:
 
 def load_template_file(path: Path) -> Template:
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        raw = safe_yaml.load_file(path)
     except FileNotFoundError:
         raise InputError(str(path), None, "template file not found",
                          "give the path of a template YAML (see rubrics/templates/)") from None

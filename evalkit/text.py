@@ -11,6 +11,7 @@ import re
 from typing import Any, Callable, Final, Iterable
 
 from .errors import InputError
+from .limits import MAX_TRANSCRIPT_CHARS
 from .schema import Note, NoteSection, NoteSentence, SpeakerRole, Turn
 
 _ROLE_WORDS: Final = {
@@ -70,6 +71,14 @@ def parse_transcript(value: Any, source: str = "transcript",
             next tag (turns alternate) or taken as the clinician's. Default: the ``evalkit`` logger.
     """
     turns: list[Turn] = []
+    size = 0
+    if isinstance(value, str):
+        size = len(value)
+    elif isinstance(value, list):
+        size = sum(len(str(item.get("text") or "")) for item in value if isinstance(item, dict))
+    if size > MAX_TRANSCRIPT_CHARS:
+        raise InputError(source, "transcript", f"is {size:,} characters, more than the {MAX_TRANSCRIPT_CHARS:,} "
+                         "evalkit reads in one transcript", "split the consultation into parts")
     if isinstance(value, str):
         lines = value.splitlines()
         if value.strip() and not has_speaker_tags(value):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -13,8 +13,24 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-console = Console(stderr=False)
-err_console = Console(stderr=True)
+#: width of the console when it is not a terminal and COLUMNS is not set (CI logs, pipes, files):
+#: rich's default there is 80 columns, which cuts tables
+WIDE = 240
+
+
+def _console(stderr: bool) -> Console:
+    """A console that never turns ``:x:`` in printed text into an emoji, and is wide when not a terminal."""
+    stream = sys.stderr if stderr else sys.stdout
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    width = None if tty or os.environ.get("COLUMNS") else WIDE
+    return Console(stderr=stderr, emoji=False, width=width)
+
+
+console = _console(stderr=False)
+err_console = _console(stderr=True)
 
 DB_OPTION = typer.Option("evalkit.duckdb", "--db", help="DuckDB file (created if missing).",
                          envvar="EVALKIT_DB")
@@ -51,15 +67,45 @@ def open_store(db: str | Path):
                  on_busy=lambda msg: err_console.print(f"[yellow]{escape(msg)}[/]", highlight=False, soft_wrap=True))
 
 
-def iter_jsonl(path: Path, shape: str) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+def _lines(fh: Any, max_bytes: int) -> Iterator[tuple[int, bytes | None]]:
+    """``(line number, bytes)`` per line; ``None`` for a line longer than ``max_bytes`` (skipped unread)."""
+    n = 0
+    while True:
+        raw = fh.readline(max_bytes + 1)
+        if not raw:
+            return
+        n += 1
+        if len(raw) > max_bytes and not raw.endswith(b"\n"):
+            while raw and not raw.endswith(b"\n"):  # skip the rest of the line, a block at a time
+                raw = fh.readline(1 << 20)
+            yield n, None
+            continue
+        yield n, raw
+
+
+def iter_jsonl(path: Path, shape: str, warn: Callable[[str], None] | None = None,
+               ) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
     """Yield ``(line number, object, None)`` or ``(line number, None, problem — fix)`` per non-blank line.
+
+    A line longer than :data:`~evalkit.limits.MAX_LINE_BYTES` or nested deeper than
+    :data:`~evalkit.limits.MAX_JSON_DEPTH` is a bad line like any other; a lone surrogate escape
+    (half an emoji) is repaired to U+FFFD and reported through ``warn``.
 
     Args:
         path: the JSONL file.
         shape: the expected object, shown in the fix (e.g. ``{"id", "reference", "hypothesis"}``).
+        warn: called with a one-line warning (no text from the line) for a line taken with a repair.
     """
+    from .. import safe_json
+    from ..errors import InputError
+    from ..limits import MAX_LINE_BYTES, mb
+
     with Path(path).open("rb") as fh:
-        for n, raw in enumerate(fh, 1):
+        for n, raw in _lines(fh, MAX_LINE_BYTES):
+            if raw is None:
+                yield n, None, (f"is longer than {mb(MAX_LINE_BYTES)} — fix: one case per line; split a longer "
+                                "consultation into parts")
+                continue
             try:
                 line = raw.decode("utf-8-sig" if n == 1 else "utf-8")  # a byte-order mark is not JSON
             except UnicodeDecodeError as e:
@@ -69,11 +115,16 @@ def iter_jsonl(path: Path, shape: str) -> Iterator[tuple[int, dict[str, Any] | N
             if not line.strip():
                 continue
             try:
-                rec = json.loads(line)
+                rec, repaired = safe_json.loads(line, str(path), f"line {n}")
             except json.JSONDecodeError as e:
                 yield n, None, f"is not valid JSON ({e.msg} at column {e.colno}) — fix: one JSON object per line"
+                continue
+            except InputError as e:
+                yield n, None, f"{e.problem} — fix: {e.fix}"
                 continue
             if not isinstance(rec, dict):
                 yield n, None, f"must be a JSON object — fix: {shape}"
                 continue
+            if repaired and warn is not None:
+                warn(f"{path}:{n}: {safe_json.repaired_note(repaired)}")
             yield n, rec, None

@@ -9,7 +9,7 @@ import typer
 
 from ..errors import InputError
 from . import app
-from ._common import DB_OPTION, console, err_console, fail, open_store
+from ._common import DB_OPTION, console, err_console, fail, open_store, warning_line
 
 APP_URL_OPTION = typer.Option("http://localhost:8501", "--app-url", envvar="EVALKIT_APP_URL",
                               help="Base URL of the review app, for links to sessions.")
@@ -29,6 +29,9 @@ def compare(
     confidence: float = typer.Option(0.95, "--confidence", min=0.5, max=0.999, help="Interval coverage."),
     fail_on_regression: bool = typer.Option(False, "--fail-on-regression",
                                             help="Exit 1 when any metric is significantly worse."),
+    allow_incomplete: bool = typer.Option(False, "--allow-incomplete",
+                                          help="Compare runs that stopped part-way or miss cases (a note says so); "
+                                               "without it such a run is refused with exit code 2."),
     app_url: str = APP_URL_OPTION,
     db: str = DB_OPTION,
 ) -> None:
@@ -38,7 +41,8 @@ def compare(
 
     try:
         res = compare_runs(open_store(db), run_a, run_b, n_resamples=resamples, seed=seed, confidence=confidence,
-                           metrics=metric or None, worst=worst, worst_by=worst_by, app_url=app_url)
+                           metrics=metric or None, worst=worst, worst_by=worst_by, app_url=app_url,
+                           allow_incomplete=allow_incomplete)
     except InputError as e:
         fail(str(e))
     print_compare(res, console, worst=worst)
@@ -93,11 +97,15 @@ def baseline_set(
     db: str = DB_OPTION,
 ) -> None:
     """Point a baseline label at a run (replacing what it pointed at)."""
+    from ..run_refs import resolve
+
     store = open_store(db)
     try:
-        ids = store.runs_for_ref(run)
-    except KeyError:
-        fail(f"run {run!r}: no run with this id or label — fix: list runs with `evalkit runs`")
+        ids, notes = resolve(store, run)
+    except InputError as e:
+        fail(str(e))
+    for note in notes:
+        warning_line(note)
     if len(ids) > 1:
         fail(f"run {run!r}: names {len(ids)} runs ({', '.join(ids)}), one per scribe — fix: pass one run id")
     if label != ids[0] and _is_run_id(store, label):

@@ -31,7 +31,7 @@ def read_cases(path: Path, template: str | None = None,
     from ..errors import InputError
     from ..text import parse_note, parse_transcript
 
-    for n, rec, err in iter_jsonl(path, '{"id", "transcript", "note"}'):
+    for n, rec, err in iter_jsonl(path, '{"id", "transcript", "note"}', warn=warn):
         where = f"{path}:{n}"
         if rec is None:
             yield n, None, f"{where}: {err}"
@@ -143,6 +143,7 @@ def judge_command(
     """Judge notes against transcripts: claims (supported / unsupported / contradicted, CREOLA type,
     severity, evidence turns) and omissions. Bad lines are reported and skipped."""
     from ..errors import InputError
+    from ..safe_json import repair_text
 
     if not input.exists():
         fail(f"{input}: file not found — fix: give the path of a JSONL file of cases")
@@ -181,8 +182,8 @@ def judge_command(
     out_fh = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")
     try:
         for line in lines:
-            if line is not None:
-                out_fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+            if line is not None:  # (a lone surrogate from a model's reply cannot be written: repaired)
+                out_fh.write(repair_text(json.dumps(line, ensure_ascii=False))[0] + "\n")
     finally:
         if out_fh is not sys.stdout:
             out_fh.close()

@@ -18,7 +18,7 @@ OUTPUT_FIELDS = ("wer", "cer", "hits", "substitutions", "deletions", "insertions
 
 def _read_pairs(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
     """Yield (line number, record, error) for each non-blank line."""
-    return iter_jsonl(path, '{"id", "reference", "hypothesis"}')
+    return iter_jsonl(path, '{"id", "reference", "hypothesis"}', warn=warning_line)
 
 
 def score_pair(rec: dict[str, Any], warn: Callable[[str], None] | None = None,
@@ -47,6 +47,14 @@ def score_pair(rec: dict[str, Any], warn: Callable[[str], None] | None = None,
         if not isinstance(rec[f], (str, list)):
             raise InputError("pair", f, f"must be text or a list of turns, got {type(rec[f]).__name__}",
                              'give transcript text or a list of {"speaker", "text"}')
+    from ..limits import MAX_TRANSCRIPT_CHARS
+
+    for f in ("reference", "hypothesis"):
+        size = len(rec[f]) if isinstance(rec[f], str) else sum(len(str(t.get("text", ""))) if isinstance(t, dict)
+                                                               else 0 for t in rec[f])
+        if size > MAX_TRANSCRIPT_CHARS:
+            raise InputError("pair", f, f"is {size:,} characters, more than the {MAX_TRANSCRIPT_CHARS:,} evalkit reads "
+                             "in one transcript", "split the consultation into parts")
     terms = rec.get("terms")
     if terms is not None and not (isinstance(terms, list) and all(isinstance(t, str) for t in terms)):
         raise InputError("pair", "terms", "must be a list of strings", 'e.g. "terms": ["lisinopril"]')

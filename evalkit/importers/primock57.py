@@ -104,8 +104,11 @@ def _mix_audio(cid: str, wavs: list[Path], turns: list[Turn], audio_root: Path, 
     import numpy as np
     import soundfile as sf
 
+    from ..audio_check import checked_info
+
     chans, rate = [], None
     for w in wavs:
+        checked_info(w)  # rate, channels and duration sane before a sample is decoded
         data, sr = sf.read(str(w), dtype="float32", always_2d=True)
         if rate is not None and sr != rate:
             raise InputError(str(w), "sample rate", f"{sr} Hz differs from {rate} Hz of the other speaker",

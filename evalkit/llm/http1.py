@@ -8,6 +8,9 @@ per-request machinery (request and response objects, header multidicts, tracing,
 timeout handles) was ~0.4 ms of client CPU per call, the largest cost left on the lean route
 (``bench/bench_llm.py``). ``https://`` servers keep aiohttp.
 
+A reply larger than :data:`~evalkit.limits.MAX_REPLY_BYTES` (32 MB, announced, sent, or once
+decompressed) is refused as soon as that is known.
+
 Failures raise ``ConnectionResetError`` or ``TimeoutError`` for the client's retry policy (a
 POST is never re-sent here: a dropped request may still have been paid for); idle connections
 the server closed are noticed and not reused.
@@ -19,6 +22,14 @@ import asyncio
 import zlib
 from typing import Any
 from urllib.parse import urlsplit
+
+from ..limits import MAX_REPLY_BYTES
+
+_TOO_LARGE = f"HTTP reply larger than {MAX_REPLY_BYTES >> 20} MB"
+
+
+class _TooLarge(ValueError):
+    """The reply announces, sends or inflates to more than MAX_REPLY_BYTES."""
 
 
 class _Conn(asyncio.Protocol):
@@ -50,9 +61,14 @@ class _Conn(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:  # type: ignore[override]
         self.buf += data
+        if len(self.buf) > MAX_REPLY_BYTES + 65536:  # a reply no model sends: refuse it before it fills memory
+            self._fail(ConnectionResetError(_TOO_LARGE))
+            return
         if self.fut is not None:
             try:
                 self._parse()
+            except _TooLarge:
+                self._fail(ConnectionResetError(_TOO_LARGE))
             except Exception as e:  # a reply this client cannot read: fail the request, drop the connection
                 self._fail(ConnectionResetError(f"unreadable HTTP reply ({type(e).__name__})"))
 
@@ -62,6 +78,8 @@ class _Conn(asyncio.Protocol):
             if self.head and self.length < 0 and not self.chunked:  # a body read to the close
                 try:
                     self._finish(bytes(self.buf))
+                except _TooLarge:
+                    self._settle(None, ConnectionResetError(_TOO_LARGE))
                 except Exception as e:
                     self._settle(None, ConnectionResetError(f"unreadable HTTP reply ({type(e).__name__})"))
             else:
@@ -99,7 +117,10 @@ class _Conn(asyncio.Protocol):
 
     def _finish(self, body: bytes) -> None:
         if self.encoding in ("gzip", "x-gzip", "deflate"):
-            body = zlib.decompress(body, 16 + zlib.MAX_WBITS if "gzip" in self.encoding else zlib.MAX_WBITS)
+            z = zlib.decompressobj(16 + zlib.MAX_WBITS if "gzip" in self.encoding else zlib.MAX_WBITS)
+            body = z.decompress(body, MAX_REPLY_BYTES + 1)  # bounded: a small gzip may inflate to gigabytes
+            if len(body) > MAX_REPLY_BYTES or z.unconsumed_tail:
+                raise _TooLarge()
         elif self.encoding not in ("", "identity"):
             raise ValueError(f"content-encoding {self.encoding}")
         if self.to_close:
@@ -128,6 +149,8 @@ class _Conn(asyncio.Protocol):
                 k = k.strip().lower()
                 if k == "content-length":
                     self.length = int(v)
+                    if self.length > MAX_REPLY_BYTES:
+                        raise _TooLarge()
                 elif k == "transfer-encoding":
                     self.chunked = "chunked" in v.lower()
                 elif k == "content-type":

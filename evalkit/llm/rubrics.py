@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
+from .. import safe_yaml
 from ..errors import InputError, pydantic_to_input_error
 from ..paths import rubrics_dir
 from ..schema import content_hash
@@ -115,7 +116,7 @@ def load_rubric_file(path: str | Path) -> Rubric:
     """Load and validate a rubric file; errors name the file, the field and the fix."""
     p = Path(path)
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        raw = safe_yaml.load_file(p)
     except FileNotFoundError:
         raise InputError(str(p), None, "file not found", "give the path of a rubric YAML") from None
     except yaml.YAMLError as e:

@@ -69,6 +69,9 @@ def load_wav(path: Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """
     import soundfile as sf
 
+    from ..audio_check import checked_info
+
+    checked_info(path)  # rate, channels and duration sane before a sample is decoded
     try:
         data, sr = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as e:  # soundfile.LibsndfileError, RuntimeError, TypeError on odd headers

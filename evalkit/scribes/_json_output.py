@@ -20,10 +20,12 @@ plus optional ``transcript``, ``entities``, ``cost_usd``, ``version``.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, fields
 from typing import Any
 
+from .. import safe_json
 from ..errors import InputError
 from ..schema import Note, NoteSection, NoteSentence, ScribeOutput, Turn
 from ..text import parse_note, parse_transcript, slug, split_sentences
@@ -31,6 +33,25 @@ from ..text import parse_note, parse_transcript, slug, split_sentences
 
 class ScribeError(RuntimeError):
     """A backend failed or answered with something evalkit cannot read. One line, no note text."""
+
+
+def parse_reply(data: bytes, where: str, fix: str) -> tuple[Any, int]:
+    """A backend's answer parsed as JSON: ``(value, lone surrogates repaired)`` (see :mod:`evalkit.safe_json`).
+
+    Args:
+        data: the answer's bytes.
+        where: names the backend and the part read (``command x: stdout``), never data.
+        fix: what the backend should send instead, for the error.
+
+    Raises:
+        ScribeError: not UTF-8 JSON, or nested too deeply.
+    """
+    try:
+        return safe_json.loads(data.decode("utf-8"), where)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ScribeError(f"{where} is not JSON ({len(data):,} bytes) — fix: {fix}") from None
+    except InputError as e:
+        raise ScribeError(f"{where}: {e.problem} — fix: {e.fix}") from None
 
 
 # ---------------------------------------------------------------------------- JSONPath subset
@@ -184,7 +205,7 @@ def _sections_from(value: Any, m: ResponseMapping, template: str | None, where: 
             if text is None:
                 continue
             if not isinstance(ev, list) or not all(isinstance(e, int) for e in ev):
-                raise ScribeError(f"{where}: section {title!r} has evidence that is not a list of turn ids "
+                raise ScribeError(f"{where}: section {i + 1} has evidence that is not a list of turn ids "
                                   "— fix: give evidence as integers")
             for s in split_sentences(str(text)):
                 sents.append(NoteSentence(id=f"{key}.{len(sents)}", text=s, evidence=list(ev)))

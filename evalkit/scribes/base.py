@@ -78,7 +78,11 @@ class Pipeline:
         self.transcriber = transcriber
         self.writer = writer
         self.name = f"{transcriber.name}+{writer.name}"
-        self.version = f"{transcriber.version}+{writer.version}"
+
+    @property
+    def version(self) -> str:
+        """Both stages' versions, read each time (a replay transcriber's changes with its file)."""
+        return f"{self.transcriber.version}+{self.writer.version}"
 
     def run(self, item: ScribeInput) -> ScribeOutput:
         t0 = time.perf_counter()
@@ -97,7 +101,10 @@ class WriterScribe:
     def __init__(self, writer: NoteWriter, name: str | None = None):
         self.writer = writer
         self.name = name or writer.name
-        self.version = writer.version
+
+    @property
+    def version(self) -> str:
+        return self.writer.version
 
     def run(self, item: ScribeInput) -> ScribeOutput:
         t0 = time.perf_counter()

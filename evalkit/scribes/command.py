@@ -15,32 +15,50 @@ case file, always), ``{audio}`` (the WAV), ``{output}`` (a path the program may 
 to; otherwise stdout is read), ``{template}``, ``{consultation_id}``. The case file holds
 ``consultation_id, template, transcript, turns, specialty``.
 
-The program's stderr may hold note text, so it is never logged or stored: only its size and
-last line (cut to 200 characters) go into the error of a failed case.
+``timeout_s`` is a total deadline: when it passes, the program's whole process group is killed,
+with any process still holding its output open (a child started with ``setsid``), and the case
+fails. stdout (or the output file) larger than ``max_reply_mb`` (default 32) is refused: the
+program is killed as soon as it passes the limit.
+
+The program's stderr may quote the transcript or the note, so it is never kept, logged or
+stored: a failed case's error holds the exit status, the size of stderr and its SHA-256 digest
+(run the program by hand on the case to read it).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import shlex
-import signal
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..limits import MAX_REPLY_BYTES, mb
+from ..redact import sized
 from ..schema import ScribeOutput
-from ._json_output import ResponseMapping, ScribeError, output_from_json, request_values
+from ._json_output import ResponseMapping, ScribeError, output_from_json, parse_reply, request_values
+from ._subprocess import Finished, run_program
 from .base import ScribeInput, register
 
+_FILE_DIGESTS: dict[tuple[str, int, int], str] = {}
 
-def _last_line(data: bytes) -> str:
-    lines = [ln for ln in data.decode("utf-8", errors="replace").splitlines() if ln.strip()]
-    return lines[-1].strip()[:200] if lines else ""
+
+def _file_digest(path: Path) -> str:
+    """SHA-256 (12 digits) of a file, cached by path, size and modification time."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _FILE_DIGESTS:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        _FILE_DIGESTS[key] = h.hexdigest()[:12]
+    return _FILE_DIGESTS[key]
 
 
 class CommandScribe:
@@ -50,16 +68,20 @@ class CommandScribe:
         command: argv list or a shell-like string (split with shlex; no shell is used).
         input: ``transcript`` or ``audio``.
         response: response mapping; default evalkit's shape.
-        timeout_s: seconds before the program (and its children) are killed.
+        timeout_s: total seconds for the program (and everything it starts) to finish; then all of it
+            is killed and the case fails.
         cwd: working directory.
         env: extra environment variables.
         name: backend name recorded in outputs.
-        version: backend version recorded in outputs.
+        version: backend version recorded in outputs. The scribe's :attr:`version` (part of the
+            cache key and the run's identity) adds the digest of every file the command names,
+            so editing the program's script starts afresh.
+        max_reply_mb: largest answer (stdout or output file) read, in MB.
     """
 
     def __init__(self, command: list[str] | str, input: str = "transcript", response: dict | None = None,
                  timeout_s: float = 300.0, cwd: str | None = None, env: dict[str, str] | None = None,
-                 name: str = "command", version: str = "1"):
+                 name: str = "command", version: str = "1", max_reply_mb: float = MAX_REPLY_BYTES / 2**20):
         argv = shlex.split(command) if isinstance(command, str) else [str(a) for a in (command or [])]
         if not argv:
             raise InputError("command scribe", "command", "is empty", 'set e.g. command: ["python", "s.py", "{input}"]')
@@ -68,9 +90,32 @@ class CommandScribe:
         self.argv, self.input = argv, input
         self.mapping = ResponseMapping.from_options(response, "command scribe")
         self.timeout_s, self.cwd, self.env = float(timeout_s), cwd, dict(env or {})
-        self.name, self.version = name, str(version)
+        if not self.timeout_s > 0:
+            raise InputError("command scribe", "timeout_s", f"{timeout_s!r} is not a positive number of seconds",
+                             "set e.g. timeout_s: 300")
+        if not float(max_reply_mb) > 0:
+            raise InputError("command scribe", "max_reply_mb", f"{max_reply_mb!r} is not a positive size",
+                             "set e.g. max_reply_mb: 32")
+        self.max_reply = int(float(max_reply_mb) * 2**20)
+        self.name, self.backend_version = name, str(version)
         self.needs_audio = input == "audio"
         self._where = f"command {Path(argv[0]).name}"
+
+    @property
+    def version(self) -> str:
+        """The given version plus the digest of each file the command line names (a script edited → new version)."""
+        base = Path(self.cwd) if self.cwd else Path.cwd()
+        digests = []
+        for a in self.argv:
+            if "{" in a or not a or len(a) > 4096:
+                continue
+            p = Path(a) if os.path.isabs(a) else base / a
+            try:
+                if p.is_file():
+                    digests.append(_file_digest(p))
+            except OSError:
+                continue
+        return self.backend_version + (f"+{'.'.join(digests)}" if digests else "")
 
     def run(self, item: ScribeInput) -> ScribeOutput:
         t0 = time.perf_counter()
@@ -87,43 +132,56 @@ class CommandScribe:
                       "input": str(item.audio_path) if self.needs_audio else str(case_file)}
             argv = [re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), a) for a in self.argv]
             uses_output = any("{output}" in a for a in self.argv)
-            stdout, stderr, rc = self._exec(argv)
-            if rc != 0:
-                tail = _last_line(stderr)
-                raise ScribeError(f"{self._where}: exited with code {rc} (stderr {len(stderr)} bytes"
-                                  + (f"; last line: {tail}" if tail else "") + ")")
+            done = self._exec(argv)
+            self._check(done)
             from_file = uses_output and out_file.exists()
-            data = out_file.read_bytes() if from_file else stdout
-        try:
-            doc = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            where = "its output file" if from_file else "stdout"
-            raise ScribeError(f"{self._where}: {where} is not JSON ({len(data)} bytes) — fix: print one JSON "
-                              "object such as {\"note\": \"...\"}") from None
+            if from_file:
+                size = out_file.stat().st_size
+                if size > self.max_reply:
+                    raise ScribeError(f"{self._where}: its output file is {mb(size)}, more than max_reply_mb "
+                                      f"({mb(self.max_reply)}) — fix: raise max_reply_mb in the scribe's options, or "
+                                      "check the program writes one JSON answer")
+                data = out_file.read_bytes()
+            else:
+                data = done.stdout
+        where = "its output file" if from_file else "stdout"
+        doc, _repaired = parse_reply(data, f"{self._where}: {where}", "print one JSON object such as {\"note\": \"...\"}")
         out = output_from_json(doc, self.mapping, consultation_id=cid, template=item.template, backend=self.name,
-                               version=self.version,
+                               version=self.backend_version,
                                input_turns=None if self.needs_audio else list(item.consultation.turns),
                                where=self._where)
+        if _repaired:
+            out.metadata["repaired_characters"] = _repaired
         out.latency_s = time.perf_counter() - t0
         return out
 
-    def _exec(self, argv: list[str]) -> tuple[bytes, bytes, int]:
+    def _check(self, done: Finished) -> None:
+        """Raise a ScribeError (no program text in it) unless the program finished in time with status 0."""
+        err = sized("stderr", size=done.stderr_size, sha=done.stderr_sha256)
+        if done.timed_out:
+            raise ScribeError(f"{self._where}: timed out after {self.timeout_s:g}s (total deadline; the program and "
+                              f"every process holding its output were killed; {err}) — fix: raise timeout_s, or make "
+                              "the program finish without leaving a process that holds its stdout open")
+        if done.stdout_overflow:
+            raise ScribeError(f"{self._where}: stdout passed max_reply_mb ({mb(self.max_reply)}); the program was "
+                              f"killed ({err}) — fix: raise max_reply_mb in the scribe's options, or check the "
+                              "program prints one JSON answer")
+        rc = done.returncode
+        if rc:
+            how = f"was killed by signal {-rc}" if rc < 0 else f"exited with code {rc}"
+            raise ScribeError(f"{self._where}: {how} ({err}; stderr is not stored: it may quote the case) "
+                              "— fix: run the program by hand on this case to read its message")
+
+    def _exec(self, argv: list[str]) -> Finished:
         try:
-            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                                    cwd=self.cwd, env={**os.environ, **self.env}, start_new_session=True)
+            return run_program(argv, timeout_s=self.timeout_s, max_stdout=self.max_reply, cwd=self.cwd,
+                               env={**os.environ, **self.env})
         except FileNotFoundError:
             raise InputError("command scribe", "command", f"program {argv[0]!r} not found",
                              "give the full path or put it on PATH") from None
-        try:
-            stdout, stderr = proc.communicate(timeout=self.timeout_s)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)  # the program and anything it started
-            except ProcessLookupError:
-                pass
-            proc.communicate()
-            raise ScribeError(f"{self._where}: timed out after {self.timeout_s:g}s — fix: raise timeout_s") from None
-        return stdout, stderr, proc.returncode
+        except PermissionError:
+            raise InputError("command scribe", "command", f"program {argv[0]!r} is not executable",
+                             f"chmod +x {argv[0]}, or run it through its interpreter (e.g. python {argv[0]})") from None
 
 
 @register("command")

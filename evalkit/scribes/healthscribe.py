@@ -22,7 +22,10 @@ import time
 import urllib.parse
 from typing import Any, Callable
 
+from .. import safe_json
 from ..errors import InputError
+from ..limits import MAX_REPLY_BYTES, mb
+from ..redact import sized
 from ..schema import Note, NoteSection, NoteSentence, ScribeOutput, Turn
 from ..text import slug, speaker_role, split_sentences
 from ._json_output import ScribeError
@@ -255,19 +258,27 @@ class HealthScribe:
             job = tc.get_medical_scribe_job(MedicalScribeJobName=name)["MedicalScribeJob"]
         status = job.get("MedicalScribeJobStatus")
         if status == "FAILED":
-            raise ScribeError(f"healthscribe: job {name} FAILED: {job.get('FailureReason') or 'no reason given'}"
-                              " — fix: see the reason; delete the job to retry it")
+            reason = job.get("FailureReason")  # AWS's words about the job; not stored, in case they quote it
+            raise ScribeError(f"healthscribe: job {name} FAILED ({sized('FailureReason', str(reason or ''))}) — fix: "
+                              f"read the reason with `aws transcribe get-medical-scribe-job --medical-scribe-job-name "
+                              f"{name}`; delete the job to retry it")
         if status != "COMPLETED":
             raise ScribeError(f"healthscribe: job {name} ended with unexpected status {status!r}")
         return job
 
     def _read_json(self, s3: Any, uri: str, what: str) -> dict:
         bucket, key = parse_s3_uri(uri)
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        obj = s3.get_object(Bucket=bucket, Key=key)
+        size = obj.get("ContentLength")
+        body = obj["Body"].read(MAX_REPLY_BYTES + 1) if size is None or size <= MAX_REPLY_BYTES else b""
+        if (size is not None and size > MAX_REPLY_BYTES) or len(body) > MAX_REPLY_BYTES:
+            raise ScribeError(f"healthscribe: {what} at s3://{bucket}/{key} is larger than {mb(MAX_REPLY_BYTES)} "
+                              "— fix: check the job's output; evalkit reads at most that much")
         try:
-            return json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise ScribeError(f"healthscribe: {what} at s3://{bucket}/{key} is not JSON") from None
+            doc, _ = safe_json.loads(body.decode("utf-8"), f"healthscribe: {what}")
+        except (json.JSONDecodeError, UnicodeDecodeError, InputError):
+            raise ScribeError(f"healthscribe: {what} at s3://{bucket}/{key} is not JSON evalkit can read") from None
+        return doc
 
     def run(self, item: ScribeInput) -> ScribeOutput:
         t0 = time.perf_counter()

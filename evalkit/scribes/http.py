@@ -11,14 +11,21 @@ Suite example::
         request: {text: "{transcript}", format: "{template}"}
         response: {sections: "$.note.sections[*]", section_title: name, section_text: body}
         auth_env: SCRIBE_TOKEN       # sent as "Authorization: Bearer <token>"
-        timeout_s: 60
+        timeout_s: 60                # total deadline for the case, retries included
         retries: 2
+        max_reply_mb: 32             # larger answers are refused
 
 Placeholders in ``request``: ``{consultation_id}``, ``{template}``, ``{transcript}`` (text),
 ``{turns}`` (a list), ``{specialty}``, and with audio input ``{audio_b64}``. With
 ``send: multipart`` the WAV goes in the ``audio_field`` file part and the request fields as form
 fields; with ``send: wav`` the body is the WAV and the fields go in ``X-Evalkit-*`` headers.
-Connection errors, timeouts, 429 and 5xx are retried with backoff; other answers are not.
+Connection errors, 429 and 5xx are retried with backoff; other answers are not. ``timeout_s`` is
+a total deadline for the case — connecting, waiting, reading the answer and every retry: a
+server that trickles its answer fails at ``timeout_s``. An answer larger than ``max_reply_mb`` is
+refused as soon as it passes the limit (or at once, from its ``Content-Length``).
+
+Errors never hold the server's own words (its reason phrase or body may quote the case): a
+failed case records the HTTP status with its standard phrase, and sizes.
 """
 
 from __future__ import annotations
@@ -29,13 +36,15 @@ import os
 import time
 import urllib.error
 import urllib.parse
-import urllib.request
 import uuid
 from typing import Any
 
 from ..errors import InputError
+from ..limits import MAX_REPLY_BYTES, mb
+from ..redact import http_status
 from ..schema import ScribeOutput
-from ._json_output import ResponseMapping, ScribeError, fill_template, output_from_json, request_values
+from ._http_client import DeadlineExceeded, TooLarge, request
+from ._json_output import ResponseMapping, ScribeError, fill_template, output_from_json, parse_reply, request_values
 from .base import ScribeInput, register
 
 DEFAULT_REQUEST = {"consultation_id": "{consultation_id}", "template": "{template}", "transcript": "{transcript}",
@@ -79,18 +88,19 @@ class HttpScribe:
         auth_scheme: prefix before the token (``Bearer``; empty for none).
         audio_field: multipart file field name.
         method: HTTP method.
-        timeout_s: seconds to wait for one answer.
-        retries: extra attempts after a connection error, timeout, 429 or 5xx.
+        timeout_s: total seconds for one case: connecting, the answer, and every retry.
+        retries: extra attempts after a connection error, 429 or 5xx, while time is left.
         backoff_s: first wait between attempts (doubles each time).
         name: backend name recorded in outputs.
         version: backend version recorded in outputs (the answer's ``version`` wins when mapped).
+        max_reply_mb: largest answer read, in MB.
     """
 
     def __init__(self, url: str, input: str = "transcript", send: str = "json", request: dict | None = None,
                  response: dict | None = None, headers: dict[str, str] | None = None, auth_env: str | None = None,
                  auth_header: str = "Authorization", auth_scheme: str = "Bearer", audio_field: str = "audio",
                  method: str = "POST", timeout_s: float = 60.0, retries: int = 2, backoff_s: float = 0.5,
-                 name: str = "http", version: str = "1"):
+                 name: str = "http", version: str = "1", max_reply_mb: float = MAX_REPLY_BYTES / 2**20):
         src = "http scribe"
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise InputError(src, "url", "must be an http:// or https:// URL", "set scribe_options.http.url")
@@ -108,6 +118,12 @@ class HttpScribe:
         self.auth_env, self.auth_header, self.auth_scheme = auth_env, auth_header, auth_scheme
         self.audio_field, self.method = audio_field, method.upper()
         self.timeout_s, self.retries, self.backoff_s = float(timeout_s), int(retries), float(backoff_s)
+        if not self.timeout_s > 0:
+            raise InputError(src, "timeout_s", f"{timeout_s!r} is not a positive number of seconds",
+                             "set e.g. timeout_s: 60")
+        if not float(max_reply_mb) > 0:
+            raise InputError(src, "max_reply_mb", f"{max_reply_mb!r} is not a positive size", "set e.g. max_reply_mb: 32")
+        self.max_reply = int(float(max_reply_mb) * 2**20)
         self.name, self.version = name, str(version)
         self.needs_audio = input == "audio"
         self._where = _safe_url(url)
@@ -151,23 +167,31 @@ class HttpScribe:
                     headers[f"X-Evalkit-{k.replace('_', '-').title()}"] = v if isinstance(v, str) else json.dumps(v)
         return body, headers
 
-    def _post(self, body: bytes, headers: dict[str, str]) -> tuple[int, str, bytes]:
-        req = urllib.request.Request(self.url, data=body, headers=headers, method=self.method)
-        with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:  # noqa: S310 (user-configured URL)
-            return resp.status, resp.headers.get("Content-Type", ""), resp.read()
-
     def call(self, body: bytes, headers: dict[str, str]) -> bytes:
-        """Send with retries; return the answer's body. Raises ScribeError with a one-line reason."""
+        """Send with retries until ``timeout_s`` has passed; return the answer's body.
+
+        Raises ScribeError with a one-line reason that holds no text the server sent.
+        """
+        deadline = time.monotonic() + self.timeout_s
         delay, last = self.backoff_s, ""
         for attempt in range(self.retries + 1):
             try:
-                status, _ctype, data = self._post(body, headers)
+                _status, _ctype, data = request(self.url, data=body, headers=headers, method=self.method,
+                                                deadline=deadline, max_bytes=self.max_reply)
                 return data
+            except TooLarge as e:
+                raise ScribeError(f"{self._where}: the answer is {mb(e.size)} or more, larger than max_reply_mb "
+                                  f"({mb(self.max_reply)}) — fix: raise max_reply_mb in the scribe's options, or "
+                                  "check the endpoint returns one JSON answer") from None
+            except DeadlineExceeded:
+                last = "timed out"
+                break
             except urllib.error.HTTPError as e:
+                e.close()
                 if e.code not in _RETRY_STATUS:
-                    raise ScribeError(f"{self._where}: HTTP {e.code} {e.reason} — fix: check the URL, the auth "
+                    raise ScribeError(f"{self._where}: {http_status(e.code)} — fix: check the URL, the auth "
                                       "token and the request mapping") from None
-                last = f"HTTP {e.code}"
+                last = http_status(e.code)
                 retry_after = e.headers.get("Retry-After") if e.headers else None
                 if retry_after and retry_after.isdigit():
                     delay = max(delay, min(float(retry_after), 30.0))
@@ -175,11 +199,19 @@ class HttpScribe:
                 reason = getattr(e, "reason", e)
                 last = "timed out" if isinstance(reason, TimeoutError) or "timed out" in str(reason) else \
                     f"{type(reason).__name__}"
-            if attempt < self.retries:
-                time.sleep(delay)
+            left = deadline - time.monotonic()
+            if attempt < self.retries and left > 0:
+                time.sleep(min(delay, left))
                 delay *= 2
-        raise ScribeError(f"{self._where}: no usable answer after {self.retries + 1} attempts (last: {last}, "
-                          f"timeout {self.timeout_s:g}s) — fix: check the server is up or raise timeout_s/retries")
+            if time.monotonic() >= deadline:
+                last = last or "timed out"
+                break
+        if last == "timed out" or time.monotonic() >= deadline:
+            why = (f"no complete answer within timeout_s {self.timeout_s:g}s (a total deadline, retries included; "
+                   f"{attempt + 1} attempt(s), last: {last})")
+        else:
+            why = f"no usable answer after {attempt + 1} attempt(s) (last: {last}; timeout_s {self.timeout_s:g}s)"
+        raise ScribeError(f"{self._where}: {why} — fix: check the server is up, or raise timeout_s/retries")
 
     # -------------------------------------------------------------- run
 
@@ -187,17 +219,15 @@ class HttpScribe:
         t0 = time.perf_counter()
         body, headers = self.build_request(item)
         data = self.call(body, headers)
-        try:
-            doc = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise ScribeError(f"{self._where}: the answer is not JSON ({len(data)} bytes) — fix: the endpoint "
-                              "must return application/json") from None
+        doc, repaired = parse_reply(data, f"{self._where}: the answer", "the endpoint must return application/json")
         out = output_from_json(doc, self.mapping, consultation_id=item.consultation.id, template=item.template,
                                backend=self.name, version=self.version,
                                input_turns=None if self.needs_audio else list(item.consultation.turns),
                                where=self._where)
         out.latency_s = time.perf_counter() - t0
         out.metadata.update({"url": self._where})
+        if repaired:
+            out.metadata["repaired_characters"] = repaired
         return out
 
 

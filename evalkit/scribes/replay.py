@@ -6,7 +6,10 @@ row holds ``id``, ``transcript`` (ACI-Bench ``[doctor] ...`` text or a JSON list
 ``cost_usd`` and ``backend``. As a transcriber (``replay+rules``) only ``transcript`` is needed.
 
 A consultation with no row fails alone, with an InputError naming the file and the id; the
-runner records it and goes on.
+runner records it and goes on. Text holding a lone surrogate escape (``"\\ud83d"``, half an
+emoji) is repaired as it is read: each becomes U+FFFD (�), and the output's metadata says how
+many (``repaired_characters``). The scribe's version is the file's content digest, so a file
+whose contents change is a new version: a new run, and no cached output of the old one.
 """
 
 from __future__ import annotations
@@ -20,12 +23,14 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from .. import safe_json
 from ..errors import InputError
 from ..schema import ScribeOutput, Turn
 from ..text import parse_note, parse_transcript
 from .base import ScribeInput, register
 
-_CACHE: dict[tuple[str, int, int], tuple[dict[str, tuple[int, dict[str, Any]]], set[str], str]] = {}
+_Rows = dict[str, tuple[int, dict[str, Any]]]
+_CACHE: dict[tuple[str, int, int], tuple[_Rows, set[str], str, dict[int, int]]] = {}
 _LOCK = threading.Lock()
 
 
@@ -50,13 +55,15 @@ def _rows_csv(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
     return out
 
 
-def _rows_jsonl(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
+def _rows_jsonl(path: Path, text: str, repaired: dict[int, int]) -> list[tuple[int, dict[str, Any]]]:
     out = []
     for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj, fixed = safe_json.loads(line, str(path), f"line {n}")
+            if fixed:
+                repaired[n] = fixed
         except json.JSONDecodeError as e:
             raise InputError(str(path), f"line {n}", f"is not valid JSON ({e.msg})",
                              "write one JSON object per line (JSON Lines)") from None
@@ -66,17 +73,19 @@ def _rows_jsonl(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
     return out
 
 
-def _rows_json(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
+def _rows_json(path: Path, text: str, repaired: dict[int, int]) -> list[tuple[int, dict[str, Any]]]:
     try:
-        data = json.loads(text)
+        data, fixed = safe_json.loads(text, str(path))
     except json.JSONDecodeError as e:
         raise InputError(str(path), f"line {e.lineno}", f"is not valid JSON ({e.msg})", "fix the JSON syntax") from None
     if not isinstance(data, list) or not all(isinstance(x, dict) for x in data):
         raise InputError(str(path), None, "must be a JSON list of objects", 'write [{"id": ..., "note": ...}, ...]')
+    if fixed:  # a JSON list: per row is not worth a second pass; every row is marked
+        repaired.update({i + 1: fixed for i in range(len(data))})
     return [(i + 1, x) for i, x in enumerate(data)]
 
 
-def load_replay(path: str | Path, id_field: str = "id") -> tuple[dict[str, tuple[int, dict[str, Any]]], set[str], str]:
+def load_replay(path: str | Path, id_field: str = "id") -> tuple[_Rows, set[str], str, dict[int, int]]:
     """Read a replay file once (cached by path, size and mtime).
 
     Args:
@@ -84,7 +93,8 @@ def load_replay(path: str | Path, id_field: str = "id") -> tuple[dict[str, tuple
         id_field: the column holding the case id.
 
     Returns:
-        (rows by id with their line numbers, ids seen more than once, short content hash).
+        (rows by id with their line numbers, ids seen more than once, short content hash,
+        line → lone surrogates repaired on it).
     """
     p = Path(path)
     if not p.is_file():
@@ -98,10 +108,11 @@ def load_replay(path: str | Path, id_field: str = "id") -> tuple[dict[str, tuple
     text = _decode(p, raw)
     suffix = p.suffix.lower()
     head = text.lstrip()[:1]
+    repaired: dict[int, int] = {}
     if suffix in (".jsonl", ".ndjson") or (suffix not in (".csv", ".json") and head == "{"):
-        rows = _rows_jsonl(p, text)
+        rows = _rows_jsonl(p, text, repaired)
     elif suffix == ".json" or (suffix != ".csv" and head == "["):
-        rows = _rows_json(p, text)
+        rows = _rows_json(p, text, repaired)
     else:
         rows = _rows_csv(p, text)
     if rows and all(id_field not in r for _, r in rows):
@@ -115,7 +126,7 @@ def load_replay(path: str | Path, id_field: str = "id") -> tuple[dict[str, tuple
         if rid in by_id:
             dups.add(rid)
         by_id[rid] = (line, r)
-    out = (by_id, dups, hashlib.sha256(raw).hexdigest()[:12])
+    out = (by_id, dups, hashlib.sha256(raw).hexdigest()[:12], repaired)
     with _LOCK:
         _CACHE[key] = out
     return out
@@ -141,11 +152,15 @@ class ReplayScribe:
         """
         self.path = Path(path)
         self.id_field = id_field
-        _rows, _dups, digest = load_replay(self.path, id_field)
-        self.version = digest
+        load_replay(self.path, id_field)  # a bad file fails now, not on the first case
+
+    @property
+    def version(self) -> str:
+        """The file's content digest (re-read when the file changes): new contents, new version."""
+        return load_replay(self.path, self.id_field)[2]
 
     def _row(self, item: ScribeInput) -> tuple[str, int, dict[str, Any]]:
-        rows, dups, _ = load_replay(self.path, self.id_field)
+        rows, dups, _, _ = load_replay(self.path, self.id_field)
         c = item.consultation
         for key in (c.id, c.case.id):
             if key in rows:
@@ -163,7 +178,7 @@ class ReplayScribe:
             return []
         if isinstance(value, str) and value.lstrip().startswith("[{"):
             try:
-                value = json.loads(value)
+                value, _ = safe_json.loads(value, f"{self.path} (line {line}, id {key})", "transcript")
             except json.JSONDecodeError:
                 pass
         return parse_transcript(value, source=f"{self.path} (line {line}, id {key})")
@@ -190,7 +205,10 @@ class ReplayScribe:
         if not isinstance(note_text, str) or not note_text.strip():
             raise InputError(source, "note", "is empty or missing", "give the note as plain text with section headings")
         note = parse_note(note_text, template=item.template, source=source)
-        meta = {"source_file": self.path.name, "row_line": line}
+        meta: dict[str, Any] = {"source_file": self.path.name, "row_line": line}
+        fixed = load_replay(self.path, self.id_field)[3].get(line)
+        if fixed:
+            meta["repaired_characters"] = fixed
         if row.get("backend"):
             meta["replayed_backend"] = str(row["backend"])
         return ScribeOutput(consultation_id=item.consultation.id, transcript=turns, note=note, backend=self.name,

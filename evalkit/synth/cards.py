@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from .. import safe_yaml
 from ..errors import InputError, pydantic_to_input_error
 from ..paths import synthetic_dir
 from ..schema import Case
@@ -107,7 +108,7 @@ def load_card(path: str | Path) -> Case:
     p = Path(path)
     src = str(p)
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        raw = safe_yaml.load_file(p)
     except FileNotFoundError:
         raise InputError(src, None, "no such card file", "check the path") from None
     except yaml.YAMLError as e:

@@ -313,6 +313,12 @@ def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
         info = sf.info(str(p))
         if info.format != "WAV":
             raise ValueError(info.format)
+    except Exception:  # soundfile.LibsndfileError, RuntimeError, ValueError
+        raise InputError(str(p), "audio", "is not a readable WAV file", fix) from None
+    from ..audio_check import checked_info
+
+    checked_info(p)  # rate, channels and duration sane before a sample is decoded
+    try:
         data, sr = sf.read(str(p), dtype="float32", always_2d=True)
     except Exception:  # soundfile.LibsndfileError, RuntimeError, ValueError
         raise InputError(str(p), "audio", "is not a readable WAV file", fix) from None

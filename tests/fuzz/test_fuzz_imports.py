@@ -34,13 +34,23 @@ def _csv(rows: list[list[str]], header: list[str] = HEADER) -> str:
     return buf.getvalue()
 
 
+#: defects that make the whole file unusable (the CLI refuses it); the others are in one row (the CLI skips it)
+FILE_DEFECTS = ["drop_column", "no_rows", "empty_file"]
+
+
 @st.composite
-def bad_aci_csv(draw) -> tuple[str | bytes, str | None]:
-    """An ACI-Bench CSV with one generated defect; returns (content, what the error must name)."""
+def bad_aci_csv(draw, file_level: bool = False) -> tuple[str | bytes, str | None]:
+    """An ACI-Bench CSV with one generated defect; returns (content, what the error must name).
+
+    Args:
+        file_level: only defects of the whole file (``evalkit import`` lists and skips a bad row,
+            and refuses only a file it can import nothing from).
+    """
     n = draw(st.integers(1, 4))
     rows = [["virtassist", f"D2N{i:03d}", DIALOGUE, NOTE] for i in range(n)]
     k = draw(st.integers(0, n - 1))
-    kind = draw(st.sampled_from(["drop_column", "empty_dialogue", "empty_note", "empty_id", "duplicate_id",
+    kind = draw(st.sampled_from(FILE_DEFECTS if file_level else
+                                ["drop_column", "empty_dialogue", "empty_note", "empty_id", "duplicate_id",
                                  "bad_id", "no_speaker", "not_utf8", "no_rows", "empty_file"]))
     if kind == "drop_column":
         col = draw(st.sampled_from(["encounter_id", "dialogue", "note"]))
@@ -61,7 +71,7 @@ def bad_aci_csv(draw) -> tuple[str | bytes, str | None]:
     if kind == "bad_id":
         rows[k][1] = draw(st.sampled_from(["-x", "a b", "é", "x/y", "_lead", "a?"]))
         return _csv(rows), f"row {k + 1}"
-    if kind == "no_speaker":
+    if kind == "no_speaker":  # no tag on any line (one untagged first turn is taken, with a warning)
         rows[k][2] = draw(junk_text.filter(lambda s: s.strip() and "[" not in s and "\r" not in s))
         return _csv(rows), "transcript"
     if kind == "not_utf8":
