@@ -295,9 +295,16 @@ def audit_log(store: Store, user: User, *, run_id: str | None = None, session_id
                                   limit=limit)
 
 
+def login_log(store: Store, user: User, *, failed_only: bool = False, limit: int = 500) -> pd.DataFrame:
+    """Login attempts, newest first: when, account (real accounts only), client address, outcome
+    (ok, wrong_password, unknown_user, disabled, throttled). Never a password."""
+    require(user, "audit")
+    return store.login_attempts(failed_only=failed_only, limit=limit)
+
+
 __all__ = [
     "CREOLA_TYPES", "PDQI_ITEMS", "PDQI_KEYS", "QueueFilter", "QueuePage", "STATUSES", "STATUS_LABELS",
     "add_omission", "adjudicate", "assign", "audit_log", "clear_flag", "comment", "flag_session",
-    "label_claim", "latest_labels", "neighbours", "open_disagreements", "progress_text", "rate_pdqi",
+    "label_claim", "latest_labels", "login_log", "neighbours", "open_disagreements", "progress_text", "rate_pdqi",
     "review_queue", "run_of", "set_status",
 ]

@@ -30,7 +30,7 @@ from .schema import Annotation, Audio, Consultation, Finding, Flag, Score, Scrib
 
 log = logging.getLogger("evalkit.store")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _DDL = [
     """CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)""",
@@ -81,8 +81,22 @@ _DDL = [
     "CREATE INDEX IF NOT EXISTS annotations_session ON annotations(session_id)",
 ]
 
-#: migrations: version → list of statements taking the schema from version-1 to version
-_MIGRATIONS: dict[int, list[str]] = {}
+#: migrations: version → list of statements taking the schema from version-1 to version. _DDL is
+#: version 1; a new database runs every migration after it, an existing one those it has not run.
+_MIGRATIONS: dict[int, list[str]] = {
+    # issue 18: login attempts (throttling and audit); a severity on each flag (the queue's order, from
+    # the flag rule; flags written before get their default rule's); the judge's confidence on a finding
+    2: [
+        """CREATE TABLE IF NOT EXISTS login_attempts (
+            attempted_at TIMESTAMPTZ, user_key VARCHAR, name VARCHAR, client VARCHAR, device VARCHAR,
+            outcome VARCHAR)""",
+        "ALTER TABLE flags ADD COLUMN IF NOT EXISTS severity VARCHAR",
+        """UPDATE flags SET severity = CASE WHEN rule = 'major_hallucination' THEN 'high'
+               WHEN rule IN ('major_omission', 'numeric_error') THEN 'medium' ELSE 'low' END
+           WHERE severity IS NULL""",
+        "ALTER TABLE findings ADD COLUMN IF NOT EXISTS confidence DOUBLE",
+    ],
+}
 
 
 class StoreBusy(RuntimeError):
@@ -278,13 +292,13 @@ class Store:
             con.execute(stmt)
         row = con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         version = int(row[0]) if row else 0
-        if version == 0:
-            con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
-        else:
-            for v in range(version + 1, SCHEMA_VERSION + 1):
-                for stmt in _MIGRATIONS.get(v, []):
-                    con.execute(stmt)
-                con.execute("UPDATE meta SET value=? WHERE key='schema_version'", [str(v)])
+        if version == 0:  # a new database: _DDL made version 1
+            con.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+            version = 1
+        for v in range(version + 1, SCHEMA_VERSION + 1):
+            for stmt in _MIGRATIONS.get(v, []):
+                con.execute(stmt)
+            con.execute("UPDATE meta SET value=? WHERE key='schema_version'", [str(v)])
         self._initialised = True
 
     def data_version(self) -> tuple:
@@ -741,6 +755,48 @@ class Store:
                 con.execute("DELETE FROM auth_sessions WHERE token_hash=?", [token_hash])
             if name:
                 con.execute("DELETE FROM auth_sessions WHERE name=?", [name])
+
+    # login attempts (issue 18): what login throttling counts, and the audit trail of failed logins.
+    # Never a password: an account name only when it is a real account, the client's address, a hash
+    # of the browser's device id, and the outcome.
+    _FAILED = "outcome IN ('wrong_password', 'unknown_user', 'disabled')"
+
+    def add_login_attempt(self, at: Any, user_key: str, name: str | None, client: str, device: str | None,
+                          outcome: str) -> None:
+        with self.connect() as con:
+            con.execute("INSERT INTO login_attempts VALUES (?,?,?,?,?,?)", [at, user_key, name, client, device, outcome])
+
+    def login_attempt_stats(self, user_key: str, client: str, device: str | None, since: Any,
+                            trusted_since: Any) -> dict:
+        """Failed logins since ``since``: from the client (``n_c``), on the account (``n_u``), from the
+        client on the account (``n_cu``), from the device on the account (``n_d``), each with the time
+        of the last (``last_*``); ``trusted``: the device logged in to the account since ``trusted_since``."""
+        with self.connect() as con:
+            row = con.execute(f"""
+                WITH f AS (SELECT * FROM login_attempts WHERE attempted_at >= $since AND {self._FAILED})
+                SELECT count(*) FILTER (WHERE client = $c), max(attempted_at) FILTER (WHERE client = $c),
+                       count(*) FILTER (WHERE user_key = $u),
+                       count(*) FILTER (WHERE user_key = $u AND client = $c),
+                       max(attempted_at) FILTER (WHERE user_key = $u AND client = $c),
+                       count(*) FILTER (WHERE user_key = $u AND device = $d),
+                       max(attempted_at) FILTER (WHERE user_key = $u AND device = $d),
+                       (SELECT count(*) FROM login_attempts WHERE user_key = $u AND device = $d
+                          AND outcome = 'ok' AND attempted_at >= $trusted)
+                FROM f""", {"since": since, "c": client, "u": user_key, "d": device, "trusted": trusted_since}
+                              ).fetchone()
+        keys = ("n_c", "last_c", "n_u", "n_cu", "last_cu", "n_d", "last_d", "trusted")
+        out = dict(zip(keys, row))
+        out["trusted"] = bool(out["trusted"]) and device is not None
+        return out
+
+    def login_attempts(self, *, failed_only: bool = False, limit: int = 500) -> pd.DataFrame:
+        """The login audit trail, newest first: attempted_at, name (real accounts only), client, outcome."""
+        with self.connect() as con:
+            df = con.execute(f"""SELECT attempted_at, name, client, outcome FROM login_attempts
+                                 {"WHERE " + self._FAILED if failed_only else ""}
+                                 ORDER BY attempted_at DESC, rowid DESC LIMIT ?""", [int(limit)]).df()
+        df["name"] = df["name"].astype(object).where(df["name"].notna(), None)
+        return df
 
     def assign_sessions(self, session_ids: Sequence[str], reviewer: str, assigned_by: str) -> int:
         """Assign sessions to a reviewer (skips pairs already assigned). Returns how many were new."""
