@@ -19,7 +19,7 @@ from argon2 import PasswordHasher
 
 from evalkit.auth import Auth
 
-from .browser_util import CHROMIUM, browser, login, pick, running_app, settle
+from .browser_util import CHROMIUM, browser, login, outside, pick, record_requests, running_app, settle
 from .demo_db import FABRICATION, build_demo_db
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -51,6 +51,7 @@ def test_clinician_reviews_flagged_session(served):
     base, info = served
     store = info["store"]
     with browser() as ctx:
+        requests = record_requests(ctx)
         page = ctx.new_page()
         page.goto(base + "/")
         page.get_by_role("button", name="Log in").wait_for(timeout=60_000)
@@ -59,6 +60,8 @@ def test_clinician_reviews_flagged_session(served):
         page.get_by_role("heading", name="Review queue").wait_for(timeout=60_000)
         settle(page)
         shot(page, "02-queue")
+        icon = page.evaluate("() => [...document.querySelectorAll('link[rel*=icon]')].map(l => l.href)")
+        assert icon and all(h.startswith(base + "/") for h in icon)  # the app's own favicon.svg
 
         page.get_by_role("button", name="Start reviewing: next open session").click()
         page.get_by_role("heading", name="Scribe note").wait_for(timeout=60_000)
@@ -119,11 +122,14 @@ def test_clinician_reviews_flagged_session(served):
         assert page.get_by_text("<script>window.__xss = 1</script>", exact=False).count() >= 1
         assert page.locator("a[href*='example.invalid']").count() == 0
         shot(page, "09-untrusted-text")
+    # the whole visit asked nothing of any other host (the tab icon once came from fonts.gstatic.com)
+    assert len(requests) > 50 and outside(requests) == []
 
 
 def test_engineer_and_admin_pages(served):
     base, info = served
     with browser() as ctx:
+        requests = record_requests(ctx)
         page = ctx.new_page()
         login(page, base, "eng", PW)
         page.get_by_role("heading", name="Dashboards").wait_for(timeout=60_000)
@@ -149,8 +155,10 @@ def test_engineer_and_admin_pages(served):
         page.reload()  # logged out stays logged out: the cookie is cleared and its session ended
         page.get_by_role("textbox", name="User name").wait_for(timeout=60_000)
     with browser() as ctx:
+        more = record_requests(ctx)
         page = ctx.new_page()
         login(page, base, "root", PW)
         page.get_by_role("heading", name="Users & assignments").wait_for(timeout=60_000)
         settle(page)
         shot(page, "15-users")
+    assert len(requests) > 50 and outside(requests + more) == []  # dashboards (plotly), compare, audit, users too
