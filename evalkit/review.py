@@ -103,6 +103,32 @@ def review_queue(store: Store, user: User, filt: QueueFilter | None = None, page
     return QueuePage(rows, counts, page, page_size)
 
 
+STATUS_ICONS = {"to_review": "○ To review", "in_review": "◐ In review", "done": "✓ Done",
+                "needs_adjudication": "◆ Needs adjudication"}
+#: the queue table as shown on screen, and as its CSV download has it: header → how the cell is made
+QUEUE_COLUMNS: dict[str, Any] = {
+    "Status": lambda r: r["status"].map(STATUS_ICONS),
+    "Case": lambda r: r["consultation_id"],
+    "Specialty": lambda r: r["specialty"],
+    "Scribe": lambda r: r["scribe"],
+    "Severity": lambda r: r["severity"].map({"high": "High", "medium": "Medium", "low": "Low"}).fillna(""),
+    "Flag reasons": lambda r: r["flag_rules"].fillna("").where(r["n_flags"] > 0, ""),
+    "Major halluc.": lambda r: r["major_hallucinations"],
+    "Major omissions": lambda r: r["major_omissions"],
+    "Hallucination rate": lambda r: r["hallucination_rate"],
+    "Omission rate": lambda r: r["omission_rate"],
+    "WER": lambda r: r["wer"],
+    "Assigned to": lambda r: r["assigned"].fillna(""),
+    "My work": lambda r: r["my_annotations"].map(lambda v: f"{v} labels" if v else ""),
+    "Run": lambda r: r["run_id"],
+}
+
+
+def queue_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """A queue page's rows with the column headers shown on screen (its CSV download keeps them)."""
+    return pd.DataFrame({header: make(rows) for header, make in QUEUE_COLUMNS.items()}, index=rows.index)
+
+
 def neighbours(store: Store, user: User, session_id: str, filt: QueueFilter | None = None) -> dict:
     """Previous and next session in the filtered queue: {"position", "total", "prev", "next"}."""
     require(user, "review")
@@ -305,6 +331,6 @@ def login_log(store: Store, user: User, *, failed_only: bool = False, limit: int
 __all__ = [
     "CREOLA_TYPES", "PDQI_ITEMS", "PDQI_KEYS", "QueueFilter", "QueuePage", "STATUSES", "STATUS_LABELS",
     "add_omission", "adjudicate", "assign", "audit_log", "clear_flag", "comment", "flag_session",
-    "label_claim", "latest_labels", "login_log", "neighbours", "open_disagreements", "progress_text", "rate_pdqi",
+    "label_claim", "latest_labels", "login_log", "neighbours", "QUEUE_COLUMNS", "queue_table", "open_disagreements", "progress_text", "rate_pdqi",
     "review_queue", "run_of", "set_status",
 ]

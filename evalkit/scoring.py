@@ -75,5 +75,6 @@ def apply_flag_rules(scores: list[Score], suite: Suite, session_id: str, prov: P
     for rule in suite.flag_rules:
         v = by_metric.get(rule.metric)
         if v is not None and rule.holds(v):
-            flags.append(Flag(session_id=session_id, rule=rule.name, reason=rule.describe(v), provenance=prov))
+            flags.append(Flag(session_id=session_id, rule=rule.name, reason=rule.describe(v), severity=rule.severity,
+                              provenance=prov))
     return flags

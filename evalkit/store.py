@@ -832,10 +832,16 @@ class Store:
                 "flag_rules": col("SELECT DISTINCT rule FROM flags ORDER BY 1"),
             }
 
-    # The queue is ordered by sort_key: sessions with a "major" flag rule first (e.g.
-    # any_major_hallucination), then by number of flags (unflagged last), then by id. The page's
-    # scores are fetched for its own rows only, so a million score rows are never pivoted whole;
-    # a session's neighbours are found by comparing keys, without sorting the queue.
+    # The queue is ordered by sort_key, what matters clinically first (docs/review-app.md):
+    #  a. severity: the session's most severe flag, by its rule's severity (high 3, medium 2, low 1,
+    #     unflagged 0 — by default major_hallucination is high, major_omission and numeric_error
+    #     medium, high_wer and low_adherence low), then the number of major hallucinations, then of
+    #     major omissions (scores);
+    #  b. the judge's confidence: the highest confidence among the session's errors (unsupported or
+    #     contradicted claims, omissions) when its findings carry one; sessions without come after;
+    #  c. the rest: number of flags, hallucination rate, session id.
+    # The page's other scores are fetched for its own rows only; a session's neighbours are found by
+    # comparing keys, without sorting the queue.
     _QUEUE_SQL = """
         WITH st AS (
             SELECT session_id, arg_max(json_extract_string(payload, '$.status'), created_at) AS status
@@ -843,8 +849,19 @@ class Store:
               AND json_extract_string(payload, '$.status') IS NOT NULL GROUP BY session_id),
         fl AS (
             SELECT session_id, count(*) AS n_flags, string_agg(DISTINCT rule, ', ' ORDER BY rule) AS flag_rules,
-                   list(DISTINCT rule) AS rule_list, bool_or(rule ILIKE '%major%') AS major_flag
+                   list(DISTINCT rule) AS rule_list,
+                   max(CASE severity WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END) AS severity_rank
             FROM flags WHERE ($run IS NULL OR run_id = $run) GROUP BY session_id),
+        sev AS (
+            SELECT session_id, max(value) FILTER (WHERE metric = 'major_hallucinations') AS major_h,
+                   max(value) FILTER (WHERE metric = 'major_omissions') AS major_o,
+                   max(value) FILTER (WHERE metric = 'hallucination_rate') AS h_rate
+            FROM scores WHERE metric IN ('major_hallucinations', 'major_omissions', 'hallucination_rate')
+              AND ($run IS NULL OR run_id = $run) GROUP BY session_id),
+        conf AS (
+            SELECT session_id, max(confidence) AS confidence FROM findings
+            WHERE confidence IS NOT NULL AND (kind = 'omission' OR verdict IN ('unsupported', 'contradicted'))
+              AND ($run IS NULL OR run_id = $run) GROUP BY session_id),
         mine AS (SELECT session_id, count(*) AS my_annotations FROM annotations
                  WHERE reviewer = $me GROUP BY session_id),
         asg AS (SELECT session_id, string_agg(DISTINCT reviewer, ', ' ORDER BY reviewer) AS assigned,
@@ -852,13 +869,18 @@ class Store:
                 FROM assignments GROUP BY session_id),
         q AS (
             SELECT s.session_id, s.run_id, s.consultation_id, s.scribe, c.specialty, c.template,
-                   coalesce(fl.n_flags, 0) AS n_flags, fl.flag_rules, coalesce(st.status, 'to_review') AS status,
+                   coalesce(fl.n_flags, 0) AS n_flags, fl.flag_rules,
+                   CASE fl.severity_rank WHEN 3 THEN 'high' WHEN 2 THEN 'medium' WHEN 1 THEN 'low' END AS severity,
+                   conf.confidence, coalesce(st.status, 'to_review') AS status,
                    asg.assigned, coalesce(mine.my_annotations, 0) AS my_annotations,
-                   {'a': -coalesce(fl.major_flag, FALSE)::INT, 'b': -coalesce(fl.n_flags, 0),
-                    'c': s.session_id} AS sort_key
+                   {'a': -coalesce(fl.severity_rank, 0), 'b': -coalesce(sev.major_h, 0)::DOUBLE,
+                    'c': -coalesce(sev.major_o, 0)::DOUBLE, 'd': coalesce(-conf.confidence, 1.0)::DOUBLE,
+                    'e': -coalesce(fl.n_flags, 0), 'f': -coalesce(sev.h_rate, 0)::DOUBLE,
+                    'g': s.session_id} AS sort_key
             FROM sessions s
             LEFT JOIN consultations c ON c.id = s.consultation_id
             LEFT JOIN fl USING (session_id) LEFT JOIN st USING (session_id)
+            LEFT JOIN sev USING (session_id) LEFT JOIN conf USING (session_id)
             LEFT JOIN mine USING (session_id) LEFT JOIN asg USING (session_id)
             WHERE s.status = 'ok'
               AND ($run IS NULL OR s.run_id = $run)
@@ -871,7 +893,7 @@ class Store:
               AND (NOT $flagged_only OR fl.n_flags > 0))
     """
     _QUEUE_ORDER = "sort_key"
-    _QUEUE_METRICS = ("hallucination_rate", "major_hallucinations", "omission_rate", "wer")
+    _QUEUE_METRICS = ("hallucination_rate", "major_hallucinations", "major_omissions", "omission_rate", "wer")
 
     @staticmethod
     def _queue_params(run_id: str | None, scribe: str | None, specialty: str | None, flag_rule: str | None,
@@ -887,8 +909,10 @@ class Store:
         """One page of the review queue (flagged and most severe first) and the totals of the whole filter.
 
         Every filter is a bound parameter. Returns (rows, {"total", "done", "flagged", "to_review",
-        "in_review", "needs_adjudication"}); rows carry position (1-based) and the session's
-        hallucination_rate, major_hallucinations, omission_rate and wer.
+        "in_review", "needs_adjudication"}); rows carry position (1-based), severity (of the most
+        severe flag: high, medium, low or None), the judge's confidence (None when its findings
+        carry none) and the session's hallucination_rate, major_hallucinations, major_omissions,
+        omission_rate and wer. The order is :attr:`_QUEUE_SQL`'s sort key.
         """
         p = self._queue_params(run_id, scribe, specialty, flag_rule, status, assigned_to, flagged_only, me)
         p.update(limit=int(limit), offset=int(offset))
@@ -1256,8 +1280,18 @@ SESSION_COLS = ("session_id", "run_id", "consultation_id", "scribe", "backend_ve
                 "input_hash", "latency_s", "cost_usd")
 SCORE_COLS = ("run_id", "session_id", "metric", "value", "detail")
 FINDING_COLS = ("run_id", "session_id", "finding_id", "kind", "section", "sentence_id", "text", "verdict", "type",
-                "severity", "category", "evidence", "rationale", "judge", "judge_version", "prompt_hash")
-FLAG_COLS = ("run_id", "session_id", "rule", "reason")
+                "severity", "category", "evidence", "rationale", "judge", "judge_version", "prompt_hash", "confidence")
+FLAG_COLS = ("run_id", "session_id", "rule", "reason", "severity")
+
+
+def _confidence(f: Finding) -> float | None:
+    """The judge's confidence in a finding when it gives one (a number in 0-1), else None."""
+    c = getattr(f, "confidence", None)
+    try:
+        c = float(c) if c is not None else None
+    except (TypeError, ValueError):
+        return None
+    return c if c is not None and 0.0 <= c <= 1.0 else None
 
 
 class SessionRows:
@@ -1286,10 +1320,11 @@ class SessionRows:
                         out.latency_s if out else None, out.cost_usd if out else None)
         rows.scores = [(run_id, sid, s.metric, float(s.value) if s.value is not None else None, _j(s.detail))
                        for s in r.scores]
+        # a judge's confidence in a finding (0-1) orders the review queue; findings without one store NULL
         rows.findings = [(run_id, sid, f.id, f.kind, f.section, f.sentence_id, f.text, f.verdict, f.type, f.severity,
-                          f.category, _j(f.evidence), f.rationale, r.judge, r.judge_version, r.prompt_hash)
-                         for f in r.findings]
-        rows.flags = [(run_id, sid, fl.rule, fl.reason) for fl in r.flags]
+                          f.category, _j(f.evidence), f.rationale, r.judge, r.judge_version, r.prompt_hash,
+                          _confidence(f)) for f in r.findings]
+        rows.flags = [(run_id, sid, fl.rule, fl.reason, getattr(fl, "severity", None)) for fl in r.flags]
         return rows
 
 

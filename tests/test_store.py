@@ -118,3 +118,28 @@ def test_holding_keeps_one_connection_and_releases_it(store, monkeypatch):
     p.start()
     p.join(60)
     assert q.get(timeout=5) == "opened"  # released on exit
+
+
+def test_a_version_1_database_is_migrated_in_place(tmp_path):
+    """Schema 2 (issue 18): login_attempts, a severity on each flag (filled from the default rules for
+    flags written before), the judge's confidence on findings; the data already there is kept."""
+    import duckdb
+
+    from evalkit.store import _DDL
+
+    path = tmp_path / "v1.duckdb"
+    con = duckdb.connect(str(path))
+    for stmt in _DDL:  # what version 1 created
+        con.execute(stmt)
+    con.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    con.execute("INSERT INTO sessions (session_id, run_id, consultation_id, scribe, status) VALUES "
+                "('r:a', 'r', 'a', 'x', 'ok'), ('r:b', 'r', 'b', 'x', 'ok')")
+    con.execute("INSERT INTO flags VALUES ('r', 'r:a', 'major_omission', 'omits', now()), "
+                "('r', 'r:a', 'high_wer', 'wer', now()), ('r', 'r:b', 'major_hallucination', 'invents', now())")
+    con.close()
+    store = Store(path)
+    assert store.schema_version() == SCHEMA_VERSION == 2
+    rows, counts = store.review_queue()
+    assert rows["session_id"].tolist() == ["r:b", "r:a"] and counts["flagged"] == 2
+    assert rows["severity"].tolist() == ["high", "medium"]
+    assert store.login_attempts().empty

@@ -137,11 +137,13 @@ def _result(run_id: str, scribe: str, cons: Consultation, k: int, planted: bool)
                             value=sum(c.type == t for c in bad) / n))
     flags = []
     if any(c.severity == "major" for c in bad):
-        flags.append(Flag(session_id=sid, rule="any_major_hallucination", reason="1 major hallucination"))
+        flags.append(Flag(session_id=sid, rule="any_major_hallucination", reason="1 major hallucination",
+                          severity="high"))
     if w.wer > 0.15:
-        flags.append(Flag(session_id=sid, rule="wer_over_0.15", reason=f"wer {w.wer:.2f} > 0.15"))
+        flags.append(Flag(session_id=sid, rule="wer_over_0.15", reason=f"wer {w.wer:.2f} > 0.15", severity="low"))
     if bad and not flags:
-        flags.append(Flag(session_id=sid, rule="hallucination_rate_over_0", reason="hallucination rate > 0"))
+        flags.append(Flag(session_id=sid, rule="hallucination_rate_over_0", reason="hallucination rate > 0",
+                          severity="low"))
     out = ScribeOutput(consultation_id=cons.id, transcript=asr, note=note, backend=scribe, latency_s=1.5 + k)
     return SessionResult(sid, cons.id, scribe, output=out, scores=scores, findings=claims + omissions, flags=flags,
                          judge="grounding", judge_version="1")

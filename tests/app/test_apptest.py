@@ -103,6 +103,9 @@ def test_queue_filters_and_progress(app_for, demo):
         "0 of 8 reviewed" in str(at.get("progress")[0].proto)
     df = at.dataframe[0].value
     assert len(df) == 8 and df.iloc[0]["Case"] == demo["consultations"][0]
+    # the table (and so its CSV download) has the headers shown on screen, not internal names
+    assert list(df.columns) == list(review.QUEUE_COLUMNS)
+    assert "major_hallucinations" not in df.columns and df.iloc[0]["Severity"] == "High"
     at.selectbox(key="qf_run").select(RUN_B).run()
     assert len(at.dataframe[0].value) == 4
     at.toggle(key="qf_flagged").set_value(True).run()
