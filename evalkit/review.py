@@ -14,6 +14,7 @@ from typing import Any, get_args
 import pandas as pd
 
 from .auth import User, require
+from .blinding import label_is_blind, label_key
 from .errors import InputError
 from .schema import Annotation, ErrorType, Omission, Severity, Verdict
 from .store import Store
@@ -177,7 +178,9 @@ def label_claim(store: Store, user: User, session_id: str, claim_id: str, *, agr
     """Label one of the judge's claims: agree or not, and the clinician's verdict, CREOLA type, severity.
 
     When ``agree`` is True the clinician's verdict is the judge's. If another clinician's latest
-    label for the same claim differs, the session is marked ``needs_adjudication``.
+    label for the same claim differs, the session is marked ``needs_adjudication``. The label
+    records ``blind``: whether no other clinician's label on the claim was visible to this one
+    (:mod:`evalkit.blinding`); agreement (κ) is computed on blind labels.
 
     Args:
         store: the database.
@@ -200,17 +203,14 @@ def label_claim(store: Store, user: User, session_id: str, claim_id: str, *, agr
     payload = {"agree": bool(agree), "judge_verdict": judge_verdict, "verdict": verdict,
                "type": _choice(type, CREOLA_TYPES, "type") if verdict != "supported" else None,
                "severity": _choice(severity, SEVERITIES, "severity") if verdict != "supported" else None,
-               "corrected_text": (corrected_text or "").strip() or None}
+               "corrected_text": (corrected_text or "").strip() or None,
+               "blind": label_is_blind(user, claim_id, store.annotations(session_id=session_id))}
     aid = _append(store, user, session_id, "claim_label", payload, target=claim_id)
     others = [p for (cid, who), p in latest_labels(store, session_id).items()
               if cid == claim_id and who != user.name]
-    if any(_label_key(p) != _label_key(payload) for p in others):
+    if any(label_key(p) != label_key(payload) for p in others):
         set_status(store, user, session_id, "needs_adjudication", _auto=True)
     return aid
-
-
-def _label_key(p: dict) -> tuple:
-    return (p.get("verdict"), p.get("type"), p.get("severity"))
 
 
 def add_omission(store: Store, user: User, session_id: str, text: str, *, category: str = "other",
@@ -299,7 +299,7 @@ def open_disagreements(store: Store, session_id: str) -> list[str]:
     settled = {a.target for a in store.annotations(session_id=session_id) if a.kind == "adjudication"}
     by_claim: dict[str, set] = {}
     for (cid, _who), p in latest_labels(store, session_id).items():
-        by_claim.setdefault(cid, set()).add(_label_key(p))
+        by_claim.setdefault(cid, set()).add(label_key(p))
     return sorted(c for c, keys in by_claim.items() if len(keys) > 1 and c not in settled)
 
 
