@@ -28,7 +28,8 @@ def _logins(store, user) -> None:
                "Repeated failures slow the failing client down; they never lock an account.")
     failed = st.toggle("Failed and throttled only", value=True, key="au_login_failed")
     df = review.login_log(store, user, failed_only=failed, limit=2000)
-    st.markdown(f"**{len(df)}** login attempts" + (" (latest 2,000)" if len(df) == 2000 else ""))
+    st.markdown(f"**{len(df)}** login attempt{'' if len(df) == 1 else 's'}"
+                + (" (the latest 2,000)" if len(df) == 2000 else ""))
     st.dataframe(df.rename(columns={"attempted_at": "When", "name": "Account", "client": "Client",
                                     "outcome": "Outcome"}), hide_index=True, width="stretch",
                  column_config={"When": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")})
