@@ -138,7 +138,7 @@ class Auth:
         self.policy = policy or ThrottlePolicy()
         self.clock = clock
         self._dummy = self.hasher.hash("not-a-real-password")
-        self._attempt_lock = threading.Lock()  # one attempt at a time: a burst cannot outrun its own record
+        self._attempt_lock = threading.Lock()
 
     # -------------------------------------------------------------- accounts
 
@@ -234,17 +234,18 @@ class Auth:
         client = (client or "unknown")[:128]
         user_key = token_hash("user:" + name)
         dev = token_hash("device:" + device) if device else None
-        with self._attempt_lock, self.store.holding():
-            now = self.clock()
-            stats = self.store.login_attempt_stats(
-                user_key, client, dev, since=now - timedelta(seconds=self.policy.window_s),
-                trusted_since=now - timedelta(days=self.policy.device_days))
-            wait = self.policy.retry_after(stats, now)
-            rec = self.store.get_user(name) if _NAME_RE.fullmatch(name) else None
-            known = rec["name"] if rec else None
-            if wait > 0:
-                self.store.add_login_attempt(now, user_key, known, client, dev, "throttled")
-                return LoginResult(None, "throttled", wait)
+        with self._attempt_lock:  # attempts one at a time (a burst cannot outrun its own record), pages go on
+            with self.store.holding():
+                now = self.clock()
+                stats = self.store.login_attempt_stats(
+                    user_key, client, dev, since=now - timedelta(seconds=self.policy.window_s),
+                    trusted_since=now - timedelta(days=self.policy.device_days))
+                wait = self.policy.retry_after(stats, now)
+                rec = self.store.get_user(name) if _NAME_RE.fullmatch(name) else None
+                known = rec["name"] if rec else None
+                if wait > 0:
+                    self.store.add_login_attempt(now, user_key, known, client, dev, "throttled")
+                    return LoginResult(None, "throttled", wait)
             stored = rec["password_hash"] if rec else self._dummy
             try:
                 ok = self.hasher.verify(stored, password or "")
