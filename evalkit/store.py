@@ -30,7 +30,15 @@ from .schema import Annotation, Audio, Consultation, Finding, Flag, Score, Scrib
 
 log = logging.getLogger("evalkit.store")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+
+#: login attempts (issue 18): what login throttling counts, and the audit trail of logins
+_LOGIN_ATTEMPTS = """CREATE TABLE IF NOT EXISTS login_attempts (
+    attempted_at TIMESTAMPTZ, user_key VARCHAR, name VARCHAR, client VARCHAR, device VARCHAR, outcome VARCHAR)"""
+#: what orders a flagged session within its severity in the review queue, written with the session (issue 18)
+_SESSION_SEVERITY = """CREATE TABLE IF NOT EXISTS session_severity (
+    run_id VARCHAR, session_id VARCHAR, major_hallucinations DOUBLE, major_omissions DOUBLE,
+    hallucination_rate DOUBLE, confidence DOUBLE, created_at TIMESTAMPTZ)"""
 
 _DDL = [
     """CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)""",
@@ -54,7 +62,8 @@ _DDL = [
         category VARCHAR, evidence VARCHAR, rationale VARCHAR, judge VARCHAR, judge_version VARCHAR,
         prompt_hash VARCHAR, created_at TIMESTAMPTZ)""",
     """CREATE TABLE IF NOT EXISTS flags (
-        run_id VARCHAR, session_id VARCHAR, rule VARCHAR, reason VARCHAR, created_at TIMESTAMPTZ)""",
+        run_id VARCHAR, session_id VARCHAR, rule VARCHAR, reason VARCHAR, created_at TIMESTAMPTZ,
+        severity VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS annotations (
         id VARCHAR PRIMARY KEY, session_id VARCHAR, run_id VARCHAR, reviewer VARCHAR, kind VARCHAR,
         target VARCHAR, payload VARCHAR, created_at TIMESTAMPTZ)""",
@@ -75,31 +84,27 @@ _DDL = [
     """CREATE TABLE IF NOT EXISTS calibrations (
         id VARCHAR PRIMARY KEY, judge VARCHAR, judge_version VARCHAR, dataset VARCHAR, result VARCHAR,
         created_at TIMESTAMPTZ)""",
+    _LOGIN_ATTEMPTS,
+    _SESSION_SEVERITY,
     "CREATE INDEX IF NOT EXISTS scores_run ON scores(run_id)",
     "CREATE INDEX IF NOT EXISTS findings_session ON findings(session_id)",
     "CREATE INDEX IF NOT EXISTS sessions_run ON sessions(run_id)",
     "CREATE INDEX IF NOT EXISTS annotations_session ON annotations(session_id)",
 ]
 
-#: migrations: version → list of statements taking the schema from version-1 to version. _DDL is
-#: version 1; a new database runs every migration after it, an existing one those it has not run.
+#: migrations: version → list of statements taking the schema from version-1 to version (a new
+#: database gets the latest schema from _DDL and runs none)
 _MIGRATIONS: dict[int, list[str]] = {
-    # issue 18: login attempts (throttling and audit); a severity on each flag (the queue's order, from
-    # the flag rule; flags written before get their default rule's); the judge's confidence on a finding
-    2: [
-        """CREATE TABLE IF NOT EXISTS login_attempts (
-            attempted_at TIMESTAMPTZ, user_key VARCHAR, name VARCHAR, client VARCHAR, device VARCHAR,
-            outcome VARCHAR)""",
+    # 3 (issue 18; 2 is the judge's confidence, rule and sources on findings, on the main branch):
+    # login_attempts and session_severity (_DDL creates them); a severity on each flag, from its rule —
+    # flags written before get their default rule's; session_severity filled for sessions flagged before
+    3: [
+        _LOGIN_ATTEMPTS,
         "ALTER TABLE flags ADD COLUMN IF NOT EXISTS severity VARCHAR",
         """UPDATE flags SET severity = CASE WHEN rule = 'major_hallucination' THEN 'high'
                WHEN rule IN ('major_omission', 'numeric_error') THEN 'medium' ELSE 'low' END
            WHERE severity IS NULL""",
-        "ALTER TABLE findings ADD COLUMN IF NOT EXISTS confidence DOUBLE",
-        # what orders flagged sessions within a severity (written with the session: the queue does not
-        # aggregate a million score rows on every page); filled here for sessions flagged before
-        """CREATE TABLE IF NOT EXISTS session_severity (
-            run_id VARCHAR, session_id VARCHAR, major_hallucinations DOUBLE, major_omissions DOUBLE,
-            hallucination_rate DOUBLE, confidence DOUBLE, created_at TIMESTAMPTZ)""",
+        _SESSION_SEVERITY,
         """INSERT INTO session_severity
            SELECT f.run_id, f.session_id, max(sc.value) FILTER (WHERE sc.metric = 'major_hallucinations'),
                   max(sc.value) FILTER (WHERE sc.metric = 'major_omissions'),
@@ -107,6 +112,7 @@ _MIGRATIONS: dict[int, list[str]] = {
            FROM (SELECT DISTINCT run_id, session_id FROM flags) f
            LEFT JOIN scores sc ON sc.session_id = f.session_id
                 AND sc.metric IN ('major_hallucinations', 'major_omissions', 'hallucination_rate')
+           WHERE NOT EXISTS (SELECT 1 FROM session_severity x WHERE x.session_id = f.session_id)
            GROUP BY f.run_id, f.session_id""",
     ],
 }
@@ -305,13 +311,13 @@ class Store:
             con.execute(stmt)
         row = con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         version = int(row[0]) if row else 0
-        if version == 0:  # a new database: _DDL made version 1
-            con.execute("INSERT INTO meta VALUES ('schema_version', '1')")
-            version = 1
-        for v in range(version + 1, SCHEMA_VERSION + 1):
-            for stmt in _MIGRATIONS.get(v, []):
-                con.execute(stmt)
-            con.execute("UPDATE meta SET value=? WHERE key='schema_version'", [str(v)])
+        if version == 0:
+            con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        else:
+            for v in range(version + 1, SCHEMA_VERSION + 1):
+                for stmt in _MIGRATIONS.get(v, []):
+                    con.execute(stmt)
+                con.execute("UPDATE meta SET value=? WHERE key='schema_version'", [str(v)])
         self._initialised = True
 
     def data_version(self) -> tuple:
@@ -1291,7 +1297,7 @@ SESSION_COLS = ("session_id", "run_id", "consultation_id", "scribe", "backend_ve
                 "input_hash", "latency_s", "cost_usd")
 SCORE_COLS = ("run_id", "session_id", "metric", "value", "detail")
 FINDING_COLS = ("run_id", "session_id", "finding_id", "kind", "section", "sentence_id", "text", "verdict", "type",
-                "severity", "category", "evidence", "rationale", "judge", "judge_version", "prompt_hash", "confidence")
+                "severity", "category", "evidence", "rationale", "judge", "judge_version", "prompt_hash")
 FLAG_COLS = ("run_id", "session_id", "rule", "reason", "severity")
 SEVERITY_COLS = ("run_id", "session_id", "major_hallucinations", "major_omissions", "hallucination_rate", "confidence")
 
@@ -1332,10 +1338,9 @@ class SessionRows:
                         out.latency_s if out else None, out.cost_usd if out else None)
         rows.scores = [(run_id, sid, s.metric, float(s.value) if s.value is not None else None, _j(s.detail))
                        for s in r.scores]
-        # a judge's confidence in a finding (0-1) orders the review queue; findings without one store NULL
         rows.findings = [(run_id, sid, f.id, f.kind, f.section, f.sentence_id, f.text, f.verdict, f.type, f.severity,
-                          f.category, _j(f.evidence), f.rationale, r.judge, r.judge_version, r.prompt_hash,
-                          _confidence(f)) for f in r.findings]
+                          f.category, _j(f.evidence), f.rationale, r.judge, r.judge_version, r.prompt_hash)
+                         for f in r.findings]
         rows.flags = [(run_id, sid, fl.rule, fl.reason, getattr(fl, "severity", None)) for fl in r.flags]
         rows.severity = []
         if r.flags:  # what orders a flagged session within its severity in the review queue
