@@ -101,8 +101,32 @@ def test_evalkit_generate_with_a_broken_card_prints_one_line():
     assert tally.refused >= 10
 
 
-def test_evalkit_import_with_a_broken_csv_prints_one_line():
+def test_evalkit_import_with_a_broken_csv_imports_good_rows_or_prints_one_line():
+    """A defect in one row: the other rows are imported, the bad one is a warning naming the file and
+    row (exit 0); a defect of the whole file (missing column, no rows, no good row): one error line, exit 2."""
     tally = Tally("CLI: evalkit import aci-bench (csv)")
-    _fuzz_command(tally, bad_aci_csv(), lambda d, p: ["import", "aci-bench", str(p), "--no-metadata",
-                                                      "--db", str(d / "x.duckdb")])
-    assert tally.refused >= 10
+    skipped = [0]
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+
+        @CLI
+        @given(case=bad_aci_csv(), n=st.integers(0, 10**6))
+        def run(case, n):
+            content, _ = case
+            sub = d / f"c{n}"
+            sub.mkdir(exist_ok=True)
+            p = _write(sub, "input.csv", content)
+            res = invoke(["import", "aci-bench", str(p), "--no-metadata", "--db", str(sub / "x.duckdb")])
+            if res.exit_code == 2:
+                _one_clear_line(tally, res, p.name)
+                return
+            everything = res.stdout + res.stderr
+            assert res.exit_code == 0 and "Traceback" not in everything, (res.exit_code, everything)
+            warnings = [ln for ln in res.stderr.splitlines() if ln.strip()]
+            assert warnings and all(ln.startswith("warning: skipped ") and p.name in ln and " row " in ln
+                                    and " — fix: " in ln for ln in warnings), res.stderr
+            assert "imported" in res.stdout and "skipped, listed above" in res.stdout
+            skipped[0] += 1
+
+        run()
+    assert tally.refused >= 3 and skipped[0] >= 3 and tally.refused + skipped[0] >= 10

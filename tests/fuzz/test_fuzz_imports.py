@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evalkit.importers import load_aci_bench, load_hf
+from evalkit.importers.aci_bench import read_aci_bench
 from evalkit.importers.textgrid import Interval, Tier, read_textgrid, write_textgrid
 
 from ._support import FUZZ, Tally, expect_refusal, json_values, junk_text, names
@@ -61,7 +62,7 @@ def bad_aci_csv(draw) -> tuple[str | bytes, str | None]:
         rows[k][1] = draw(st.sampled_from(["-x", "a b", "é", "x/y", "_lead", "a?"]))
         return _csv(rows), f"row {k + 1}"
     if kind == "no_speaker":
-        rows[k][2] = draw(junk_text.filter(lambda s: s.strip() and "[" not in s and "\r" not in s)) + "\n" + DIALOGUE
+        rows[k][2] = draw(junk_text.filter(lambda s: s.strip() and "[" not in s and "\r" not in s))
         return _csv(rows), "transcript"
     if kind == "not_utf8":
         return _csv(rows).encode("utf-8").replace(b"cough", b"c\xf6ugh", 1), "not UTF-8"
@@ -85,6 +86,19 @@ def test_aci_bench_csv_refuses_bad_input_clearly():
 
         run()
     assert tally.refused >= 35 and tally.accepted == 0
+
+
+@FUZZ
+@given(first=junk_text.filter(lambda s: s.strip() and "[" not in s and len(s.splitlines()) == 1))
+def test_a_first_turn_without_a_tag_is_taken_with_a_warning_naming_the_row(first):
+    with tempfile.TemporaryDirectory() as t:
+        p = Path(t) / "x.csv"
+        p.write_text(_csv([["aci", "D2N001", DIALOGUE, NOTE], ["aci", "D2N002", first + "\n" + DIALOGUE, NOTE]]),
+                     encoding="utf-8")
+        rep = read_aci_bench(p)
+        assert [c.id for c in rep.items] == ["D2N001", "D2N002"] and not rep.problems
+        assert len(rep.warnings) == 1 and "row 2 (D2N002)" in rep.warnings[0]
+        assert rep.items[1].turns[0].text == first.strip() and len(rep.items[1].turns) == len(rep.items[0].turns) + 1
 
 
 # ---------------------------------------------------------------------------- JSONL via the HF importer
