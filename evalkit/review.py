@@ -329,8 +329,8 @@ def login_log(store: Store, user: User, *, failed_only: bool = False, limit: int
 
 
 __all__ = [
-    "CREOLA_TYPES", "PDQI_ITEMS", "PDQI_KEYS", "QueueFilter", "QueuePage", "STATUSES", "STATUS_LABELS",
-    "add_omission", "adjudicate", "assign", "audit_log", "clear_flag", "comment", "flag_session",
-    "label_claim", "latest_labels", "login_log", "neighbours", "QUEUE_COLUMNS", "queue_table", "open_disagreements", "progress_text", "rate_pdqi",
-    "review_queue", "run_of", "set_status",
+    "CREOLA_TYPES", "PDQI_ITEMS", "PDQI_KEYS", "QUEUE_COLUMNS", "QueueFilter", "QueuePage", "STATUSES", "STATUS_ICONS",
+    "STATUS_LABELS", "add_omission", "adjudicate", "assign", "audit_log", "clear_flag", "comment", "flag_session",
+    "label_claim", "latest_labels", "login_log", "neighbours", "open_disagreements", "progress_text", "queue_table",
+    "rate_pdqi", "review_queue", "run_of", "set_status",
 ]
