@@ -52,13 +52,15 @@ def aci_bench(
         rep = read_aci_bench(csv_file, meta, dataset=dataset)
     except InputError as e:
         fail(str(e))
+    items = rep.items if limit is None else rep.items[:limit]
+    if not items:  # nothing to import: one line, the first problem (and how many rows had one)
+        n = len(rep.problems)
+        fail(f"{rep.problems[0]} (no row could be imported{f'; {n} rows had a problem' if n > 1 else ''})" if n else
+             f"{csv_file}: has no data rows — fix: give a CSV with at least one encounter")
     for w in rep.warnings:
         warning_line(w)
     for e in rep.problems:
         warning_line(f"skipped {e}")
-    items = rep.items if limit is None else rep.items[:limit]
-    if not items:
-        fail(f"{csv_file}: no row could be imported ({len(rep.problems)} skipped) — fix: see the lines above")
     _report(open_store(db), items, dataset)
     if rep.problems:
         console.print(f"{len(rep.problems)} row(s) skipped, listed above with their fix", highlight=False)
