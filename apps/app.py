@@ -20,7 +20,10 @@ from review_ui import common  # noqa: E402
 from review_ui.login import render_login  # noqa: E402
 from review_ui.pages import PAGES  # noqa: E402
 
-st.set_page_config(page_title="evalkit review", page_icon=":material/stethoscope:", layout="wide")
+#: the tab icon is a file served by the app itself: a ":material/..." icon would make every page load
+#: fetch it from fonts.gstatic.com (the app makes no outside request at all: tests/app/test_browser.py)
+FAVICON = Path(__file__).resolve().parent / "static" / "favicon.svg"
+st.set_page_config(page_title="evalkit review", page_icon=str(FAVICON), layout="wide")
 common.inject_css()
 
 

@@ -5,6 +5,10 @@ an item × reviewer table (item = session id + claim id; the latest label of eac
 counts). Labels compared: ``verdict`` (supported / unsupported / contradicted), ``type``
 (CREOLA: fabrication / negation / causality / contextual, "none" for supported claims),
 ``severity`` (major / minor, "none" for supported) and ``agree`` (agrees with the judge).
+
+``blind_only=True`` keeps only labels made blind — without any other reviewer's label on the claim
+in view (:mod:`evalkit.blinding`; the payload's ``blind``) — the labels κ should be computed on.
+Labels saved before blind labelling was recorded carry no ``blind`` and count as not blind.
 """
 
 from __future__ import annotations
@@ -112,13 +116,27 @@ def _norm(field: str, p: dict) -> str | None:
     return p.get(field)
 
 
-def label_table(annotations: pd.DataFrame, field: str = "verdict") -> pd.DataFrame:
+def _payload(p) -> dict:
+    return json.loads(p) if isinstance(p, str) else (p or {})
+
+
+def blind_counts(annotations: pd.DataFrame) -> dict[str, int]:
+    """How many ``claim_label`` annotations were made blind, and how many not."""
+    if annotations is None or annotations.empty:
+        return {"blind": 0, "not_blind": 0}
+    df = annotations[annotations["kind"] == "claim_label"] if "kind" in annotations else annotations
+    blind = sum(_payload(p).get("blind") is True for p in df["payload"])
+    return {"blind": int(blind), "not_blind": int(len(df) - blind)}
+
+
+def label_table(annotations: pd.DataFrame, field: str = "verdict", blind_only: bool = False) -> pd.DataFrame:
     """Item × reviewer table of one label from ``claim_label`` annotations (latest label wins).
 
     Args:
         annotations: rows with session_id, target, reviewer, payload (JSON text or dict), created_at
             — as returned by :meth:`Store.annotation_frame`.
         field: one of :data:`LABEL_FIELDS`.
+        blind_only: only labels made blind count (each reviewer's latest blind label).
 
     Returns:
         Index (session_id, claim_id); one column per reviewer; missing labels are None.
@@ -131,7 +149,9 @@ def label_table(annotations: pd.DataFrame, field: str = "verdict") -> pd.DataFra
     df = df.sort_values("created_at")
     rows: dict[tuple[str, str], dict[str, str | None]] = {}
     for r in df.itertuples():
-        p = json.loads(r.payload) if isinstance(r.payload, str) else (r.payload or {})
+        p = _payload(r.payload)
+        if blind_only and p.get("blind") is not True:
+            continue
         rows.setdefault((r.session_id, r.target), {})[r.reviewer] = _norm(field, p)
     if not rows:
         return pd.DataFrame()
@@ -197,16 +217,16 @@ def judge_vs_clinician(table: pd.DataFrame, judge: pd.DataFrame) -> pd.DataFrame
     return pd.DataFrame(out, columns=cols)
 
 
-def agreement_summary(annotations: pd.DataFrame) -> pd.DataFrame:
+def agreement_summary(annotations: pd.DataFrame, blind_only: bool = False) -> pd.DataFrame:
     """Per label field: items labelled by ≥ 2 reviewers, Fleiss' κ, and the number of disagreements."""
     out = []
     for f in LABEL_FIELDS:
-        t = label_table(annotations, f)
+        t = label_table(annotations, f, blind_only=blind_only)
         multi = t[t.notna().sum(axis=1) >= 2] if not t.empty else t
         out.append({"label": f, "items": len(multi), "fleiss_kappa": table_fleiss(multi) if len(multi) else
                     float("nan"), "disagreements": len(disagreements(multi)) if len(multi) else 0})
     return pd.DataFrame(out)
 
 
-__all__ = ["LABEL_FIELDS", "agreement_summary", "cohen_kappa", "disagreements", "fleiss_kappa",
+__all__ = ["LABEL_FIELDS", "agreement_summary", "blind_counts", "cohen_kappa", "disagreements", "fleiss_kappa",
            "judge_vs_clinician", "label_table", "pairwise_kappa", "percent_agreement", "table_fleiss"]

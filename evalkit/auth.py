@@ -17,15 +17,15 @@ import hashlib
 import re
 import secrets
 import threading
-import time
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Callable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from .errors import InputError
+from .login_throttle import ThrottlePolicy
 from .schema import utcnow
 
 if TYPE_CHECKING:
@@ -49,8 +49,6 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 
 MIN_PASSWORD = 8
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
-_MAX_FAILURES = 5  # failed logins per name within _FAILURE_WINDOW before a pause
-_FAILURE_WINDOW = 300.0
 
 
 class PermissionDenied(PermissionError):
@@ -108,22 +106,39 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+@dataclass(frozen=True)
+class LoginResult:
+    """What a login attempt gave: a session token, or None with the reason and the seconds to wait.
+
+    ``reason``: ok, throttled, wrong_password, unknown_user or disabled. Tell the person at the
+    login form only "wrong name or password" or "wait N s": the others would reveal which names exist.
+    """
+
+    token: str | None
+    reason: str
+    retry_after: float = 0.0
+
+
 class Auth:
     """User accounts and login sessions kept in a :class:`~evalkit.store.Store`.
 
     Args:
-        store: the database holding the ``users`` and ``auth_sessions`` tables.
+        store: the database holding the ``users``, ``auth_sessions`` and ``login_attempts`` tables.
         ttl_hours: how long a login stays valid.
         hasher: an argon2 ``PasswordHasher`` (tests pass a cheap one).
+        policy: login throttling (:class:`~evalkit.login_throttle.ThrottlePolicy`).
+        clock: the current time as an aware datetime (tests pass a fake one).
     """
 
-    def __init__(self, store: "Store", ttl_hours: float = 8.0, hasher: PasswordHasher | None = None):
+    def __init__(self, store: "Store", ttl_hours: float = 8.0, hasher: PasswordHasher | None = None,
+                 policy: ThrottlePolicy | None = None, clock: Callable[[], datetime] = utcnow):
         self.store = store
         self.ttl = timedelta(hours=ttl_hours)
         self.hasher = hasher or PasswordHasher()
+        self.policy = policy or ThrottlePolicy()
+        self.clock = clock
         self._dummy = self.hasher.hash("not-a-real-password")
-        self._failures: dict[str, list[float]] = {}
-        self._flock = threading.Lock()
+        self._attempt_lock = threading.Lock()
 
     # -------------------------------------------------------------- accounts
 
@@ -194,40 +209,58 @@ class Auth:
 
     # -------------------------------------------------------------- login sessions
 
-    def _throttled(self, name: str) -> bool:
-        now = time.monotonic()
-        with self._flock:
-            recent = [t for t in self._failures.get(name, []) if now - t < _FAILURE_WINDOW]
-            self._failures[name] = recent
-            return len(recent) >= _MAX_FAILURES
-
-    def _record_failure(self, name: str) -> None:
-        with self._flock:
-            self._failures.setdefault(name, []).append(time.monotonic())
-
-    def login(self, name: str, password: str) -> str | None:
+    def login(self, name: str, password: str, *, client: str | None = None, device: str | None = None) -> str | None:
         """Check a password; return a new session token, or None (wrong, unknown, disabled, throttled).
+
+        See :meth:`attempt` for the arguments and for why a login was refused.
+        """
+        return self.attempt(name, password, client=client, device=device).token
+
+    def attempt(self, name: str, password: str, *, client: str | None = None,
+                device: str | None = None) -> LoginResult:
+        """One login attempt, throttled per client and per account (:mod:`evalkit.login_throttle`).
+
+        Every attempt is recorded in ``login_attempts`` (the account name only if it exists, the
+        client, a hash of the device id, the outcome — never the password).
 
         Args:
             name: login name.
             password: the password as typed.
+            client: the client's address as the app sees it (None: "unknown").
+            device: the browser's device id (a random cookie); a browser that logged in to this
+                account before is not held up by other clients' failures.
         """
-        if self._throttled(name):
-            return None
-        rec = self.store.get_user(name) if _NAME_RE.fullmatch(name or "") else None
-        stored = rec["password_hash"] if rec else self._dummy
-        try:
-            ok = self.hasher.verify(stored, password or "")
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            ok = False
-        if not ok or rec is None or rec["disabled"]:
-            self._record_failure(name)
-            return None
+        name = name if isinstance(name, str) else ""
+        client = (client or "unknown")[:128]
+        user_key = token_hash("user:" + name)
+        dev = token_hash("device:" + device) if device else None
+        with self._attempt_lock:  # attempts one at a time (a burst cannot outrun its own record), pages go on
+            with self.store.holding():
+                now = self.clock()
+                stats = self.store.login_attempt_stats(
+                    user_key, client, dev, since=now - timedelta(seconds=self.policy.window_s),
+                    trusted_since=now - timedelta(days=self.policy.device_days))
+                wait = self.policy.retry_after(stats, now)
+                rec = self.store.get_user(name) if _NAME_RE.fullmatch(name) else None
+                known = rec["name"] if rec else None
+                if wait > 0:
+                    self.store.add_login_attempt(now, user_key, known, client, dev, "throttled")
+                    return LoginResult(None, "throttled", wait)
+            stored = rec["password_hash"] if rec else self._dummy
+            try:
+                ok = self.hasher.verify(stored, password or "")
+            except (VerifyMismatchError, VerificationError, InvalidHashError):
+                ok = False
+            reason = "unknown_user" if rec is None else "wrong_password" if not ok else \
+                "disabled" if rec["disabled"] else "ok"
+            self.store.add_login_attempt(now, user_key, known, client, dev, reason)
+        if reason != "ok":
+            return LoginResult(None, reason)
         if self.hasher.check_needs_rehash(stored):
             self.store.update_user(name, password_hash=self.hasher.hash(password))
         token = secrets.token_urlsafe(32)
         self.store.add_auth_session(token_hash(token), name, utcnow() + self.ttl)
-        return token
+        return LoginResult(token, "ok")
 
     def user_for_token(self, token: str | None) -> User | None:
         """The user a token belongs to, or None if it is unknown, expired or the user is disabled."""
@@ -243,4 +276,4 @@ class Auth:
             self.store.delete_auth_sessions(token_hash=token_hash(token))
 
 
-__all__ = ["Auth", "PERMISSIONS", "PermissionDenied", "ROLES", "User", "require", "token_hash"]
+__all__ = ["Auth", "LoginResult", "PERMISSIONS", "PermissionDenied", "ROLES", "User", "require", "token_hash"]

@@ -14,6 +14,7 @@ from typing import Any, get_args
 import pandas as pd
 
 from .auth import User, require
+from .blinding import label_is_blind, label_key
 from .errors import InputError
 from .schema import Annotation, ErrorType, Omission, Severity, Verdict
 from .store import Store
@@ -103,6 +104,32 @@ def review_queue(store: Store, user: User, filt: QueueFilter | None = None, page
     return QueuePage(rows, counts, page, page_size)
 
 
+STATUS_ICONS = {"to_review": "○ To review", "in_review": "◐ In review", "done": "✓ Done",
+                "needs_adjudication": "◆ Needs adjudication"}
+#: the queue table as shown on screen, and as its CSV download has it: header → how the cell is made
+QUEUE_COLUMNS: dict[str, Any] = {
+    "Status": lambda r: r["status"].map(STATUS_ICONS),
+    "Case": lambda r: r["consultation_id"],
+    "Specialty": lambda r: r["specialty"],
+    "Scribe": lambda r: r["scribe"],
+    "Severity": lambda r: r["severity"].map({"high": "High", "medium": "Medium", "low": "Low"}).fillna(""),
+    "Flag reasons": lambda r: r["flag_rules"].fillna("").where(r["n_flags"] > 0, ""),
+    "Major halluc.": lambda r: r["major_hallucinations"],
+    "Major omissions": lambda r: r["major_omissions"],
+    "Hallucination rate": lambda r: r["hallucination_rate"],
+    "Omission rate": lambda r: r["omission_rate"],
+    "WER": lambda r: r["wer"],
+    "Assigned to": lambda r: r["assigned"].fillna(""),
+    "My work": lambda r: r["my_annotations"].map(lambda v: f"{v} labels" if v else ""),
+    "Run": lambda r: r["run_id"],
+}
+
+
+def queue_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """A queue page's rows with the column headers shown on screen (its CSV download keeps them)."""
+    return pd.DataFrame({header: make(rows) for header, make in QUEUE_COLUMNS.items()}, index=rows.index)
+
+
 def neighbours(store: Store, user: User, session_id: str, filt: QueueFilter | None = None) -> dict:
     """Previous and next session in the filtered queue: {"position", "total", "prev", "next"}."""
     require(user, "review")
@@ -151,7 +178,9 @@ def label_claim(store: Store, user: User, session_id: str, claim_id: str, *, agr
     """Label one of the judge's claims: agree or not, and the clinician's verdict, CREOLA type, severity.
 
     When ``agree`` is True the clinician's verdict is the judge's. If another clinician's latest
-    label for the same claim differs, the session is marked ``needs_adjudication``.
+    label for the same claim differs, the session is marked ``needs_adjudication``. The label
+    records ``blind``: whether no other clinician's label on the claim was visible to this one
+    (:mod:`evalkit.blinding`); agreement (κ) is computed on blind labels.
 
     Args:
         store: the database.
@@ -174,17 +203,14 @@ def label_claim(store: Store, user: User, session_id: str, claim_id: str, *, agr
     payload = {"agree": bool(agree), "judge_verdict": judge_verdict, "verdict": verdict,
                "type": _choice(type, CREOLA_TYPES, "type") if verdict != "supported" else None,
                "severity": _choice(severity, SEVERITIES, "severity") if verdict != "supported" else None,
-               "corrected_text": (corrected_text or "").strip() or None}
+               "corrected_text": (corrected_text or "").strip() or None,
+               "blind": label_is_blind(user, claim_id, store.annotations(session_id=session_id))}
     aid = _append(store, user, session_id, "claim_label", payload, target=claim_id)
     others = [p for (cid, who), p in latest_labels(store, session_id).items()
               if cid == claim_id and who != user.name]
-    if any(_label_key(p) != _label_key(payload) for p in others):
+    if any(label_key(p) != label_key(payload) for p in others):
         set_status(store, user, session_id, "needs_adjudication", _auto=True)
     return aid
-
-
-def _label_key(p: dict) -> tuple:
-    return (p.get("verdict"), p.get("type"), p.get("severity"))
 
 
 def add_omission(store: Store, user: User, session_id: str, text: str, *, category: str = "other",
@@ -273,7 +299,7 @@ def open_disagreements(store: Store, session_id: str) -> list[str]:
     settled = {a.target for a in store.annotations(session_id=session_id) if a.kind == "adjudication"}
     by_claim: dict[str, set] = {}
     for (cid, _who), p in latest_labels(store, session_id).items():
-        by_claim.setdefault(cid, set()).add(_label_key(p))
+        by_claim.setdefault(cid, set()).add(label_key(p))
     return sorted(c for c, keys in by_claim.items() if len(keys) > 1 and c not in settled)
 
 
@@ -295,9 +321,16 @@ def audit_log(store: Store, user: User, *, run_id: str | None = None, session_id
                                   limit=limit)
 
 
+def login_log(store: Store, user: User, *, failed_only: bool = False, limit: int = 500) -> pd.DataFrame:
+    """Login attempts, newest first: when, account (real accounts only), client address, outcome
+    (ok, wrong_password, unknown_user, disabled, throttled). Never a password."""
+    require(user, "audit")
+    return store.login_attempts(failed_only=failed_only, limit=limit)
+
+
 __all__ = [
-    "CREOLA_TYPES", "PDQI_ITEMS", "PDQI_KEYS", "QueueFilter", "QueuePage", "STATUSES", "STATUS_LABELS",
-    "add_omission", "adjudicate", "assign", "audit_log", "clear_flag", "comment", "flag_session",
-    "label_claim", "latest_labels", "neighbours", "open_disagreements", "progress_text", "rate_pdqi",
-    "review_queue", "run_of", "set_status",
+    "CREOLA_TYPES", "PDQI_ITEMS", "PDQI_KEYS", "QUEUE_COLUMNS", "QueueFilter", "QueuePage", "STATUSES", "STATUS_ICONS",
+    "STATUS_LABELS", "add_omission", "adjudicate", "assign", "audit_log", "clear_flag", "comment", "flag_session",
+    "label_claim", "latest_labels", "login_log", "neighbours", "open_disagreements", "progress_text", "queue_table",
+    "rate_pdqi", "review_queue", "run_of", "set_status",
 ]

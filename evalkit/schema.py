@@ -312,6 +312,7 @@ class Flag(_Model):
     session_id: str
     rule: str  # rule name from the suite
     reason: str  # human-readable, no patient text
+    severity: Literal["high", "medium", "low"] | None = None  # the rule's: orders the review queue (None: low)
     provenance: Provenance = Field(default_factory=Provenance)
 
 

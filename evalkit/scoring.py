@@ -83,5 +83,6 @@ def apply_flag_rules(scores: list[Score], suite: Suite, session_id: str, prov: P
         if v is not None and rule.min_confidence is not None and isinstance(confs, list):
             v = float(sum(1 for c in confs if c is None or c >= rule.min_confidence))  # None: not estimated
         if v is not None and rule.holds(v):
-            flags.append(Flag(session_id=session_id, rule=rule.name, reason=rule.describe(v), provenance=prov))
+            flags.append(Flag(session_id=session_id, rule=rule.name, reason=rule.describe(v), severity=rule.severity,
+                              provenance=prov))
     return flags

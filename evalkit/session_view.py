@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .auth import User, require
+from .blinding import hidden_labels, visible_annotations
 from .schema import Annotation, Audio, Finding, Note, Turn
 from .store import Store
 
@@ -27,11 +28,28 @@ class SentenceView:
     text: str
     verdict: str  # supported | unsupported | contradicted | unchecked
     claims: list[Finding] = field(default_factory=list)
-    evidence: list[int] = field(default_factory=list)
+    evidence: list[int] = field(default_factory=list)  # the judge's and the scribe's, together
+    scribe_evidence: list[int] = field(default_factory=list)  # turns the scribe linked to the sentence
+    judge_evidence: list[int] = field(default_factory=list)  # turns the judge cited for its claims
 
     @property
     def worst_claim(self) -> Finding | None:
         return max(self.claims, key=lambda c: _VERDICT_RANK.get(c.verdict or "", 0), default=None)
+
+
+def evidence_note(s: SentenceView) -> tuple[str, list[int]]:
+    """What the session page says above a sentence's transcript turns, and which turns it lists.
+
+    The caption always matches the list: it never promises turns that are not there.
+    """
+    if s.judge_evidence:
+        return "**Evidence in the transcript** (highlighted on the left; click a line to play it):", s.evidence
+    judge = ("The judge did not check this sentence" if not s.claims else
+             "The judge found no turn that supports this sentence" if s.verdict != "supported" else
+             "The judge cited no turn for this sentence")
+    if s.scribe_evidence:
+        return f"{judge}; below are the turns the scribe linked to it (click a line to play it):", s.scribe_evidence
+    return f"{judge}, and the scribe linked none: no transcript turn is shown.", []
 
 
 @dataclass
@@ -62,7 +80,8 @@ class SessionView:
     audio_path: Path | None
     diff: list[DiffOp]
     checklist: list[dict]
-    annotations: list[Annotation]
+    annotations: list[Annotation]  # those this user may see (blind labelling: evalkit.blinding)
+    hidden: dict[str, int] = field(default_factory=dict)  # claim id → other reviewers' labels hidden
 
     def turn_start(self, turn_id: int) -> float | None:
         """Audio time (s) at which a turn starts, when known."""
@@ -103,6 +122,9 @@ def load_session(store: Store, user: User, session_id: str, *, detail: dict | No
             always re-read).
         extras: also compute the WER diff and the adherence checklist (see :func:`view_extras`).
 
+    The view holds only the annotations ``user`` may see: another clinician's label on a claim stays
+    hidden until this one has labelled it (:mod:`evalkit.blinding`).
+
     Raises:
         KeyError: no such session.
     """
@@ -121,14 +143,16 @@ def load_session(store: Store, user: User, session_id: str, *, detail: dict | No
             audio = Audio.model_validate(out.metadata["audio"])
         except ValueError:
             pass
-    annotations = store.annotations(session_id=session_id)
+    every = store.annotations(session_id=session_id)
+    annotations = visible_annotations(user, every)
     view = SessionView(
         session_id=session_id, run_id=s["run_id"], consultation_id=s["consultation_id"],
         scribe=s.get("scribe") or "", specialty=cons.case.specialty if cons else "",
         template=(note.template or (cons.template if cons else "")) or "",
-        status=status_of(annotations), flags=d["flags"], scores=d["scores"], turns=turns,
+        status=status_of(every), flags=d["flags"], scores=d["scores"], turns=turns,
         asr_turns=asr, sentences=sentence_views(note, claims), claims=claims, omissions=omissions,
         audio=audio, audio_path=resolve_audio(store, audio), diff=[], checklist=[], annotations=annotations,
+        hidden=hidden_labels(user, every),
     )
     if extras:
         view.diff, view.checklist = view_extras(view, d)
@@ -175,9 +199,10 @@ def sentence_views(note: Note, claims: list[Finding]) -> list[SentenceView]:
         cs = by_sentence.get(sent.id, [])
         verdict = max((c.verdict or "supported" for c in cs), key=lambda v: _VERDICT_RANK.get(v, 0),
                       default="unchecked")
-        ev = sorted(set(sent.evidence).union(*[set(c.evidence) for c in cs]) if cs else set(sent.evidence))
+        judged = sorted(set().union(*[set(c.evidence) for c in cs])) if cs else []
+        ev = sorted(set(sent.evidence).union(judged))
         out.append(SentenceView(id=sent.id, section=sec.title, text=sent.text, verdict=verdict, claims=cs,
-                                evidence=ev))
+                                evidence=ev, scribe_evidence=sorted(set(sent.evidence)), judge_evidence=judged))
     return out
 
 
@@ -279,5 +304,5 @@ def misheard_numbers(view: SessionView) -> list[dict]:
     return [m for m in detail.get("misheard", []) if isinstance(m, dict)]
 
 
-__all__ = ["misheard_numbers", "DiffOp", "SentenceView", "SessionView", "adherence_checklist", "diff_counts", "load_session",
+__all__ = ["evidence_note", "misheard_numbers", "DiffOp", "SentenceView", "SessionView", "adherence_checklist", "diff_counts", "load_session",
            "resolve_audio", "sentence_views", "status_of", "view_extras", "word_diff"]

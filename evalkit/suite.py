@@ -15,8 +15,18 @@ from .schema import content_hash
 METRIC_GROUPS = ("wer", "adherence", "hallucination")
 
 
+FlagSeverity = Literal["high", "medium", "low"]
+#: rank of a flag rule's severity in the review queue (a session ranks by its most severe flag)
+FLAG_SEVERITY_RANK: dict[str, int] = {"high": 3, "medium": 2, "low": 1}
+
+
 class FlagRule(BaseModel):
-    """Flag a session when ``metric op value`` holds, e.g. ``wer > 0.25``."""
+    """Flag a session when ``metric op value`` holds, e.g. ``wer > 0.25``.
+
+    ``severity`` (high, medium, low; default low) orders the review queue: sessions whose most
+    severe flag is high come first (see docs/review-app.md). It does not change a run's results,
+    so it is left out of the suite's hash (a run keeps its identity when only severities change).
+    """
 
     model_config = ConfigDict(extra="forbid")
     name: str
@@ -26,6 +36,7 @@ class FlagRule(BaseModel):
     reason: str | None = None  # shown to reviewers; defaults to "metric op value"
     #: for counts of judge findings (major_hallucinations): count only those at least this confident
     min_confidence: float | None = Field(default=None, ge=0, le=1)
+    severity: FlagSeverity = "low"
 
     def holds(self, v: float | None) -> bool:
         if v is None:
@@ -39,13 +50,13 @@ class FlagRule(BaseModel):
 
 DEFAULT_FLAG_RULES = [
     FlagRule(name="major_hallucination", metric="major_hallucinations", op=">", value=0, min_confidence=0.5,
-             reason="note has a major unsupported or contradicted claim"),
+             reason="note has a major unsupported or contradicted claim", severity="high"),
     FlagRule(name="major_omission", metric="major_omissions", op=">", value=0,
-             reason="note omits a major fact (medication, dose, allergy, diagnosis or plan)"),
-    FlagRule(name="high_wer", metric="wer", op=">", value=0.25),
+             reason="note omits a major fact (medication, dose, allergy, diagnosis or plan)", severity="medium"),
+    FlagRule(name="high_wer", metric="wer", op=">", value=0.25, severity="low"),
     FlagRule(name="numeric_error", metric="numeric_error_rate", op=">", value=0,
-             reason="a number or dose in the transcript was misheard"),
-    FlagRule(name="low_adherence", metric="adherence", op="<", value=0.8),
+             reason="a number or dose in the transcript was misheard", severity="medium"),
+    FlagRule(name="low_adherence", metric="adherence", op="<", value=0.8, severity="low"),
 ]
 
 
@@ -110,7 +121,8 @@ class Suite(BaseModel):
         return v
 
     def hash(self) -> str:
-        d = self.model_dump(mode="json", exclude={"label", "concurrency"})
+        d = self.model_dump(mode="json", exclude={"label": True, "concurrency": True,
+                                                  "flag_rules": {"__all__": {"severity"}}})
         if d["context"] == Suite.model_fields["context"].default_factory():  # type: ignore[misc]
             del d["context"]  # the default keeps the hashes (run identities) suites had before the field
         return content_hash(d, 12)

@@ -118,3 +118,36 @@ def test_holding_keeps_one_connection_and_releases_it(store, monkeypatch):
     p.start()
     p.join(60)
     assert q.get(timeout=5) == "opened"  # released on exit
+
+
+def test_a_version_1_database_is_migrated_in_place(tmp_path):
+    """Schema 3 (issue 18): login_attempts, a severity on each flag (filled from the default rules for
+    flags written before), session_severity (filled from the scores); the data already there is kept."""
+    import duckdb
+
+    path = tmp_path / "v1.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    con.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    # the tables the migration reads, as version 1 made them
+    con.execute("""CREATE TABLE sessions (session_id VARCHAR PRIMARY KEY, run_id VARCHAR, consultation_id VARCHAR,
+                   scribe VARCHAR, backend_version VARCHAR, status VARCHAR, error VARCHAR, output VARCHAR,
+                   input_hash VARCHAR, latency_s DOUBLE, cost_usd DOUBLE, created_at TIMESTAMPTZ)""")
+    con.execute("""CREATE TABLE scores (run_id VARCHAR, session_id VARCHAR, metric VARCHAR, value DOUBLE,
+                   detail VARCHAR, created_at TIMESTAMPTZ)""")
+    con.execute("""CREATE TABLE flags (run_id VARCHAR, session_id VARCHAR, rule VARCHAR, reason VARCHAR,
+                   created_at TIMESTAMPTZ)""")
+    con.execute("INSERT INTO sessions (session_id, run_id, consultation_id, scribe, status) VALUES "
+                "('r:a', 'r', 'a', 'x', 'ok'), ('r:b', 'r', 'b', 'x', 'ok'), ('r:c', 'r', 'c', 'x', 'ok')")
+    con.execute("INSERT INTO flags VALUES ('r', 'r:a', 'major_omission', 'omits', now()), "
+                "('r', 'r:a', 'high_wer', 'wer', now()), ('r', 'r:b', 'major_hallucination', 'invents', now()), "
+                "('r', 'r:c', 'major_hallucination', 'invents', now())")
+    con.execute("INSERT INTO scores VALUES ('r', 'r:b', 'major_hallucinations', 1, '{}', now()), "
+                "('r', 'r:c', 'major_hallucinations', 3, '{}', now())")
+    con.close()
+    store = Store(path)
+    assert store.schema_version() == SCHEMA_VERSION == 3
+    rows, counts = store.review_queue()
+    assert rows["session_id"].tolist() == ["r:c", "r:b", "r:a"] and counts["flagged"] == 3
+    assert rows["severity"].tolist() == ["high", "high", "medium"]
+    assert store.login_attempts().empty

@@ -24,7 +24,8 @@ def render() -> None:
     st.title("Agreement")
     st.caption("Sessions labelled by two or more clinicians. κ is Cohen's for a pair of reviewers "
                "(linear-weighted for ordinal labels), Fleiss' for all reviewers together; 1 = perfect, "
-               "0 = chance. The judge is compared with each clinician's verdict.")
+               "0 = chance. The judge is compared with each clinician's verdict. Labelling is blind: a "
+               "clinician sees another's label on a claim only after labelling it (or to adjudicate it).")
     runs = store.list_runs()
     labels = {r.run_id: f"{r.label or r.run_id} · {r.scribe}" for r in runs.itertuples()}
     run_id = st.selectbox("Run", [None, *labels], format_func=lambda v: "All runs" if v is None else labels[v],
@@ -34,14 +35,21 @@ def render() -> None:
         st.info("No claim has been labelled yet. Agreement appears once two clinicians label the same session "
                 "(an admin can assign one session to several clinicians).", icon=":material/group:")
         return
-    summary = ag.agreement_summary(ann)
-    st.subheader("Summary", anchor=False)
+    blind = st.toggle("Blind labels only", value=True, key="ag_blind",
+                      help="κ on the labels each clinician made without another clinician's label on the "
+                           "claim in view: the ones an inter-rater study counts.")
+    n = ag.blind_counts(ann)
+    st.caption(f"{n['blind']} blind label{'s' if n['blind'] != 1 else ''}; {n['not_blind']} made with "
+               "another reviewer's label in view (a re-label after seeing theirs, a label on a disputed claim, "
+               "or one saved before blind labelling) " + ("left out." if blind else "included."))
+    summary = ag.agreement_summary(ann, blind_only=blind)
+    st.subheader("Summary" + (" — blind labels" if blind else " — all labels"), anchor=False)
     st.dataframe(summary.rename(columns={"label": "Label", "items": "Items with ≥2 reviewers",
                                          "fleiss_kappa": "Fleiss κ", "disagreements": "Disagreements"}),
                  hide_index=True, width="stretch",
                  column_config={"Fleiss κ": st.column_config.NumberColumn(format="%.3f")})
     field = st.segmented_control("Label", ag.LABEL_FIELDS, default="verdict", key="ag_field") or "verdict"
-    table = ag.label_table(ann, field)
+    table = ag.label_table(ann, field, blind_only=blind)
     a, b = st.columns(2, gap="large")
     with a:
         st.subheader("Reviewer pairs", anchor=False)
@@ -53,7 +61,7 @@ def render() -> None:
                 c: st.column_config.NumberColumn(format="%.3f") for c in ("agreement", "kappa", "weighted_kappa")})
     with b:
         st.subheader("Judge vs clinicians (verdict)", anchor=False)
-        vt = ag.label_table(ann, "verdict")
+        vt = ag.label_table(ann, "verdict", blind_only=blind)
         sids = sorted({s for s, _ in vt.index}) if not vt.empty else []
         jv = ag.judge_vs_clinician(vt, store.claim_findings(sids))
         st.dataframe(jv, hide_index=True, width="stretch", column_config={

@@ -1,4 +1,5 @@
-"""Audit log: every annotation, who and when (append-only, nothing is ever overwritten)."""
+"""Audit log: every annotation, who and when (append-only, nothing is ever overwritten), and every
+login attempt (failed and throttled ones included; never a password)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,27 @@ def render() -> None:
     user = common.guard("audit")
     store = common.store()
     st.title("Audit log")
+    ann_tab, login_tab = st.tabs(["Annotations", "Logins"])
+    with login_tab:
+        _logins(store, user)
+    with ann_tab:
+        _annotations(store, user)
+
+
+def _logins(store, user) -> None:
+    st.caption("Every login attempt: the account (only when it exists — a name that is not an account may be "
+               "a password typed in the wrong box, so it is not kept), the client's address and the outcome. "
+               "Repeated failures slow the failing client down; they never lock an account.")
+    failed = st.toggle("Failed and throttled only", value=True, key="au_login_failed")
+    df = review.login_log(store, user, failed_only=failed, limit=2000)
+    st.markdown(f"**{len(df)}** login attempt{'' if len(df) == 1 else 's'}"
+                + (" (the latest 2,000)" if len(df) == 2000 else ""))
+    st.dataframe(df.rename(columns={"attempted_at": "When", "name": "Account", "client": "Client",
+                                    "outcome": "Outcome"}), hide_index=True, width="stretch",
+                 column_config={"When": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")})
+
+
+def _annotations(store, user) -> None:
     st.caption("Annotations are appended, never changed or deleted: this is the full record.")
     c = st.columns(4)
     runs = store.queue_options()["runs"]

@@ -137,6 +137,49 @@ def forget_login() -> None:
     st.session_state.pop("_ek_cookie", None)
 
 
+DEVICE_COOKIE = "evalkit_device"
+_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+def client_address() -> str:
+    """The client's address for login throttling.
+
+    Streamlit reports None for a loopback peer. The app listens on 127.0.0.1 by default, so a
+    loopback peer is either a local browser or the TLS reverse proxy in front of the app: then the
+    last address in X-Forwarded-For (the one the proxy itself saw; earlier entries are the client's
+    own say) is the client. A peer that is not loopback is taken as it is, its headers ignored.
+    """
+    try:
+        ip = st.context.ip_address
+        if isinstance(ip, str) and ip and ip not in _LOOPBACK:
+            return ip[:64]
+        fwd = st.context.headers.get("X-Forwarded-For")
+    except Exception:  # no browser behind this run (bare mode, AppTest)
+        return "local"
+    last = fwd.split(",")[-1].strip() if isinstance(fwd, str) else ""
+    return last[:64] if last else "local"
+
+
+def device_id() -> str:
+    """This browser's random device id (a cookie): a browser that logged in to an account before is
+    not slowed down by other clients' failed logins on it (see evalkit.login_throttle)."""
+    try:
+        dev = st.context.cookies.get(DEVICE_COOKIE)
+    except Exception:
+        dev = None
+    if isinstance(dev, str) and 20 <= len(dev) <= 64 and re.fullmatch(r"[A-Za-z0-9_-]+", dev):
+        st.session_state["_ek_device"] = dev
+        return dev
+    dev = st.session_state.get("_ek_device")
+    if not dev:
+        import secrets
+
+        dev = st.session_state["_ek_device"] = secrets.token_urlsafe(24)
+        st.html(f"<script>document.cookie = '{DEVICE_COOKIE}={dev}; path=/; max-age={90 * 24 * 3600}; "
+                "SameSite=Strict';</script>", unsafe_allow_javascript=True)
+    return dev
+
+
 def clear_cookie_script() -> None:
     if st.session_state.get("_ek_logged_out"):
         st.html(f"<script>document.cookie = '{COOKIE}=; path=/; max-age=0; SameSite=Strict';</script>",

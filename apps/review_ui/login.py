@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import streamlit as st
 
 from evalkit.errors import InputError
@@ -11,6 +13,7 @@ from . import common
 
 def render_login() -> None:
     auth = common.auth()
+    device = common.device_id()
     _, mid, _ = st.columns([1, 1.3, 1])
     with mid:
         st.title(":material/stethoscope: evalkit review")
@@ -30,7 +33,8 @@ def render_login() -> None:
                     else:
                         try:
                             auth.bootstrap_admin(name.strip(), pw)
-                            st.session_state[common.TOKEN_KEY] = auth.login(name.strip(), pw)
+                            st.session_state[common.TOKEN_KEY] = auth.login(
+                                name.strip(), pw, client=common.client_address(), device=device)
                             st.session_state.pop("_ek_logged_out", None)
                             st.rerun()
                         except InputError as e:
@@ -41,10 +45,14 @@ def render_login() -> None:
             name = st.text_input("User name", key="login_name")
             pw = st.text_input("Password", type="password", key="login_pw")
             if st.form_submit_button("Log in", type="primary", width="stretch"):
-                token = auth.login(name.strip(), pw)
-                if token:
-                    st.session_state[common.TOKEN_KEY] = token
+                res = auth.attempt(name.strip(), pw, client=common.client_address(), device=device)
+                if res.token:
+                    st.session_state[common.TOKEN_KEY] = res.token
                     st.session_state.pop("_ek_logged_out", None)
                     st.rerun()
-                st.error("Wrong user name or password (or the account is disabled). "
-                         "After 5 failed tries, wait 5 minutes.")
+                if res.reason == "throttled":
+                    st.error(f"Too many failed logins from here: try again in {math.ceil(res.retry_after)} s.",
+                             icon=":material/hourglass_top:")
+                else:
+                    st.error("Wrong user name or password (or the account is disabled). After a few failed "
+                             "tries, each next try waits a little longer.")

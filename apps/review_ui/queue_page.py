@@ -5,12 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from evalkit import review
-from evalkit.review import STATUS_LABELS, QueueFilter
+from evalkit.review import STATUS_ICONS, STATUS_LABELS, QueueFilter  # noqa: F401 (STATUS_ICONS: re-export)
 
 from . import common
 
-STATUS_ICONS = {"to_review": "○ To review", "in_review": "◐ In review", "done": "✓ Done",
-                "needs_adjudication": "◆ Needs adjudication"}
 PAGE_SIZE = 25
 
 
@@ -101,26 +99,19 @@ def render() -> None:
     if rows.empty:
         st.info("No session matches these filters.", icon=":material/search_off:")
         return
-    table = rows.assign(
-        Status=rows["status"].map(STATUS_ICONS),
-        Flags=rows["flag_rules"].fillna("").where(rows["n_flags"] > 0, ""),
-        Case=rows["consultation_id"],
-        Run=rows["run_id"],
-        Mine=rows["my_annotations"].map(lambda v: f"{v} labels" if v else ""),
-        assigned=rows["assigned"].fillna(""),
-    )
-    cols = {"Status": st.column_config.TextColumn("Status", width="small"),
-            "Case": "Case", "specialty": "Specialty", "scribe": "Scribe", "Flags": st.column_config.TextColumn("Flag reasons", width="medium"),
-            "major_hallucinations": st.column_config.NumberColumn("Major halluc.", format="%d"),
-            "hallucination_rate": st.column_config.ProgressColumn("Hallucination rate", min_value=0.0,
-                                                                 max_value=max(0.2, float(
-                                                                     rows["hallucination_rate"].max() or 0)),
-                                                                 format="%.3f"),
-            "omission_rate": st.column_config.NumberColumn("Omission rate", format="%.3f"),
-            "wer": st.column_config.NumberColumn("WER", format="%.3f"),
-            "assigned": "Assigned to", "Mine": "My work", "Run": "Run"}
+    table = review.queue_table(rows)  # the headers on screen are the CSV download's too
+    hmax = max(0.2, float(rows["hallucination_rate"].max() or 0))
+    cols = {"Status": st.column_config.TextColumn(width="small"),
+            "Severity": st.column_config.TextColumn(width="small", help="The most severe flag's severity "
+                                                    "(from its flag rule): the queue's first sort key"),
+            "Flag reasons": st.column_config.TextColumn(width="medium"),
+            "Major halluc.": st.column_config.NumberColumn(format="%d"),
+            "Major omissions": st.column_config.NumberColumn(format="%d"),
+            "Hallucination rate": st.column_config.ProgressColumn(min_value=0.0, max_value=hmax, format="%.3f"),
+            "Omission rate": st.column_config.NumberColumn(format="%.3f"),
+            "WER": st.column_config.NumberColumn(format="%.3f")}
     st.caption("Click a row to open the session.")
-    event = st.dataframe(table[list(cols)], column_config=cols, hide_index=True, on_select="rerun",
+    event = st.dataframe(table, column_config=cols, hide_index=True, on_select="rerun",
                          selection_mode="single-row", key=f"q_table_{page_no}", width="stretch")
     sel = getattr(getattr(event, "selection", None), "rows", None) if event is not None else None
     if sel:

@@ -9,7 +9,7 @@ import streamlit as st
 
 from evalkit import review
 from evalkit.review import STATUS_LABELS
-from evalkit.session_view import SentenceView, SessionView, load_session, view_extras
+from evalkit.session_view import SentenceView, SessionView, evidence_note, load_session, view_extras
 
 from . import common, session_tabs
 from .queue_page import current_filter, open_session
@@ -74,7 +74,7 @@ def _main_area(view: SessionView) -> None:
         _audio(view)
         _transcript(view)
     with right:
-        _note(view)
+        _note(user, view)
         _inspector(store, user, view)
 
 
@@ -226,7 +226,7 @@ def _select(sentence_id: str) -> None:
     st.session_state["ek_sel"] = sentence_id
 
 
-def _note(view: SessionView) -> None:
+def _note(user, view: SessionView) -> None:
     st.subheader("Scribe note", anchor=False)
     counts = view.verdict_counts()
     st.markdown("<div class='ek-legend'>" + "".join(
@@ -234,13 +234,13 @@ def _note(view: SessionView) -> None:
         for v, col in (("supported", "#2e7d32"), ("unsupported", "#ef8f00"), ("contradicted", "#c62828"),
                        ("unchecked", "#afb8c1"))) + "</div>", unsafe_allow_html=True)
     sel = _selected(view)
-    labelled = {a.target for a in view.annotations if a.kind == "claim_label"}
+    mine = {a.target for a in view.annotations if a.kind == "claim_label" and a.reviewer == user.name}
     with st.container(height=380, border=True):
         for title, sents in view.sections():
             st.markdown(f"<div class='ek-sec'>{common.esc(title)}</div>", unsafe_allow_html=True)
             for s in sents:
                 is_sel = sel is not None and s.id == sel.id
-                done = any(c.id in labelled for c in s.claims)
+                done = bool(s.claims) and all(c.id in mine for c in s.claims)  # you labelled every claim
                 with st.container(key=f"sent-{s.verdict}-{s.id.replace('.', '_')}{'-sel' if is_sel else ''}"):
                     st.button(common.md(s.text) + ("  ✎" if done else ""), key=f"sentbtn-{s.id}",
                               icon=VERDICT_ICON.get(s.verdict), on_click=_select, args=(s.id,), width="stretch")
@@ -254,23 +254,16 @@ def _inspector(store, user, view: SessionView) -> None:
     with st.container(border=True, key="inspector"):
         common.html_block(f"{common.chip(VERDICT_WORD[sel.verdict], VERDICT_CHIP[sel.verdict])} "
                           f"{common.chip(sel.section)} <b>{common.esc(sel.text)}</b>")
-        if not sel.claims:
-            st.caption("The judge did not check this sentence.")
-        for c in sel.claims:
-            bits = [x for x in (c.verdict, c.type, c.severity) if x]
-            st.markdown(f"**Judge:** {' · '.join(bits)}" + (f" — {common.md(c.rationale)}" if c.rationale else ""))
-        if sel.verdict != "supported" and sel.claims and not any(c.evidence for c in sel.claims):
-            st.caption("The judge found no turn that supports this sentence; the turns below are the ones the "
-                       "scribe linked to it.")
-        _evidence_list(view, sel.evidence)
-        for c in sel.claims:
-            session_tabs.claim_labels(store, user, view, c)
+        caption, turns = evidence_note(sel)  # the caption always matches the turns listed
+        if turns:
+            st.markdown(caption)
+            _evidence_list(view, turns)
+        else:
+            st.caption(caption)
+        for i, c in enumerate(sel.claims, 1):  # one block per claim, each with its own text and form
+            session_tabs.claim_labels(store, user, view, c, i, len(sel.claims), sel.text)
 
 
 def _evidence_list(view: SessionView, turn_ids: list[int]) -> None:
-    if not turn_ids:
-        st.caption("No transcript turn supports this sentence.")
-        return
-    st.markdown("**Evidence in the transcript** (highlighted on the left; click a line to play it):")
     st.html(f"<div class='ek-evidence'>{turn_rows(view, turn_ids, set(turn_ids))}</div>{SEEK_JS}",
             unsafe_allow_javascript=True)

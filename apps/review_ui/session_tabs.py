@@ -24,37 +24,68 @@ def _err(e: InputError) -> None:
     st.error(e.problem + (f" — {e.fix}" if e.fix else ""))
 
 
-def claim_labels(store, user, view: SessionView, claim: Finding) -> None:
-    """Existing labels on a claim, and (for clinicians) the form to add one."""
-    labels = [a for a in view.annotations if a.kind in ("claim_label", "adjudication") and a.target == claim.id]
-    for a in labels:
-        p = a.payload
-        what = " · ".join(str(x) for x in (p.get("verdict"), p.get("type"), p.get("severity")) if x)
-        who = "adjudicated by " if a.kind == "adjudication" else ""
-        extra = f" — corrected: “{common.md(p['corrected_text'])}”" if p.get("corrected_text") else ""
-        st.caption(f"{who}{common.md(a.reviewer)} ({a.created_at:%d %b %H:%M}): {what}{extra}")
-    if not user.can("annotate"):
-        return
-    jv = claim.verdict or "supported"
+def _label_words(p: dict) -> str:
+    return " · ".join(str(x) for x in (p.get("verdict"), p.get("type"), p.get("severity")) if x)
+
+
+def claim_labels(store, user, view: SessionView, claim: Finding, n: int = 1, of: int = 1,
+                 sentence: str = "") -> None:
+    """One claim of the selected sentence: its text, the judge's verdict, the labels this user may see
+    (blind labelling: others' only once this user labelled it), and for clinicians their saved label
+    and the form to add one."""
     k = claim.id.replace(".", "_").replace("#", "_")
+    with st.container(border=True, key=f"claim-{k}"):
+        if of > 1 or (claim.text or "").strip().rstrip(".") != sentence.strip().rstrip("."):
+            st.markdown(f"**Claim {n} of {of}:** “{common.md(claim.text)}”" if of > 1 else
+                        f"**Claim:** “{common.md(claim.text)}”")
+        bits = [x for x in (claim.verdict, claim.type, claim.severity) if x]
+        st.markdown(f"**Judge:** {' · '.join(bits) or 'not checked'}"
+                    + (f" — {common.md(claim.rationale)}" if claim.rationale else ""))
+        labels = [a for a in view.annotations if a.kind in ("claim_label", "adjudication") and a.target == claim.id]
+        for a in labels:
+            if a.reviewer == user.name and a.kind == "claim_label":
+                continue  # your own: the saved line below
+            who = "adjudicated by " if a.kind == "adjudication" else ""
+            extra = f" — corrected: “{common.md(a.payload['corrected_text'])}”" if a.payload.get("corrected_text") else ""
+            st.caption(f"{who}{common.md(a.reviewer)} ({a.created_at:%d %b %H:%M}): {_label_words(a.payload)}{extra}")
+        hidden = view.hidden.get(claim.id, 0)
+        if hidden:
+            whose = "1 other clinician's label is" if hidden == 1 else f"{hidden} other clinicians' labels are"
+            st.caption(f"{whose} hidden until you label this claim (blind labelling).")
+        if not user.can("annotate"):
+            return
+        mine = [a for a in labels if a.reviewer == user.name and a.kind == "claim_label"]
+        if mine:
+            p = mine[-1].payload
+            extra = f" — corrected: “{common.esc(p['corrected_text'])}”" if p.get("corrected_text") else ""
+            common.html_block(f"{common.chip('✓ Saved', 'green')} your label ({mine[-1].created_at:%d %b %H:%M}): "
+                              f"<b>{common.esc(_label_words(p))}</b>"
+                              f"{' (agrees with the judge)' if p.get('agree') else ''}{extra}")
+        _label_form(store, user, view, claim, k, mine[-1].payload if mine else None)
+
+
+def _label_form(store, user, view: SessionView, claim: Finding, k: str, saved: dict | None) -> None:
+    jv = claim.verdict or "supported"
     if st.button(f"Agree with the judge ({jv})", icon=":material/thumb_up:", key=f"agree-{k}",
                  help="Record that the judge's verdict, type and severity are right"):
         review.label_claim(store, user, view.session_id, claim.id, agree=True, judge_verdict=jv,
                            type=claim.type, severity=claim.severity)
         _saved("Label saved")
         st.rerun()
-    st.caption("…or correct the judge:")
+    st.caption("…or correct the judge" + (" (a new label; earlier ones stay in the history):" if saved else ":"))
+    start = saved or {"verdict": jv, "type": claim.type, "severity": claim.severity}
     with st.form(f"label-{k}", border=False):
         a, b, c = st.columns(3)
-        verdict = a.selectbox("Your verdict", VERDICTS, index=VERDICTS.index(jv), key=f"lv-{k}")
+        verdict = a.selectbox("Your verdict", VERDICTS, index=VERDICTS.index(start.get("verdict") or jv),
+                              key=f"lv-{k}")
         types = [NONE, *CREOLA_TYPES]
-        typ = b.selectbox("Error type (CREOLA)", types, index=types.index(claim.type) if claim.type in types else 0,
-                          key=f"lt-{k}")
+        typ = b.selectbox("Error type (CREOLA)", types, key=f"lt-{k}",
+                          index=types.index(start["type"]) if start.get("type") in types else 0)
         sevs = [NONE, *SEVERITIES]
-        sev = c.selectbox("Severity", sevs, index=sevs.index(claim.severity) if claim.severity in sevs else 0,
-                          key=f"ls-{k}")
-        corrected = st.text_input("Corrected text (optional)", key=f"lc-{k}",
-                                  placeholder="What the note should say")
+        sev = c.selectbox("Severity", sevs, key=f"ls-{k}",
+                          index=sevs.index(start["severity"]) if start.get("severity") in sevs else 0)
+        corrected = st.text_input("Corrected text (optional)", key=f"lc-{k}", value=(saved or {}).get(
+            "corrected_text") or "", placeholder="What the note should say")
         if st.form_submit_button("Save label", type="primary"):
             try:
                 review.label_claim(store, user, view.session_id, claim.id, agree=(verdict == jv), judge_verdict=jv,

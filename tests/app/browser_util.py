@@ -71,6 +71,21 @@ def browser(width: int = 1500, height: int = 1100):
             ctx.close()
 
 
+def record_requests(ctx) -> list[str]:
+    """Every URL any page of the browser context asks for, from now on (favicons included)."""
+    urls: list[str] = []
+    ctx.on("request", lambda r: urls.append(r.url))
+    return urls
+
+
+def outside(urls: list[str]) -> list[str]:
+    """The requests that leave 127.0.0.1 (data: and blob: URLs never leave the page)."""
+    from urllib.parse import urlsplit
+
+    return sorted({u for u in urls if urlsplit(u).scheme not in ("data", "blob", "about")
+                   and urlsplit(u).hostname != "127.0.0.1"})
+
+
 def settle(page, timeout: float = 60.0) -> None:
     """Wait until Streamlit has finished the current run and drawn everything."""
     time.sleep(0.4)
@@ -109,4 +124,5 @@ def pick(page, label: str, option: str, within=None) -> None:
                            ".some(e => e.getAttribute('aria-label') === l && e.value === v)", arg=[label, option])
 
 
-__all__ = ["CHROMIUM", "FLAGS", "browser", "free_port", "login", "pick", "running_app", "settle", "sys"]
+__all__ = ["CHROMIUM", "FLAGS", "browser", "free_port", "login", "outside", "pick", "record_requests", "running_app",
+           "settle", "sys"]

@@ -24,6 +24,8 @@ RUN_A, RUN_B = "a1b2c3d4e5f6", "0f1e2d3c4b5a"
 SPECIALTIES = ["cardiology", "orthopedics", "family medicine", "dermatology", "neurology", "endocrinology"]
 XSS = "<script>window.__xss = 1</script> Patient reports <b>bold</b> pain [link](http://example.invalid)."
 FABRICATION = "Start metformin 500 mg twice daily."
+#: a sentence with two claims, neither supported by any turn (nor linked by the scribe)
+TWO_CLAIMS = ("Stop aspirin and book a knee MRI.", ("Stop aspirin", "book a knee MRI"))
 
 def _sources(n: int) -> list[tuple[str, str, str]]:
     """(id, dialogue, note) triples: the first ``n`` encounters of the ACI-Bench valid split."""
@@ -94,7 +96,14 @@ def _result(run_id: str, scribe: str, cons: Consultation, k: int, planted: bool)
     if planted and k == 1:
         first = note.sections[0]
         first.sentences.append(NoteSentence(id=f"{first.key}.{len(first.sentences)}", text=XSS))
+    if planted and k == 2:
+        plan.sentences.append(NoteSentence(id=f"{plan.key}.{len(plan.sentences)}", text=TWO_CLAIMS[0]))
     for sec, s in note.sentences():
+        if s.text == TWO_CLAIMS[0]:
+            claims += [Finding(kind="claim", id=f"{s.id}#{n}", text=t, section=sec.key, sentence_id=s.id,
+                               verdict="unsupported", type="fabrication", severity="minor", evidence=[],
+                               rationale="no turn states this") for n, t in enumerate(TWO_CLAIMS[1], 1)]
+            continue
         ev = _evidence(s.text, turns)
         s.evidence = ev
         verdict, typ, sev = "supported", None, None
@@ -137,11 +146,13 @@ def _result(run_id: str, scribe: str, cons: Consultation, k: int, planted: bool)
                             value=sum(c.type == t for c in bad) / n))
     flags = []
     if any(c.severity == "major" for c in bad):
-        flags.append(Flag(session_id=sid, rule="any_major_hallucination", reason="1 major hallucination"))
+        flags.append(Flag(session_id=sid, rule="any_major_hallucination", reason="1 major hallucination",
+                          severity="high"))
     if w.wer > 0.15:
-        flags.append(Flag(session_id=sid, rule="wer_over_0.15", reason=f"wer {w.wer:.2f} > 0.15"))
+        flags.append(Flag(session_id=sid, rule="wer_over_0.15", reason=f"wer {w.wer:.2f} > 0.15", severity="low"))
     if bad and not flags:
-        flags.append(Flag(session_id=sid, rule="hallucination_rate_over_0", reason="hallucination rate > 0"))
+        flags.append(Flag(session_id=sid, rule="hallucination_rate_over_0", reason="hallucination rate > 0",
+                          severity="low"))
     out = ScribeOutput(consultation_id=cons.id, transcript=asr, note=note, backend=scribe, latency_s=1.5 + k)
     return SessionResult(sid, cons.id, scribe, output=out, scores=scores, findings=claims + omissions, flags=flags,
                          judge="grounding", judge_version="1")
@@ -169,7 +180,8 @@ def build_demo_db(path: Path, n: int = 4, audio: bool = True) -> dict:
     store.write_results(RUN_B, [_result(RUN_B, "reference", c, k + 10, False) for k, c in enumerate(cons)])
     store.finish_run(RUN_B)
     return {"store": store, "consultations": [c.id for c in cons], "run_a": RUN_A, "run_b": RUN_B,
-            "fabricated": f"{RUN_A}:{cons[0].id}", "xss": f"{RUN_A}:{cons[1].id}"}
+            "fabricated": f"{RUN_A}:{cons[0].id}", "xss": f"{RUN_A}:{cons[1].id}",
+            "two_claims": f"{RUN_A}:{cons[2].id}"}
 
 
 if __name__ == "__main__":  # python tests/app/demo_db.py /tmp/demo/review.duckdb

@@ -56,6 +56,27 @@ def test_login_is_required_and_wrong_passwords_fail(app_for):
     assert ok.text_input(key="login_name") and "Review queue" not in titles(ok)
 
 
+def test_a_throttled_client_is_told_how_long_to_wait_and_failures_reach_the_audit_log(app_for, demo):
+    bad = app_for("dr.ada", password="Winter2030!")  # a wrong password through the form
+    assert any("Wrong user name or password" in e.value for e in bad.error)
+    eng = app_for("eng", "audit")
+    eng.tabs[1].toggle[0].set_value(True).run()  # Logins: failed only
+    log = eng.tabs[1].dataframe[0].value
+    assert list(log.columns) == ["When", "Account", "Client", "Outcome"]
+    assert log[["Account", "Client", "Outcome"]].values.tolist()[0] == ["dr.ada", "local", "wrong_password"]
+    assert "Winter2030!" not in log.to_csv()
+    # a client with many recent failures (seeded, so no timing is involved) is asked to wait
+    from evalkit.auth import token_hash
+    from evalkit.schema import utcnow
+
+    for _ in range(12):
+        demo["store"].add_login_attempt(utcnow(), token_hash("user:dr.bob"), "dr.bob", "local", None,
+                                        "wrong_password")
+    held = app_for("dr.ada")
+    assert any("Too many failed logins from here: try again in" in e.value for e in held.error)
+    assert "Review queue" not in titles(held)
+
+
 @pytest.mark.slow
 def test_each_role_lands_on_its_home_page(app_for):
     assert titles(app_for("dr.ada")) == ["Review queue"]
@@ -82,6 +103,9 @@ def test_queue_filters_and_progress(app_for, demo):
         "0 of 8 reviewed" in str(at.get("progress")[0].proto)
     df = at.dataframe[0].value
     assert len(df) == 8 and df.iloc[0]["Case"] == demo["consultations"][0]
+    # the table (and so its CSV download) has the headers shown on screen, not internal names
+    assert list(df.columns) == list(review.QUEUE_COLUMNS)
+    assert "major_hallucinations" not in df.columns and df.iloc[0]["Severity"] == "High"
     at.selectbox(key="qf_run").select(RUN_B).run()
     assert len(at.dataframe[0].value) == 4
     at.toggle(key="qf_flagged").set_value(True).run()

@@ -61,11 +61,13 @@ def test_role_change_and_disable_take_effect_on_the_next_check(auth):
     assert auth.login("dr.bob", "s3cret-pass") is None and auth.login("dr.bob", "another-pass")
 
 
-def test_repeated_failures_pause_logins(auth):
+def test_repeated_failures_slow_the_failing_client_not_the_account(auth):
     auth.add_user("dr.cy", "clinician", "s3cret-pass")
     for _ in range(5):
-        assert auth.login("dr.cy", "guess") is None
-    assert auth.login("dr.cy", "s3cret-pass") is None  # throttled even with the right password
+        assert auth.login("dr.cy", "guess", client="10.9.9.9") is None
+    # the failing client waits (even with the right password); another client is let in
+    assert auth.attempt("dr.cy", "s3cret-pass", client="10.9.9.9").reason == "throttled"
+    assert auth.login("dr.cy", "s3cret-pass", client="10.0.0.1")  # (timings: tests/security/test_login_throttle.py)
 
 
 def test_bad_input_is_rejected_with_one_line_errors(auth):

@@ -17,10 +17,11 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from evalkit.auth import Auth
+from evalkit import review
+from evalkit.auth import Auth, User
 
-from .browser_util import CHROMIUM, browser, login, pick, running_app, settle
-from .demo_db import FABRICATION, build_demo_db
+from .browser_util import CHROMIUM, browser, login, outside, pick, record_requests, running_app, settle
+from .demo_db import FABRICATION, TWO_CLAIMS, build_demo_db
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ART = Path(os.environ.get("EVALKIT_TEST_ARTIFACTS") or Path(tempfile.gettempdir()) / "evalkit-test-artifacts") / "app"
@@ -35,7 +36,7 @@ def served(tmp_path_factory):
     d = tmp_path_factory.mktemp("browser")
     info = build_demo_db(d / "review.duckdb")
     auth = Auth(info["store"], hasher=PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1))
-    for name, role in (("dr.ada", "clinician"), ("eng", "engineer"), ("root", "admin")):
+    for name, role in (("dr.ada", "clinician"), ("dr.bob", "clinician"), ("eng", "engineer"), ("root", "admin")):
         auth.add_user(name, role, PW)
     ART.mkdir(parents=True, exist_ok=True)
     with running_app(d / "review.duckdb", d / "app.log") as base:
@@ -47,10 +48,26 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(ART / f"{name}.png"))
 
 
+def queue_csv(page) -> str:
+    """The queue table's own CSV download (its toolbar button), as the browser saves it."""
+    page.locator("[data-testid='stDataFrame']").first.hover()
+    with page.expect_download(timeout=30_000) as dl:
+        page.get_by_role("button", name="Download as CSV").click()
+    return Path(dl.value.path()).read_text(encoding="utf-8-sig")
+
+
+def open_sentence(page, text: str) -> None:
+    page.get_by_role("button", name=text).click()
+    settle(page)
+
+
 def test_clinician_reviews_flagged_session(served):
     base, info = served
     store = info["store"]
     with browser() as ctx:
+        requests = record_requests(ctx)
+        # no File System Access API: the table's CSV download falls back to a plain download we can read
+        ctx.add_init_script("window.showSaveFilePicker = undefined;")
         page = ctx.new_page()
         page.goto(base + "/")
         page.get_by_role("button", name="Log in").wait_for(timeout=60_000)
@@ -59,6 +76,11 @@ def test_clinician_reviews_flagged_session(served):
         page.get_by_role("heading", name="Review queue").wait_for(timeout=60_000)
         settle(page)
         shot(page, "02-queue")
+        icon = page.evaluate("() => [...document.querySelectorAll('link[rel*=icon]')].map(l => l.href)")
+        assert icon and all(h.startswith((base + "/", "data:image/svg+xml")) for h in icon)  # apps/static/favicon.svg
+        csv = queue_csv(page).splitlines()
+        assert csv[0].split(",") == list(review.QUEUE_COLUMNS) and len(csv) == 9  # the headers seen on screen
+        assert csv[1].split(",")[1:5] == [info["fabricated"].split(":")[1], "cardiology", "whisper+rules", "High"]
 
         page.get_by_role("button", name="Start reviewing: next open session").click()
         page.get_by_role("heading", name="Scribe note").wait_for(timeout=60_000)
@@ -91,6 +113,7 @@ def test_clinician_reviews_flagged_session(served):
         form.get_by_role("button", name="Save label").click()
         settle(page)
         page.get_by_text("Delete: metformin was never discussed").first.wait_for(timeout=30_000)
+        assert page.get_by_text("✓ Saved").count() == 1  # the form shows the label is saved
         shot(page, "05-labelled")
 
         labels = [a for a in store.annotations(session_id=info["fabricated"]) if a.kind == "claim_label"]
@@ -120,11 +143,34 @@ def test_clinician_reviews_flagged_session(served):
         assert page.locator("a[href*='example.invalid']").count() == 0
         shot(page, "09-untrusted-text")
 
+        # a sentence with two claims: a block per claim with its text, and one honest evidence line
+        page.goto(base + "/?session=" + info["two_claims"])
+        page.get_by_role("heading", name="Scribe note").wait_for(timeout=60_000)
+        settle(page)
+        open_sentence(page, TWO_CLAIMS[0])
+        inspector = page.locator(".st-key-inspector")
+        for n, text in enumerate(TWO_CLAIMS[1], 1):
+            assert inspector.get_by_text(f"Claim {n} of 2: “{text}”").count() == 1
+        assert inspector.get_by_role("button", name="Save label").count() == 2
+        assert inspector.get_by_text("and the scribe linked none").count() == 1
+        assert inspector.get_by_text("No transcript turn supports this sentence").count() == 0
+        assert inspector.get_by_text("the turns below are the ones the scribe linked").count() == 0
+        inspector.scroll_into_view_if_needed()
+        shot(page, "09b-two-claims")
+    # the whole visit asked nothing of any other host (the tab icon once came from fonts.gstatic.com)
+    assert len(requests) > 50 and outside(requests) == []
+
 
 def test_engineer_and_admin_pages(served):
     base, info = served
     with browser() as ctx:
+        requests = record_requests(ctx)
         page = ctx.new_page()
+        page.goto(base + "/")  # one failed login first: it must reach the audit log
+        page.get_by_role("textbox", name="User name").fill("eng")
+        page.get_by_role("textbox", name="Password").fill("not-the-password")
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_text("Wrong user name or password").wait_for(timeout=60_000)
         login(page, base, "eng", PW)
         page.get_by_role("heading", name="Dashboards").wait_for(timeout=60_000)
         settle(page)
@@ -137,6 +183,14 @@ def test_engineer_and_admin_pages(served):
             page.get_by_role("heading", name=heading, exact=True).wait_for(timeout=60_000)
             settle(page)
             shot(page, name)
+        page.get_by_role("tab", name="Logins").click()
+        settle(page)
+        logins = page.locator("[data-testid='stTabs']").first
+        page.wait_for_function("() => [...document.querySelectorAll('[role=gridcell]')]"
+                               ".some(c => c.textContent === 'wrong_password')", timeout=30_000)  # (canvas grid)
+        logins.screenshot(path=str(ART / "13b-audit-logins.png"))
+        # this browser now has a device cookie, and its login was recorded with the device's hash
+        assert any(c["name"] == "evalkit_device" for c in ctx.cookies())
         # an engineer reads a session but gets no annotation controls
         login(page, base, "eng", PW, "/?session=" + info["fabricated"])
         page.get_by_role("heading", name="Scribe note").wait_for(timeout=60_000)
@@ -149,8 +203,39 @@ def test_engineer_and_admin_pages(served):
         page.reload()  # logged out stays logged out: the cookie is cleared and its session ended
         page.get_by_role("textbox", name="User name").wait_for(timeout=60_000)
     with browser() as ctx:
+        more = record_requests(ctx)
         page = ctx.new_page()
         login(page, base, "root", PW)
         page.get_by_role("heading", name="Users & assignments").wait_for(timeout=60_000)
         settle(page)
         shot(page, "15-users")
+    assert len(requests) > 50 and outside(requests + more) == []  # dashboards (plotly), compare, audit, users too
+
+
+def test_a_second_clinician_labels_blind(served):
+    base, info = served
+    sid = info["two_claims"]
+    claim = next(c for c in info["store"].session_detail(sid)["findings"] if c.text == TWO_CLAIMS[1][0])
+    review.label_claim(info["store"], User("dr.ada", "clinician"), sid, claim.id, agree=True,
+                       judge_verdict="unsupported", type="fabrication", severity="minor")
+    with browser() as ctx:
+        requests = record_requests(ctx)
+        page = ctx.new_page()
+        login(page, base, "dr.bob", PW, "/?session=" + sid)
+        page.get_by_role("heading", name="Scribe note").wait_for(timeout=60_000)
+        settle(page)
+        open_sentence(page, TWO_CLAIMS[0])
+        inspector = page.locator(".st-key-inspector")
+        assert inspector.get_by_text("1 other clinician's label is hidden until you label this claim").count() == 1
+        assert inspector.get_by_text("dr.ada").count() == 0
+        shot(page, "16-blind-before")
+        k = claim.id.replace(".", "_").replace("#", "_")
+        page.locator(f".st-key-claim-{k}").get_by_role("button", name="Agree with the judge").first.click()
+        settle(page)
+        page.get_by_text("✓ Saved").first.wait_for(timeout=30_000)
+        assert inspector.get_by_text("dr.ada", exact=False).count() >= 1  # now he has labelled it too
+        assert inspector.get_by_text("hidden until you label").count() == 0
+        shot(page, "17-blind-after")
+    labels = [a for a in info["store"].annotations(session_id=sid) if a.kind == "claim_label"]
+    assert [(a.reviewer, a.payload["blind"]) for a in labels] == [("dr.ada", True), ("dr.bob", True)]
+    assert outside(requests) == []
