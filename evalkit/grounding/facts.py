@@ -31,9 +31,11 @@ _FOLLOW_UP: Final = re.compile(
     r"\b(?:see (?:you|me|him|her)(?: again| back)?|follow(?:-| )?up|come back|check back|recheck|bring you back|"
     r"touch base)\b")
 _INTERVAL_WORDS: Final = re.compile(r"days?\b|weeks?\b|months?\b|years?\b")
+_N: Final = r"a|an|one|two|three|four|five|six|eight|ten|twelve|couple(?: of)?|few|\d+"
+#: "in three months", and a range: "in about three or four weeks", "in 1 to 2 weeks", "in 3-4 weeks"
 _INTERVAL: Final = re.compile(
-    r"\b(?:in|after|next|another|for) (?:about |around |like |another |roughly |approximately )?(?P<n>a|an|one|two|"
-    r"three|four|five|six|eight|ten|twelve|couple(?: of)?|few|\d+) (?P<u>days?|weeks?|months?|years?)\b")
+    r"\b(?:in|after|next|another|for) (?:about |around |like |another |roughly |approximately )?(?P<n>" + _N + r")"
+    r"(?:(?: or | to |-| - )(?P<n2>" + _N + r"))? (?P<u>days?|weeks?|months?|years?)\b")
 _RESULT_CUE: Final = re.compile(
     r"\b(?:results?|shows?|showed|shown|reveal(?:s|ed)?|came back|reviewed|looking at|look(?:ed)? at|"
     r"show me|demonstrat\w*|unremarkable|i (?:do not|don't) see|i'm not (?:seeing|noticing)|looks? (?:good|normal|"
@@ -50,10 +52,25 @@ _ASSESS: Final = re.compile(
     r"probably|likely)|it's|this is|that's|it is|you've)|diagnos(?:is|ed|e)|consistent with|what(?:'s| is) "
     r"called|problem of|problem ,? (?:your|the)|(?:first|second|third|fourth|fifth|next|last) problem|"
     r"sounds like you(?: probably| likely)?(?: have)?|looks like you(?: have)?|impression|assessment|"
-    r"i(?:'m| am) seeing|what i see)\b")
+    r"i(?:'m| am) seeing|what i see|what we call|(?:most )?likely (?:due to|representative of|from|caused by)|"
+    r"(?:is|are) (?:probably |likely |most likely )?(?:due to|caused by|secondary to)|suspicion|i suspect|"
+    r"(?:concerned|worried) (?:that )?you (?:might|may|could) have|(?:first|second|third|fourth|fifth|next|last) "
+    r"(?:issue|condition|one is))\b")
 #: a cheap test for :data:`_ASSESS` (a set of first letters is scanned at C speed)
 _ASSESS_WORDS: Final = re.compile(r"think|diagnos|consistent|called|problem|sounds like|looks like|impression|"
-                                  r"assessment|seeing|what i see")
+                                  r"assessment|seeing|what i see|we call|likely|due to|caused by|secondary to|"
+                                  r"suspic|suspect|concerned|worried|issue|condition|one is")
+#: in the plan part of the visit, a problem the clinician takes in turn ("for your high blood pressure",
+#: "from a depression standpoint", "in terms of your depression", "now for your diabetes"): its
+#: condition comes within :data:`_PROBLEM_GAP` words
+_PROBLEM: Final = re.compile(r"\b(?:(?:for|regarding|in terms of|as far as|as for|with regards? to|in regards? to) "
+                             r"(?:your|the|her|his)|from (?:a|an|the|your) (?=[a-z ]{3,40} (?:standpoint|perspective)))\b")
+_PROBLEM_WORDS: Final = re.compile(r"for |regard|in terms|as far|standpoint|perspective")
+#: what stands before a problem taken in turn: the start of a clause ("so for your diabetes"), not a drug's
+#: indication ("simvastatin for your lipids", "the effexor for your depression")
+_TOPIC_START: Final = re.compile(r"(?:^|[.,?!;:]|\b(?:and|so|now|then|okay|alright|um|uh|next|lastly|finally|also|"
+                                 r"second|third|first))\W*$")
+_PROBLEM_GAP: Final = 3
 #: how far after an assessment cue its diagnosis may come ("what i'm seeing from your exam today is mild to
 #: moderate acne")
 _DX_GAP: Final = 10
@@ -78,7 +95,7 @@ class Facts:
     terms: dict[str, Term]
     plan: list[PlanItem]  # items naming a lexicon concept
     generic: list[PlanItem]  # items in plain words, referrals by whom
-    follow_ups: list[tuple[str, float, str, int]]  # text, interval value, unit, turn
+    follow_ups: list[tuple[str, float, str, int, float]]  # text, interval value, unit, turn, range's top (or 0)
     results: list[tuple[str, int]]  # test concept, turn
     assessed: list[Assessed]  # the clinician's diagnoses
     meds: list[str]  # candidates: salient when the dialogue affirms them (decided lazily)
@@ -101,8 +118,8 @@ _COUNT: Final = {"a": 1.0, "an": 1.0, "one": 1.0, "two": 2.0, "three": 3.0, "fou
                  "eight": 8.0, "ten": 10.0, "twelve": 12.0, "couple": 2.0, "couple of": 2.0, "few": 3.0}
 
 
-def _follow_ups(idx: TranscriptIndex) -> list[tuple[str, float, str, int]]:
-    out: list[tuple[str, float, str, int]] = []
+def _follow_ups(idx: TranscriptIndex) -> list[tuple[str, float, str, int, float]]:
+    out: list[tuple[str, float, str, int, float]] = []
     first = int(idx.n_turns * 0.4 + 0.999)
     for i in range(first, idx.n_turns):
         u = idx.units[i]
@@ -113,11 +130,12 @@ def _follow_ups(idx: TranscriptIndex) -> list[tuple[str, float, str, int]]:
                                                                                      f.start())
             if m is None:
                 continue
-            num = m.group("n")
-            val = float(num) if num[0].isdigit() else _COUNT.get(num, 0.0)
+            num, num2 = m.group("n"), m.group("n2")
+            val = _count(num)
             unit = _UNIT[m.group("u")]
             if not out or out[-1][1:3] != (val, unit):
-                out.append((f"in {num} {m.group('u')}", val, unit, i))
+                out.append((f"in {num}{' to ' + num2 if num2 else ''} {m.group('u')}", val, unit, i,
+                            _count(num2) if num2 else 0.0))
     return out[-1:]  # the last one said is the one agreed
 
 
@@ -126,16 +144,26 @@ DAYS: Final = {"day": 1.0, "week": 7.0, "month": 30.0, "year": 365.0}
 
 def interval_days(text: str) -> list[float]:
     """The intervals a text gives ("in 2 weeks", "in three months"), in days."""
-    out = []
+    out: list[float] = []
     for m in _INTERVAL.finditer(text):
-        num = m.group("n")
-        out.append((float(num) if num[0].isdigit() else _COUNT.get(num, 0.0)) * DAYS[_UNIT[m.group("u")]])
+        per = DAYS[_UNIT[m.group("u")]]
+        out.append(_count(m.group("n")) * per)
+        if m.group("n2"):  # a range: either end ("three or four weeks" / "Follow up in 4 weeks")
+            out.append(_count(m.group("n2")) * per)
     return out
 
 
-def same_interval(days: float, said: list[float]) -> bool:
-    """Whether ``days`` is one of the intervals ``said`` (4 weeks is a month, 12 months a year)."""
-    return any(0.85 <= d / days <= 1.2 for d in said) if days else True
+def _count(num: str) -> float:
+    return float(num) if num[0].isdigit() else _COUNT.get(num, 0.0)
+
+
+def same_interval(days: float, said: list[float], upto: float = 0.0) -> bool:
+    """Whether ``days`` (to ``upto``, a range) is one of the intervals ``said`` (4 weeks is a month, 12
+    months a year)."""
+    if not days:
+        return True
+    hi = max(days, upto)
+    return any(0.85 <= d / days and d / hi <= 1.2 for d in said)
 
 
 def _results(idx: TranscriptIndex, terms: dict[str, Term]) -> list[tuple[str, int]]:
@@ -196,19 +224,22 @@ def _assessed(idx: TranscriptIndex, terms: dict[str, Term]) -> list[Assessed]:
     """Conditions the clinician names as the diagnosis: within a few words after an assessment cue."""
     skip = not_diagnoses()
     out: dict[str, Assessed] = {}
+    plan_part = int(idx.n_turns * 0.4 + 0.999)
     for i, u in enumerate(idx.units[:idx.n_turns]):
-        if idx.roles[i] == SpeakerRole.PATIENT or not _ASSESS_WORDS.search(u.norm) \
-                or not any(t.category == "condition" for _, _, t in u.matches):
+        if idx.roles[i] == SpeakerRole.PATIENT or not any(t.category == "condition" for _, _, t in u.matches):
             continue
-        cues = [m.end() for m in _ASSESS.finditer(u.norm)]
+        cues = [(m.end(), _DX_GAP) for m in _ASSESS.finditer(u.norm)] if _ASSESS_WORDS.search(u.norm) else []
+        if i >= plan_part and _PROBLEM_WORDS.search(u.norm):
+            cues += [(m.end(), _PROBLEM_GAP) for m in _PROBLEM.finditer(u.norm)
+                     if _TOPIC_START.search(u.norm, max(0, m.start() - 12), m.start())]
         if not cues:
             continue
         offs = u.offsets()
         sts = u.sts
-        for c_end in cues:
+        for c_end, gap in cues:
             k0 = bisect_left(offs, c_end)
             for s0, e0, t in u.matches:
-                if s0 < k0 or s0 - k0 > _DX_GAP or t.category != "condition" or t.canonical in skip:
+                if s0 < k0 or s0 - k0 > gap or t.category != "condition" or t.canonical in skip:
                     continue
                 if all(s in _VAGUE_DX or s in STOPWORDS for s in t.stems) \
                         or u.polarity(s0) not in ("affirmed", "possible"):

@@ -17,6 +17,15 @@ def aci_train():
     return {c.id: c for c in load_aci_bench(ACI / "train.csv", ACI / "train_metadata.csv")}
 
 
+@pytest.fixture(scope="module")
+def aci(aci_train):
+    """ACI-Bench train and valid encounters by id."""
+    from evalkit.importers.aci_bench import load_aci_bench
+    from tests.conftest import ACI
+
+    return {**aci_train, **{c.id: c for c in load_aci_bench(ACI / "valid.csv", ACI / "valid_metadata.csv")}}
+
+
 def _omitted(c, note_text: str) -> list[str]:
     return [o.text for o in judge_note(c.turns, parse_note(note_text), c.case).omissions]
 
@@ -97,3 +106,34 @@ def test_omission_matcher_plural():
     assert omission_matches("symptom: headache", [30, 31], "Headaches", [31])
     assert omission_matches("plan: start exercises", [72], "Ice and morning exercise", [72])
     assert not omission_matches("symptom: headache", [30], "Neck pain", [30])
+
+
+def _facts(c):
+    from evalkit.grounding.facts import transcript_facts
+    from evalkit.grounding.index import transcript_index
+
+    return transcript_facts(transcript_index(c.turns, c.case))
+
+
+def test_follow_up_said_as_a_range(aci):
+    # D2N085 T6 "i wan na see you again in one to two weeks": either end is the follow-up
+    c = aci["D2N085"]
+    assert [f[0] for f in _facts(c).follow_ups] == ["in one to two weeks"]
+    for said in ("Follow up in 2 weeks.", "Follow up in 1 to 2 weeks.", "Return in 1-2 weeks."):
+        assert not [t for t in _omitted(c, f"PLAN\n\n{said}") if t.startswith("follow-up")], said
+    assert "follow-up: in one to two weeks" in _omitted(c, "PLAN\n\nFollow up in 3 months.")
+
+
+@pytest.mark.parametrize("cid,turn,dx", [
+    ("D2N078", 34, "strain"),  # "so you have what we call a mcl strain"
+    ("D2N079", 26, "rotator cuff tendinopathy"),  # "your symptoms are most likely due to a rotator cuff tendinopathy"
+    ("D2N012", 31, "asthma"),  # "from an asthma standpoint , let's continue you o..."
+    ("D2N049", 54, "diabetes"),  # "and then for your diabetes we'll keep you on the five hundred of metformin"
+])
+def test_diagnosis_said_without_an_assessment_phrase(aci, cid, turn, dx):
+    assert any(a.text == dx and turn in a.turns for a in _facts(aci[cid]).assessed)
+
+
+def test_a_drugs_indication_is_not_a_problem_taken_in_turn(aci):
+    # D2N049 T26 "you're on two . five of norvasc for your high blood pressure": history, not the assessment
+    assert not [a for a in _facts(aci["D2N049"]).assessed if 26 in a.turns]
