@@ -203,11 +203,29 @@ def _covered(term: Term, nv: NoteView) -> bool:
     return bool(key) and all(s in nv.stems for s in key)
 
 
+#: words of a plain-word item that do not say what it is ("continue to monitor your blood sugars at home",
+#: "ice your knee once an hour", "prescribe you some pain medicine"): a note sentence that says only these
+#: does not name the item
+_WEAK_KEY: Final = frozenset(stem(w) for w in """once twice daily day days hour hours minute minutes time times week
+weeks month months morning night evening every first next another home table side left right pain medicine
+medication medications test tests order result results through sure temporarily yourself closely down off stay
+keep try give take use get make cause though able definitely necessarily consume blood milligram milligrams
+prescription care""".split())
+
+
+def _distinct(key: tuple[str, ...] | list[str] | set[str]) -> list[str]:
+    """What a plain-word item's words name: the words that are not weak, nor a body part ("ice the knee")."""
+    anat = lexicon().anatomy
+    out = [k for k in key if k not in _WEAK_KEY and not (anat is not None and anat.find(k) is not None)]
+    return out or list(key)
+
+
 def _plain_covered(it: PlanItem, nv: NoteView) -> bool:
     """Some plan sentence names what a plain-word item names ("an ABI will be ordered" for "order an
-    ankle brachial index abi"), or says two thirds of its content words (at least two)."""
-    roots = [_root(k) for k in it.key]
-    full = [_root(k) for k in it.clause[0]] if it.clause else []
+    ankle brachial index abi": a word that says what it is, not a weak word or a body part),
+    or says two thirds of its clause's content words (at least two)."""
+    roots = [_root(k) for k in _distinct(it.key)]
+    full = [_root(k) for k in _distinct(it.clause[0])] if it.clause else []
     need = min(len(full), max(2, (2 * len(full) + 2) // 3))
     lens = {len(r) for r in roots} | {len(r) for r in full}
     for k in nv.plan_units:

@@ -137,3 +137,13 @@ def test_diagnosis_said_without_an_assessment_phrase(aci, cid, turn, dx):
 def test_a_drugs_indication_is_not_a_problem_taken_in_turn(aci):
     # D2N049 T26 "you're on two . five of norvasc for your high blood pressure": history, not the assessment
     assert not [a for a in _facts(aci["D2N049"]).assessed if 26 in a.turns]
+
+
+def test_a_plain_word_item_is_covered_by_what_it_names_not_by_a_weak_word(aci):
+    # D2N012 "i want you to continue to monitor your blood sugars at home": "Blood pressure is stable" shares
+    # only "blood"; before, any one of the item's words covered it
+    c = aci["D2N012"]
+    item = "plan: continue to monitor your blood sugars at home"
+    assert item in _omitted(c, "PLAN\n\nBlood pressure is stable.")
+    assert item not in _omitted(c, "PLAN\n\nContinue to monitor her blood sugars at home.")
+    assert item not in _omitted(c, "PLAN\n\nDiabetes.\nContinue to monitor blood glucose.")
