@@ -19,6 +19,7 @@ from typing import Final
 
 from ..schema import SpeakerRole
 from .allergies import transcript_allergies
+from .exam import ExamFinding, exam_findings
 from .index import TranscriptIndex
 from .lexicon import STOPWORDS, Term, grounding_dir, lexicon, stem
 from .numbers import NUMBER_WORDS
@@ -102,6 +103,7 @@ class Facts:
     doses: list[tuple[str, set[float], int]]  # concept, readings, turn
     allergies: list[tuple[str, str, int]]  # substance as said, key (drug concept or stems), turn
     symptoms: list[str] = field(default_factory=list)  # red-flag candidates: salient when the patient has them
+    exam: list[ExamFinding] = field(default_factory=list)  # abnormal findings stated on examination
 
 
 def transcript_facts(idx: TranscriptIndex) -> Facts:
@@ -288,7 +290,8 @@ def _facts(idx: TranscriptIndex) -> Facts:
     flags = red_flags()  # a red-flag symptom the patient has is salient; other symptoms are left to the reader
     dx = {a.canon for a in assessed}
     symptoms = [c for c in idx.concept_turns if c in flags and c in terms and c not in dx and not only_allergy(c)]
+    exam = [f for f in exam_findings(idx, terms) if f.canon not in dx]
     return Facts(terms, plan, generic, _follow_ups(idx), _results(idx, terms), assessed, meds, doses, allergies,
-                 symptoms)
+                 symptoms, exam)
 
 

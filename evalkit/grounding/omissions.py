@@ -18,6 +18,7 @@ from typing import Final
 from ..schema import Omission, SpeakerRole
 from .allergies import covered_by
 from .entities import Unit
+from .exam import grade_covered
 from .facts import DAYS, Facts, interval_days, same_interval, transcript_facts
 from .plan_items import ACTION_CLASS, PlanItem, display_name, group_name
 from .index import UNKNOWN, TranscriptIndex
@@ -347,7 +348,10 @@ def find_omissions(idx: TranscriptIndex, units: list[Unit],
         if not _covered(terms[a.canon], nv) or (a.acute and not any(  # "acute heart failure exacerbation", not CHF
                 not a.acute.isdisjoint(nv.sentence_stems(k)) for k in nv.where.get(a.canon, ()))):
             add(f"diagnosis: {a.text}", "diagnosis", a.turns)
+    on_exam = {f.canon for f in facts.exam}
     for canon in facts.symptoms:
+        if canon in on_exam:  # found on examination ("weakness of your lower extremities"): reported there
+            continue
         covered = _covered(terms[canon], nv)
         had = _had(idx, canon) if not covered else None
         if covered or had:
@@ -359,6 +363,9 @@ def find_omissions(idx: TranscriptIndex, units: list[Unit],
             if denied:
                 n_sym += 1
                 add(f"symptom: denies {group_name(terms[canon])}", "symptom", with_answers(idx, denied))
-    salient = len(facts.plan) + len(facts.generic) + len(facts.follow_ups) + n_meds + n_doses \
+    missed = [f for f in facts.exam if not (grade_covered(f.grade, units) if f.grade else _covered(terms[f.canon], nv))]
+    if missed:  # one omission for the examination: what of it the note leaves out
+        add("exam: " + "; ".join(f.text for f in missed[:4]), "other", sorted({f.turn for f in missed}))
+    salient = len(facts.exam) + len(facts.plan) + len(facts.generic) + len(facts.follow_ups) + n_meds + n_doses \
         + len(facts.allergies) + len(facts.results) + len(facts.assessed) + n_sym
     return out, salient

@@ -147,3 +147,33 @@ def test_a_plain_word_item_is_covered_by_what_it_names_not_by_a_weak_word(aci):
     assert item in _omitted(c, "PLAN\n\nBlood pressure is stable.")
     assert item not in _omitted(c, "PLAN\n\nContinue to monitor her blood sugars at home.")
     assert item not in _omitted(c, "PLAN\n\nDiabetes.\nContinue to monitor blood glucose.")
+
+
+def test_an_abnormal_finding_on_examination_is_salient(aci):
+    # D2N001 T30 "on your heart exam , i do appreciate a three out of six systolic ejection murmur ... and on your
+    # lower extremities , i do appreciate one plus pitting edema": one omission for the examination
+    c = aci["D2N001"]
+    exam = [t for t in _omitted(c, "PHYSICAL EXAM\n\nNormal exam.") if t.startswith("exam:")]
+    assert exam == ["exam: three out of six systolic ejection murmur; one plus pitting edema"]
+    assert not [t for t in _omitted(c, "PHYSICAL EXAM\n\nHeart: 3/6 systolic ejection murmur.\nExtremities: 1+ pitting "
+                                       "edema.") if t.startswith("exam:")]
+
+
+def test_a_strength_grade_on_examination(aci):
+    # D2N004 T70 "for your strength , you do have a 4 out of 5 on your right and 5 out of 5 on your left"
+    c = aci["D2N004"]
+    assert "strength 4 out of 5" in [f.text for f in _facts(c).exam]
+    assert not [t for t in _omitted(c, "PHYSICAL EXAM\n\nStrength 4/5 on the right, 5/5 on the left.")
+                if "strength" in t]
+
+
+@pytest.mark.parametrize("cid,turn,canon", [
+    ("D2N041", 42, "murmur"),  # "i do n't appreciate any murmur or or rub": not found
+    ("D2N080", 56, "decreas rang of motion"),  # "is there any decreased range of motion do you feel ...": asked
+    ("D2N026", 4, "tender"),  # "i hear you are having pain this arm": not an examination
+])
+def test_what_is_not_found_on_examination(aci, cid, turn, canon):
+    from evalkit.grounding.exam import exam_concepts
+
+    assert canon in exam_concepts()
+    assert not [f.text for f in _facts(aci[cid]).exam if f.turn == turn and f.canon == canon]
