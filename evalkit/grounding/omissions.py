@@ -211,7 +211,7 @@ _WEAK_KEY: Final = frozenset(stem(w) for w in """once twice daily day days hour 
 weeks month months morning night evening every first next another home table side left right pain medicine
 medication medications test tests order result results through sure temporarily yourself closely down off stay
 keep try give take use get make cause though able definitely necessarily consume blood milligram milligrams
-prescription care""".split())
+prescription care stop quit""".split())
 
 
 def _distinct(key: tuple[str, ...] | list[str] | set[str]) -> list[str]:

@@ -26,7 +26,7 @@ from .numbers import DOSE_UNITS, NUMBER_WORDS, word_number_readings
 _PLAN_PHRASES: Final = (
     "i am going to", "i'm going to", "i'm gonna", "i'm gon na", "i am gon na", "gon na", "gonna", "going to",
     "we are going to", "we're going to", "we'll", "we will", "i'll", "i will", "i want you to", "i want to",
-    "i wan na", "we wan na", "go ahead and (?=order|prescribe|schedule|refer|send|start|check|get (?:a|an|some|you))",
+    "i (?:do |also |really |just )want you to", "i (?:do |also |really |just )want to", "i wan na", "we wan na", "go ahead and (?=order|prescribe|schedule|refer|send|start|check|get (?:a|an|some|you))",
     "i'd like you to", "i'd like to", "i would like to", "let's", "let us", "you should", "you need to",
     "you'll need to", "you will need to", "i recommend", "i'd recommend", "i would recommend", "recommend",
     "i'm prescribing", "prescribe", "i'm sending", "i'm putting you", "put you on", "start you on", "refer you",
@@ -56,7 +56,7 @@ PLAN_TRIGGER: Final = re.compile(r"(?:" + _by_first_letter(_PLAN_PHRASES) + r")\
 NOT_PLAN: Final = re.compile(
     r"\W*(?:(?:go ahead and|just|quickly|also|now|first|then|kind of|like)\s+)*(?:(?:do|have) (?:a |my |your |the )?"
     r"(?:quick |brief |real quick |little )?(?:look|exam|physical|examination)|take (?:a |another |one more )?"
-    r"(?:quick )?look|look|examine|check you|check (?:your|on) (?:heart|lungs|belly|abdomen|back|neck|reflexes|"
+    r"(?:quick )?look|look|examine|check you\b|check (?:your|on) (?:heart|lungs|belly|abdomen|back|neck|reflexes|"
     r"strength|skin|eyes|ears)|listen|ask|talk|review|go over|see (?:the|your|what|how|if|that)|see how|wait|move|"
     r"push|press|feel|have you (?:had|been|noticed|ever|experienced|tried|taken)|do a quick|do a physical|"
     r"bring up|pull up|show|tell you|explain|start (?:with|by) (?:a|an|the|your|my) (?:exam|physical|look))")
@@ -90,8 +90,8 @@ ACTION_CLASS: Final = {stem(w): k for k, ws in _ACTION_WORDS.items() for w in ws
 #: ("i want to be able to like we had you do an x-ray before you came in")
 MAX_GAP: Final = 8
 _STRONG_PLAN: Final = re.compile(r"\W*(?:(?:go ahead and|also|just|probably|definitely|have you|you to|to)\s+)*"
-                          r"(order|prescribe|start|schedule|refer|increase|decrease|stop|discontinue|repeat|"
-                          r"recheck|check|get|send|give|put|switch|add|hold|draw|obtain|push|strain|ice|rest|"
+                          r"(order|prescribe|start|schedule|refer|increase|decrease|stop(?! by| in\b| me\b)|discontinue|"
+                          r"repeat|recheck|check|get|send|give|put|switch|add|hold|draw|obtain|push|strain|ice|rest|"
                           r"elevate|wear|avoid|limit|cut|apply|use|drink|continue|keep|monitor|watch|track|weigh|"
                           r"stay on|try|take|eat)\b")
 #: what an instruction in plain words must name to be a plan item
@@ -99,14 +99,17 @@ _PLAN_OBJECTS: Final = frozenset("""profile panel test tests fluids urine stool 
 ice rest elevation compression stretches stretching crutches wheelchair cane walker splint sling bandage strainer
 cream ointment drops spray patch stockings hydration water salt sugar alcohol caffeine smoking weight
 specialist cardiologist dermatologist neurologist orthopedic surgeon podiatrist nutritionist sunscreen
-pills foods food diet sugars pressures readings chemotherapy radiation regimen consult consultation evaluation
+pills medicine medication medications tablets inhaler teaspoon teaspoons tablespoon foods food diet sugars pressures
+readings chemotherapy radiation regimen consult consultation evaluation
 index study studies biopsy scope emergency shoe shoes boot dressing""".split())
 #: verbs that announce a plan item whatever its words name ("i want to order an ankle brachial index")
 _ORDER_VERBS: Final = frozenset(("order", "prescribe", "refer", "schedule", "send", "draw", "obtain"))
 _FILLERS: Final = frozenset("um uh uhm er ah mm hmm like kinda sorta".split())
 #: instructions that are plan items by their verb ("ice it", "weigh yourself every day")
 _SELF_CARE: Final = frozenset("ice rest elevate wear avoid limit drink weigh monitor track push strain apply "
-                              "eat".split())
+                              "eat stop quit".split())
+_STOP: Final = frozenset(("stop", "quit"))
+_PRONOUNS: Final = frozenset("those these that this it them".split())
 _NP_SKIP: Final = frozenset("you him her them me us your his their a an the some any of on with to off this that these "
                             "those it up more little bit".split())
 _NP_END: Final = frozenset("to for so that until when if because in at every about and then which while but as "
@@ -295,6 +298,8 @@ def _plain_item(u, i: int, start: int, end: int, out: list[PlanItem], seen: set[
     else:
         np = _noun_phrase(words)
     self_care = verb in _SELF_CARE
+    if verb in _STOP and not _PRONOUNS.isdisjoint(words[:3]):
+        return  # "we need to probably stop eating those now": what to stop is said before, in other words
     if self_care:
         np = [stem(verb)] + np
     objects = any(w in _PLAN_OBJECTS for w in content)

@@ -177,3 +177,16 @@ def test_what_is_not_found_on_examination(aci, cid, turn, canon):
 
     assert canon in exam_concepts()
     assert not [f.text for f in _facts(aci[cid]).exam if f.turn == turn and f.canon == canon]
+
+
+def test_plain_word_instructions(aci):
+    # D2N040 T36 "i do want you to check your blood sugars daily" ("check your" is not "check you" on exam, and
+    # "i do want you to" announces as "i want you to" does)
+    c = aci["D2N040"]
+    assert [it.text for it in _facts(c).generic if 36 in it.turns] == [
+        "check your blood sugars daily and that will be very"]
+    assert not [t for t in _omitted(c, "PLAN\n\nShe will check her blood sugar daily.") if "sugars" in t]
+    # D2N035 T20 "we need to probably stop eating those now": what to stop was said before, in other words
+    # (the note: "limiting her sodium intake"); D2N048 T26 "go ahead stop me let me know" is no instruction
+    assert not [it.text for it in _facts(aci["D2N035"]).generic if 20 in it.turns]
+    assert not [it.text for it in _facts(aci["D2N048"]).generic if "stop" in it.text]
