@@ -67,8 +67,8 @@ _ASKED_OR_DONE: Final = re.compile(r"\b(?:(?:did|do|does|have|has|were|was) (?:y
 #: words that end what a plan announcement names ("we will refer you to physical therapy i think with the mri")
 _BREAK: Final = re.compile(r"\b(?:i think|if|because|but|so that|whether|unless|okay|alright|all right|now i)\b")
 #: an action verb that goes on announcing ("... continue on the cozaar ... continue on the norvasc")
-_CHAINED: Final = re.compile(r"\b(?:continue|start|stop(?! by| in\b)|increase|decrease|(?<!in )order|prescribe|refer|"
-                             r"schedule)\b")
+_CHAINED: Final = re.compile(r"\b(?:continue|start|stop(?! by| in\b)|increase|decrease|(?<!in )(?<!referral )order|"
+                             r"prescribe|refer|schedule)\b")
 _CHAIN_REACH: Final = 80  # characters from the announcement before
 #: before "you can" / "we can": a clause that asks or explains, not a plan ("what foods you can eat")
 _RELATIVE: Final = re.compile(r"\b(?:what|which|how|whether|if|where|when|that)(?: [a-z']+){0,2} ?$")
@@ -122,8 +122,11 @@ just think know talk look back today week weeks month months day days time next 
 PLAN_CATS: Final = ("drug", "procedure", "activity")
 #: lexicon matches too vague to name a plan item ("order the procedures", "a topical therapy")
 _VAGUE: Final = frozenset(("therapy", "procedure", "procedures", "treatment", "medicine", "medication"))
+_TITLES: Final = frozenset(("dr", "doctor"))
+_SPECIALIST: Final = ("ologist", "iatrist", "surgeon", "therapist", "ician")
 #: words between "refer" and whom the patient is referred to
-_REFER_SKIP: Final = frozenset("you him her them back over to a an the see with for over also".split())
+_REFER_SKIP: Final = frozenset("you him her them back over to a an the see with for over also order orders request "
+                               "form place placed put send sent".split())
 
 @dataclass
 class PlanItem:
@@ -274,9 +277,14 @@ def _referral(u, e0: int, i: int, out: list[PlanItem], seen: set[str]) -> None:
     if any(s == j for s, _, t in u.matches if t.category in PLAN_CATS):
         return
     words: list[str] = []
+    if j + 1 < len(toks) and toks[j] in _TITLES and toks[j + 1] not in STOPWORDS:  # "a referral to dr. flores"
+        words.append(toks[j])
+        j += 1
     while j < len(toks) and len(words) < 3 and toks[j] not in STOPWORDS and toks[j][0].isalpha():
         words.append(toks[j])
         j += 1
+    if words and words[0] in _TITLES:  # "dr. flores who is the hematologist": the specialty names it too
+        words += [w for w in toks[j:j + 6] if w.endswith(_SPECIALIST)][:1]
     key = tuple(dict.fromkeys(stem(w) for w in _content(words)))
     sig = " ".join(sorted(key))
     if key and sig not in seen:

@@ -190,3 +190,11 @@ def test_plain_word_instructions(aci):
     # (the note: "limiting her sodium intake"); D2N048 T26 "go ahead stop me let me know" is no instruction
     assert not [it.text for it in _facts(aci["D2N035"]).generic if 20 in it.turns]
     assert not [it.text for it in _facts(aci["D2N048"]).generic if "stop" in it.text]
+
+
+def test_a_referral_to_a_named_doctor(aci):
+    # D2N073 T57 "we will send a referral to dr. flores who is is the hematologist": the note may name either
+    c = aci["D2N073"]
+    assert [it.text for it in _facts(c).generic if 57 in it.turns] == ["refer to dr flores hematologist"]
+    assert not [t for t in _omitted(c, "PLAN\n\nA referral was sent for her to see a hematologist.") if "flores" in t]
+    assert "plan: refer to dr flores hematologist" in _omitted(c, "PLAN\n\nContinue iron.")
