@@ -44,8 +44,10 @@ _ACTION_STEMS: Final = frozenset(ACTION_CLASS)
 #: how many words before a concept a plan sentence's action may stand ("we will continue her current dose of radiation")
 NEAR: Final = 8
 _PASSIVE: Final = frozenset("is are was were be been being".split())
-#: verbs that put any plan item in the note ("I recommended an MRI", "I recommended ibuprofen")
-_ANY_ACTION: Final = frozenset(("recommend", "suggest", "advis", "plan", "treat", "treatment"))
+#: verbs that put any plan item in the note ("I recommended an MRI", "I recommended ibuprofen", "Cortisone
+#: injection was discussed as an option")
+_ANY_ACTION: Final = frozenset(("recommend", "suggest", "advis", "plan", "treat", "treatment", "discuss",
+                                "discussion"))
 #: (said, written) action classes that name the same plan: getting a drug is starting it, and a
 #: drug to take is one started or continued
 _SAME_ACTION: Final = frozenset({(a, a) for a in ("order", "start", "stop", "increase", "decrease", "continue",
@@ -194,7 +196,20 @@ def _acts_near(u: Unit, s0: int, e0: int, cues: list[int]) -> set[str] | None:
                 continue
         if p < e0 or (p <= e0 + 4 and (s0 <= 1 or not _PASSIVE.isdisjoint(toks[e0:p + 1]))):
             return _acts(sts[max(0, s0 - NEAR):s0] + sts[s0:e0 + 4])
+        if p > e0 and not _PASSIVE.isdisjoint(toks[e0:p + 1]) and _free_words(u, e0, p) <= 4:
+            # a list in the passive: "Hemoglobin A1c, CBC, and a Chem-12 test were ordered today"
+            return _acts(sts[s0:e0] + [sts[p]])
     return None
+
+
+#: words of a list of names besides the names ("A, B, and a C test were ordered")
+_LIST_WORDS: Final = frozenset("and or a an the as well test tests panel labs level levels".split()) | _PASSIVE
+
+
+def _free_words(u: Unit, lo: int, hi: int) -> int:
+    """How many words between tokens ``lo`` and ``hi`` are neither a name nor a list word."""
+    named = {j for s, e, _ in u.matches if s < hi and e > lo for j in range(max(s, lo), min(e, hi))}
+    return sum(1 for j in range(lo, hi) if j not in named and u.toks[j] not in _LIST_WORDS)
 
 
 def _covered(term: Term, nv: NoteView) -> bool:
@@ -242,10 +257,27 @@ def _root(k: str) -> str:
     return k[:5] if len(k) > 5 else k.rstrip("e") if len(k) > 2 else k
 
 
+_PARTS: dict[str, tuple[str, ...]] = {}
+
+
+def parts_key(canon: str) -> tuple[str, ...]:
+    """A name's words, each as the concept it names alone ("steroid injection" and "cortisone injection" are
+    both (corticosteroid, injection))."""
+    got = _PARTS.get(canon)
+    if got is None:
+        first = lexicon().first
+        got = _PARTS[canon] = tuple(next((t.canonical for t in first.get(w, ()) if t.stems == (w,)), w)
+                                    for w in canon.split())
+    return got
+
+
 def _plan_covered(it: PlanItem, nv: NoteView) -> bool:
     """A note sentence names the item as an action: the same action (or any, when none was said,
     or "recommended"), or in words that say at least half of what one announcing clause says."""
     entries = nv.action_concepts.get(it.canon)
+    if entries is None and " " in it.canon:  # the same words in other names: "cortisone injection", "steroid injection"
+        key = parts_key(it.canon)
+        entries = [e for c, es in nv.action_concepts.items() if " " in c and parts_key(c) == key for e in es] or None
     if entries is None:  # a broader name inside a longer one: "injection" in "epidural steroid injection"
         parts = set(it.canon.split())
         entries = [e for c, es in nv.action_concepts.items() if parts < set(c.split()) for e in es]

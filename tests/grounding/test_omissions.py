@@ -198,3 +198,21 @@ def test_a_referral_to_a_named_doctor(aci):
     assert [it.text for it in _facts(c).generic if 57 in it.turns] == ["refer to dr flores hematologist"]
     assert not [t for t in _omitted(c, "PLAN\n\nA referral was sent for her to see a hematologist.") if "flores" in t]
     assert "plan: refer to dr flores hematologist" in _omitted(c, "PLAN\n\nContinue iron.")
+
+
+def test_a_list_ordered_in_the_passive_covers_each_test(aci):
+    # D2N040 "i am going to order a hemoglobin a1c and also a cbc"
+    c = aci["D2N040"]
+    for note in ("PLAN\n\nHemoglobin A1c, CBC, and a Chem-12 test were ordered today.",
+                 "PLAN\n\nHemoglobin A1c, lipid panel, CBC, and a Chem-12 test were ordered today."):
+        assert not [t for t in _omitted(c, note) if "a1c" in t or "cbc" in t], note
+    assert "plan: order hemoglobin a1c" in _omitted(c, "PLAN\n\nHemoglobin A1c was 8, which is high.")
+
+
+def test_a_plan_discussed_and_a_name_in_other_words(aci):
+    # D2N032 T92 "we can also try a cortisone injection into the right hip joint"
+    c = aci["D2N032"]
+    for note in ("PLAN\n\nCortisone injection was discussed as an option.",
+                 "PLAN\n\nShe will proceed with a steroid injection into the right hip."):
+        assert not [t for t in _omitted(c, note) if "injection" in t], note
+    assert "plan: start cortisone injection" in _omitted(c, "PLAN\n\nContinue NSAIDs.")
