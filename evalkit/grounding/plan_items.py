@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from ..schema import SpeakerRole
+from .entities import Unit
 from .index import TranscriptIndex
 from .lexicon import GENERIC, STOPWORDS, Term, lexicon, stem, tokenize
 from .numbers import DOSE_UNITS, NUMBER_WORDS, word_number_readings
@@ -123,7 +124,12 @@ PLAN_CATS: Final = ("drug", "procedure", "activity")
 #: lexicon matches too vague to name a plan item ("order the procedures", "a topical therapy")
 _VAGUE: Final = frozenset(("therapy", "procedure", "procedures", "treatment", "medicine", "medication"))
 _TITLES: Final = frozenset(("dr", "doctor"))
-_SPECIALIST: Final = ("ologist", "iatrist", "surgeon", "therapist", "ician")
+#: before an announcement: what is not needed ("i do n't think you need to follow up with the surgeon anymore")
+_DECLINED: Final = re.compile(r"\b(?:n't|not|no longer)\b[^.?!,]{0,30}$")
+#: whom a patient is sent to see ("a cardiologist", "orthopedics", "psychiatry", "gi")
+_SPECIALTY: Final = ("ologist", "ology", "iatrist", "iatry", "opedics", "opedist", "specialist", "surgeon", "itian",
+                     "ician", "tionist", "therapist")
+_DEPARTMENTS: Final = frozenset(("gi", "ent", "orthopedics", "orthopedic", "podiatry", "nutrition"))
 #: words between "refer" and whom the patient is referred to
 _REFER_SKIP: Final = frozenset("you him her them back over to a an the see with for over also order orders request "
                                "form place placed put send sent".split())
@@ -189,15 +195,27 @@ def plan_items(idx: TranscriptIndex, terms: dict[str, Term]) -> tuple[list[PlanI
             k0 = bisect_left(offs, m_end)
             lo, hi = bisect_left(starts, k0), bisect_left(starts, k0 + MAX_GAP + 1)
             sp = None
-            if lo == hi:  # no concept close enough: an instruction in plain words?
-                sp = _STRONG_PLAN.match(norm, m_end)
-                if sp is None:
-                    continue
+            spec = -1
+            refer = norm.startswith("refer you", m_start)  # "i would refer you to pain management"
+            if lo == hi:  # no concept close enough: a specialist ("i'm going to have you see a cardiologist", "get
+                # you in with a rheumatologist"), or an instruction in plain words?
+                spec = _specialist_at(u, k0)
+                if spec < 0:
+                    sp = _STRONG_PLAN.match(norm, m_end)
+                    if sp is None and not refer:
+                        continue
             if _ASKED_OR_DONE.search(norm, max(0, m_start - 32), m_start) or (
                     norm.startswith(("you can", "we can"), m_start) and _RELATIVE.search(norm, max(0, m_start - 32),
                                                                                       m_start)):
                 continue  # "did your doctor put you on any antibiotics?", "we had put you on the prozac",
                 # "what foods you can eat"
+            if refer:
+                _referral(u, bisect_left(offs, m_start) + 1, i, generic, seen_keys)
+            if spec >= 0 and not _DECLINED.search(norm, max(0, m_start - 40), m_start):
+                _referral(u, spec, i, generic, seen_keys)
+            if lo == hi and sp is None:
+                continue
+            assert offs is not None and cands is not None
             end_m = _CLAUSE_END.search(norm, m_end)
             end = min(end_m.start() if end_m else len(norm), m_end + 100)
             brk = _BREAK.search(norm, m_end, end)
@@ -283,13 +301,42 @@ def _referral(u, e0: int, i: int, out: list[PlanItem], seen: set[str]) -> None:
     while j < len(toks) and len(words) < 3 and toks[j] not in STOPWORDS and toks[j][0].isalpha():
         words.append(toks[j])
         j += 1
-    if words and words[0] in _TITLES:  # "dr. flores who is the hematologist": the specialty names it too
-        words += [w for w in toks[j:j + 6] if w.endswith(_SPECIALIST)][:1]
-    key = tuple(dict.fromkeys(stem(w) for w in _content(words)))
+        if words[-1].endswith(_SPECIALTY):  # "refer to hematologist", not "hematologist additionally"
+            break
+    if words and (words[0] in _TITLES or words[-1] in _DEPARTMENTS or not words[-1].endswith(_SPECIALTY)):
+        # "dr. flores who is the hematologist", "a referral to nutrition to a dietitian": the specialist names it too
+        spec = [k for k in range(j, min(j + 6, len(toks))) if toks[k].endswith(_SPECIALTY)][:1]
+        if spec and any(s == spec[0] for s, _, t in u.matches if t.category in PLAN_CATS):
+            return  # "a dietitian" is that concept's plan item
+        words += [toks[k] for k in spec]
+    key = tuple(dict.fromkeys(stem(w) for w in words if w not in GENERIC and w not in _TITLES))  # "gi" too
     sig = " ".join(sorted(key))
-    if key and sig not in seen:
-        seen.add(sig)
-        out.append(PlanItem("", [i], {"refer"}, "refer to " + " ".join(words), key))
+    if not key or sig in seen:
+        return
+    seen.add(sig)
+    same = next((it for it in out if "refer" in it.acts and not set(key).isdisjoint(it.key)), None)
+    if same is not None:  # the same specialist again ("a referral to dr. flores who is the hematologist")
+        if i not in same.turns:
+            same.turns.append(i)
+        return
+    out.append(PlanItem("", [i], {"refer"}, "refer to " + " ".join(words), key))
+
+
+def _specialist_at(u: Unit, k0: int) -> int:
+    """The token of a specialist or a department named within :data:`MAX_GAP` words from token ``k0``, in the
+    same clause ("have you see a cardiologist", "get you in with a rheumatologist"), or -1."""
+    toks = u.toks
+    for j in range(k0, min(k0 + MAX_GAP + 1, len(toks))):
+        w = toks[j]
+        if w.endswith(_SPECIALTY) or w in _DEPARTMENTS:
+            offs = u.offsets()
+            if _CLAUSE_END.search(u.norm, offs[k0], offs[j]):
+                return -1
+            while j > k0 and j > 0 and toks[j - 1] not in STOPWORDS and toks[j - 1] not in _REFER_SKIP \
+                    and toks[j - 1][0].isalpha() and w.endswith(_SPECIALTY):  # "a vascular specialist"
+                j -= 1
+            return j
+    return -1
 
 
 def _plain_item(u, i: int, start: int, end: int, out: list[PlanItem], seen: set[str], ordered: bool) -> None:
@@ -310,7 +357,7 @@ def _plain_item(u, i: int, start: int, end: int, out: list[PlanItem], seen: set[
         return  # "we need to probably stop eating those now": what to stop is said before, in other words
     if self_care:
         np = [stem(verb)] + np
-    objects = any(w in _PLAN_OBJECTS for w in content)
+    objects = any(w in _PLAN_OBJECTS or w.endswith(_SPECIALTY) for w in content)
     dosed = any(t in DOSE_UNITS for t in tokenize(norm[start:end]))
     if not (objects or dosed or ordered or self_care or called >= 0) or not np:
         return

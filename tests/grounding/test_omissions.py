@@ -193,11 +193,28 @@ def test_plain_word_instructions(aci):
 
 
 def test_a_referral_to_a_named_doctor(aci):
-    # D2N073 T57 "we will send a referral to dr. flores who is is the hematologist": the note may name either
+    # D2N073 T47 "the second thing we can do is have you see a hematologist"; T57 "we will send a referral to
+    # dr. flores who is is the hematologist": one referral, covered by the specialist or the doctor's name
     c = aci["D2N073"]
-    assert [it.text for it in _facts(c).generic if 57 in it.turns] == ["refer to dr flores hematologist"]
-    assert not [t for t in _omitted(c, "PLAN\n\nA referral was sent for her to see a hematologist.") if "flores" in t]
-    assert "plan: refer to dr flores hematologist" in _omitted(c, "PLAN\n\nContinue iron.")
+    assert [(it.text, it.turns) for it in _facts(c).generic if "refer" in it.acts] == [
+        ("refer to hematologist", [47, 57])]
+    assert not [t for t in _omitted(c, "PLAN\n\nA referral was sent for her to see a hematologist.") if "hemat" in t]
+    assert "plan: refer to hematologist" in _omitted(c, "PLAN\n\nContinue iron.")
+
+
+@pytest.mark.parametrize("cid,turn,text", [
+    ("D2N047", 36, "refer to urologist"),  # "i wan na go ahead and refer you to a urologist"
+    ("D2N086", 14, "refer to endocrinologist"),  # "i do want you to follow up with your endocrinologist"
+    ("D2N049", 54, "refer to urology"),  # "... refer you to urology"; "a referral to nutrition to a dietitian" is
+    # the dietitian's plan item
+])
+def test_a_referral_to_a_specialist(aci, cid, turn, text):
+    assert [it.text for it in _facts(aci[cid]).generic if turn in it.turns and "refer" in it.acts] == [text]
+
+
+def test_a_follow_up_declined_is_no_referral(aci):
+    # D2N071 T34 "i do n't think you need to follow up with the surgeon anymore"
+    assert not [it.text for it in _facts(aci["D2N071"]).generic if "surgeon" in it.text]
 
 
 def test_a_list_ordered_in_the_passive_covers_each_test(aci):
