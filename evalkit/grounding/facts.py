@@ -22,6 +22,7 @@ from .allergies import transcript_allergies
 from .exam import ExamFinding, exam_findings
 from .index import TranscriptIndex
 from .lexicon import STOPWORDS, Term, grounding_dir, lexicon, stem
+from .negation import AFF
 from .numbers import NUMBER_WORDS
 from .plan_items import MAX_GAP, PlanItem, announced, dose_after, plan_items
 from .severity import red_flags
@@ -104,6 +105,7 @@ class Facts:
     allergies: list[tuple[str, str, int]]  # substance as said, key (drug concept or stems), turn
     symptoms: list[str] = field(default_factory=list)  # red-flag candidates: salient when the patient has them
     exam: list[ExamFinding] = field(default_factory=list)  # abnormal findings stated on examination
+    discussed: list[str] = field(default_factory=list)  # other symptoms the patient has that the visit dwells on
 
 
 def transcript_facts(idx: TranscriptIndex) -> Facts:
@@ -287,11 +289,33 @@ def _facts(idx: TranscriptIndex) -> Facts:
                 break
     allergies = [(a.substance, a.key, a.turn) for a in al.items]
     assessed = [a for a in _assessed(idx, terms) if not only_allergy(a.canon)]
-    flags = red_flags()  # a red-flag symptom the patient has is salient; other symptoms are left to the reader
+    flags = red_flags()  # a red-flag symptom the patient has is salient; other symptoms when discussed
     dx = {a.canon for a in assessed}
     symptoms = [c for c in idx.concept_turns if c in flags and c in terms and c not in dx and not only_allergy(c)]
     exam = [f for f in exam_findings(idx, terms) if f.canon not in dx]
     return Facts(terms, plan, generic, _follow_ups(idx), _results(idx, terms), assessed, meds, doses, allergies,
-                 symptoms, exam)
+                 symptoms, exam, _discussed(idx, terms, flags | dx))
+
+
+#: symptoms too vague to be a fact of their own ("pain": what hurts is the complaint)
+_VAGUE_SYMPTOMS: Final = frozenset(stem(w) for w in "pain tender ache sore hurt discomfort".split())
+#: a symptom is discussed when this many turns name it
+DISCUSSED_TURNS: Final = 3
+
+
+def _discussed(idx: TranscriptIndex, terms: dict[str, Term], skip: frozenset[str] | set[str]) -> list[str]:
+    """Symptoms the patient has that the visit dwells on (named in :data:`DISCUSSED_TURNS` turns or more: "any
+    swelling in the legs ?" / "yeah , my ankles swell ." / "how long has this been going on ?"), besides the
+    red flags."""
+    cands = not_diagnoses()
+    out: list[str] = []
+    for c, hits in idx.concept_turns.items():
+        if c in skip or c not in cands or c in _VAGUE_SYMPTOMS or c not in terms:
+            continue
+        turns = {i for i, _ in hits if i < idx.n_turns}
+        if len(turns) >= DISCUSSED_TURNS and any(idx.roles[i] == SpeakerRole.PATIENT
+                                                 for i in idx.polarities(c).get(AFF, ())):
+            out.append(c)
+    return out
 
 

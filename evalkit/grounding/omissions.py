@@ -312,6 +312,18 @@ def _had(idx: TranscriptIndex, canonical: str) -> list[int]:
     return sorted(i for i in set(idx.polarities(canonical).get(AFF, [])) if i < idx.n_turns)
 
 
+def _as_said(idx: TranscriptIndex, term: Term, turns: list[int]) -> str:
+    """A concept by its group's name, with the patient's words where they first affirm it when they differ
+    ("ecchymosis (bruises)")."""
+    name = group_name(term)
+    for i, tok in idx.concept_turns.get(term.canonical, ()):
+        if i in turns and idx.roles[i] == SpeakerRole.PATIENT:
+            u = idx.units[i]
+            said = " ".join(u.toks[tok:next((e for s, e, _ in u.matches if s == tok), tok + 1)])
+            return name if said == name else f"{name} ({said})"
+    return name
+
+
 def _affirmed_turns(idx: TranscriptIndex, canonical: str) -> list[int]:
     key = ("med", canonical)
     got = idx.memo.get(key)
@@ -389,12 +401,19 @@ def find_omissions(idx: TranscriptIndex, units: list[Unit],
         if covered or had:
             n_sym += 1
         if had:
-            add(f"symptom: {group_name(terms[canon])}", "symptom", with_answers(idx, had))
+            add(f"symptom: {_as_said(idx, terms[canon], had)}", "symptom", with_answers(idx, had))
         elif not covered:  # a red flag the patient denies is a pertinent negative the note should keep
             denied = sorted(i for i in set(idx.polarities(canon).get(NEG, [])) if i < idx.n_turns)
             if denied:
                 n_sym += 1
                 add(f"symptom: denies {group_name(terms[canon])}", "symptom", with_answers(idx, denied))
+    for canon in facts.discussed:  # a symptom the visit dwells on
+        if canon in on_exam or _covered(terms[canon], nv):
+            continue
+        had = _had(idx, canon)
+        if had:
+            n_sym += 1
+            add(f"symptom: {_as_said(idx, terms[canon], had)}", "symptom", with_answers(idx, had))
     missed = [f for f in facts.exam if not (grade_covered(f.grade, units) if f.grade else _covered(terms[f.canon], nv))]
     if missed:  # one omission for the examination: what of it the note leaves out
         add("exam: " + "; ".join(f.text for f in missed[:4]), "other", sorted({f.turn for f in missed}))

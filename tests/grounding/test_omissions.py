@@ -233,3 +233,14 @@ def test_a_plan_discussed_and_a_name_in_other_words(aci):
                  "PLAN\n\nShe will proceed with a steroid injection into the right hip."):
         assert not [t for t in _omitted(c, note) if "injection" in t], note
     assert "plan: start cortisone injection" in _omitted(c, "PLAN\n\nContinue NSAIDs.")
+
+
+def test_a_symptom_the_visit_dwells_on(aci):
+    # D2N008 T5 "i've been really tired and dizzy" ... T13 "i have felt a bit dizzy" ... T14 "so , you endorse some
+    # dizziness . you endorse some fatigue": named in three turns or more, said by the patient
+    c = aci["D2N008"]
+    assert set(_facts(c).discussed) >= {"fatigu", "dizzi"}
+    omitted = _omitted(c, "PLAN\n\nCheck labs.")
+    assert "symptom: fatigue (tired)" in omitted and "symptom: dizziness (dizzy)" in omitted
+    covered = _omitted(c, "HPI\n\nShe reports fatigue and dizziness for 2 months.\n\nPLAN\n\nCheck labs.")
+    assert not [t for t in covered if "fatigue" in t or "dizz" in t]
