@@ -124,6 +124,11 @@ PLAN_CATS: Final = ("drug", "procedure", "activity")
 #: lexicon matches too vague to name a plan item ("order the procedures", "a topical therapy")
 _VAGUE: Final = frozenset(("therapy", "procedure", "procedures", "treatment", "medicine", "medication"))
 _TITLES: Final = frozenset(("dr", "doctor"))
+#: what is needed no more: "i do n't think any more antibiotics ...", "we do n't need any more blood work",
+#: "no further imaging"
+_NO_MORE: Final = re.compile(r"\b(?:n't|not|no)\b(?: think| believe| need| want)?(?: that)?(?: you| we)?(?: need| will need)?"
+                             r"(?: to (?:do|get|take|have|start))?(?: any)? ?(?:more|further|additional) ")
+_NO_MORE_WORDS: Final = re.compile(r"more |further |additional ")
 #: before an announcement: what is not needed ("i do n't think you need to follow up with the surgeon anymore")
 _DECLINED: Final = re.compile(r"\b(?:n't|not|no longer)\b[^.?!,]{0,30}$")
 #: whom a patient is sent to see ("a cardiologist", "orthopedics", "psychiatry", "gi")
@@ -249,6 +254,8 @@ def plan_items(idx: TranscriptIndex, terms: dict[str, Term]) -> tuple[list[PlanI
                 if sp is not None:
                     _plain_item(u, i, sp.end(), end, generic, seen_keys,
                                 sp.group(1) in _ORDER_VERBS and i >= n * 0.4)
+        if i >= n * 0.4 and _NO_MORE_WORDS.search(norm):
+            _no_more(u, i, generic, seen_keys)
     plan = [it for c, it in items.items() if c in terms]
     for it in plan:
         verb = "/".join(sorted(it.acts))
@@ -320,6 +327,22 @@ def _referral(u, e0: int, i: int, out: list[PlanItem], seen: set[str]) -> None:
             same.turns.append(i)
         return
     out.append(PlanItem("", [i], {"refer"}, "refer to " + " ".join(words), key))
+
+
+def _no_more(u: Unit, i: int, out: list[PlanItem], seen: set[str]) -> None:
+    """A treatment or test the clinician says is needed no more ("i do n't think any more antibiotics are needed",
+    "we do n't need any more blood work"): a decision the plan records."""
+    offs = u.offsets()
+    for m in _NO_MORE.finditer(u.norm):
+        k = bisect_left(offs, m.end())
+        t = next((t for s, _, t in u.matches if s == k and t.category in PLAN_CATS), None)
+        if t is None:
+            continue
+        key = tuple(w for w in t.stems if w not in STOPWORDS)
+        sig = "no " + " ".join(key)
+        if key and sig not in seen:
+            seen.add(sig)
+            out.append(PlanItem("", [i], {"stop"}, f"no more {display_name(t)}", key, [set(key)]))
 
 
 def _specialist_at(u: Unit, k0: int) -> int:

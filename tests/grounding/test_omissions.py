@@ -244,3 +244,11 @@ def test_a_symptom_the_visit_dwells_on(aci):
     assert "symptom: fatigue (tired)" in omitted and "symptom: dizziness (dizzy)" in omitted
     covered = _omitted(c, "HPI\n\nShe reports fatigue and dizziness for 2 months.\n\nPLAN\n\nCheck labs.")
     assert not [t for t in covered if "fatigue" in t or "dizz" in t]
+
+
+def test_what_is_needed_no_more_is_a_plan_decision(aci):
+    # D2N025 T52 "we do n't need any more blood work because we did that today"
+    c = aci["D2N025"]
+    assert [it.text for it in _facts(c).generic if 52 in it.turns] == ["no more blood work"]
+    assert "plan: no more blood work" in _omitted(c, "PLAN\n\nRepeat EKG today.")
+    assert "plan: no more blood work" not in _omitted(c, "PLAN\n\nNo further blood work is needed today.")
