@@ -27,7 +27,8 @@ from .numbers import DOSE_UNITS, NUMBER_WORDS, word_number_readings
 _PLAN_PHRASES: Final = (
     "i am going to", "i'm going to", "i'm gonna", "i'm gon na", "i am gon na", "gon na", "gonna", "going to",
     "we are going to", "we're going to", "we'll", "we will", "i'll", "i will", "i want you to", "i want to",
-    "i (?:do |also |really |just )want you to", "i (?:do |also |really |just )want to", "i wan na", "we wan na", "go ahead and (?=order|prescribe|schedule|refer|send|start|check|get (?:a|an|some|you))",
+    "i (?:do |also |really |just )want you to", "i (?:do |also |really |just )want to", "i wan na", "we wan na",
+    "go ahead and (?=order|prescribe|schedule|refer|send|start|check|get (?:a|an|some|you))",
     "i'd like you to", "i'd like to", "i would like to", "let's", "let us", "you should", "you need to",
     "you'll need to", "you will need to", "i recommend", "i'd recommend", "i would recommend", "recommend",
     "i'm prescribing", "prescribe", "i'm sending", "i'm putting you", "put you on", "start you on", "refer you",
@@ -92,7 +93,7 @@ ACTION_CLASS: Final = {stem(w): k for k, ws in _ACTION_WORDS.items() for w in ws
 MAX_GAP: Final = 8
 _STRONG_PLAN: Final = re.compile(r"\W*(?:(?:go ahead and|also|just|probably|definitely|have you|you to|to)\s+)*"
                           r"(order|prescribe|start|schedule|refer|increase|decrease|stop(?! by| in\b| me\b)|discontinue|"
-                          r"repeat|recheck|check|get|send|give|put|switch|add|hold|draw|obtain|push|strain|ice|rest|"
+                          r"repeat|recheck|check|perform|get|send|give|put|switch|add|hold|draw|obtain|push|strain|ice|rest|"
                           r"elevate|wear|avoid|limit|cut|apply|use|drink|continue|keep|monitor|watch|track|weigh|"
                           r"stay on|try|take|eat)\b")
 #: what an instruction in plain words must name to be a plan item
@@ -104,7 +105,7 @@ pills medicine medication medications tablets inhaler teaspoon teaspoons tablesp
 readings chemotherapy radiation regimen consult consultation evaluation
 index study studies biopsy scope emergency shoe shoes boot dressing""".split())
 #: verbs that announce a plan item whatever its words name ("i want to order an ankle brachial index")
-_ORDER_VERBS: Final = frozenset(("order", "prescribe", "refer", "schedule", "send", "draw", "obtain"))
+_ORDER_VERBS: Final = frozenset(("order", "prescribe", "refer", "schedule", "send", "draw", "obtain", "perform"))
 _FILLERS: Final = frozenset("um uh uhm er ah mm hmm like kinda sorta".split())
 #: instructions that are plan items by their verb ("ice it", "weigh yourself every day")
 _SELF_CARE: Final = frozenset("ice rest elevate wear avoid limit drink weigh monitor track push strain apply "
@@ -371,6 +372,8 @@ def _plain_item(u, i: int, start: int, end: int, out: list[PlanItem], seen: set[
     words = [w for w in _WORD.findall(norm[start:end]) if w not in _FILLERS]
     content = _content(words)
     called = words.index("called") if "called" in words[:-1] else -1
+    while 0 <= called < len(words) - 2 and words[called + 1] in ("the", "a", "an"):
+        called += 1  # "a procedure called the transcatheter aortic valve replacement"
     if called >= 0:  # "something called robaxin": the name is the item
         np = [stem(words[called + 1])]
     else:

@@ -252,3 +252,15 @@ def test_what_is_needed_no_more_is_a_plan_decision(aci):
     assert [it.text for it in _facts(c).generic if 52 in it.turns] == ["no more blood work"]
     assert "plan: no more blood work" in _omitted(c, "PLAN\n\nRepeat EKG today.")
     assert "plan: no more blood work" not in _omitted(c, "PLAN\n\nNo further blood work is needed today.")
+
+
+def test_a_procedure_performed_in_plain_words():
+    # ACI-Bench test1 D2N110 (a dev-split encounter of the labelled benchmark) T32 "i'm also gon na perform a
+    # debridement here in the office to take off some of the dead tissue"
+    from evalkit.importers.aci_bench import load_aci_bench
+    from tests.conftest import ACI
+
+    c = next(c for c in load_aci_bench(ACI / "test1" / "test1.csv", ACI / "test1" / "test1_metadata.csv")
+             if c.id == "D2N110")
+    assert "debridement" in [it.key[0] for it in _facts(c).generic if 32 in it.turns]
+    assert not [t for t in _omitted(c, "PLAN\n\nDebridement was performed in the office.") if "debridement" in t]
