@@ -20,10 +20,12 @@ from .index import TranscriptIndex
 from .lexicon import Term, grounding_dir, lexicon, stem
 from .negation import AFF
 from .numbers import NUMBER_WORDS
+from .plan_items import by_first_letter
 
 #: a clinician turn that examines: the exam named, or a finding the clinician perceives
-_EXAM_CUE: Final = re.compile(r"\b(?:exam|examination|examined|appreciate|i (?:do )?(?:hear(?! you| that| from| about)|"
-                              r"feel(?! like))|notic(?:e|ed)|on palpation|to palpation|palpate|palpable)\b")
+_EXAM_CUE: Final = re.compile(r"(?:" + by_first_letter((
+    "exam", "examination", "examined", "appreciate", "i (?:do )?(?:hear(?! you| that| from| about)|feel(?! like))",
+    "notic(?:e|ed)", "on palpation", "to palpation", "palpate", "palpable")) + r")\b")
 #: words before a finding that grade or place it ("three out of six systolic ejection", "one plus pitting")
 _MODIFIERS: Final = frozenset("""out over plus mild moderate severe trace slight slightly small little some significant
 systolic diastolic ejection holosystolic pitting bilateral bilaterally left right lower upper mid basilar diffuse
@@ -91,23 +93,31 @@ def exam_findings(idx: TranscriptIndex, terms: dict[str, Term]) -> list[ExamFind
     """Abnormal findings the clinician states on examination, the first mention of each."""
     wanted = exam_concepts()
     out: dict[str, ExamFinding] = {}
-    for i, u in enumerate(idx.units[:idx.n_turns]):
-        if idx.roles[i] == SpeakerRole.PATIENT:
+    n_turns = idx.n_turns
+    units, roles = idx.units, idx.roles
+    for i in [i for i in range(n_turns) if " out of " in units[i].norm and roles[i] != SpeakerRole.PATIENT]:
+        norm = units[i].norm
+        g = _GRADE.search(norm)
+        if g is not None and _STRENGTH.search(norm, max(0, g.start() - 60), g.end() + 40):
+            n = _GRADE_WORDS.get(g.group("n"), g.group("n"))
+            out[GRADE] = ExamFinding(GRADE, i, f"strength {n} out of 5", n)
+            break
+    at_turns = sorted({i for c in wanted for i, _ in idx.concept_turns.get(c, ()) if i < n_turns})  # naming one
+    for i in at_turns:
+        u = units[i]
+        if roles[i] == SpeakerRole.PATIENT or all(t.canonical not in wanted or t.canonical in out
+                                                  for _, _, t in u.matches):
             continue
-        if GRADE not in out and " out of " in u.norm:
-            g = _GRADE.search(u.norm)
-            if g is not None and _STRENGTH.search(u.norm, max(0, g.start() - 60), g.end() + 40):
-                n = _GRADE_WORDS.get(g.group("n"), g.group("n"))
-                out[GRADE] = ExamFinding(GRADE, i, f"strength {n} out of 5", n)
-        if not any(t.canonical in wanted for _, _, t in u.matches) or not _EXAM_CUE.search(u.norm):
+        cues = [m.end() for m in _EXAM_CUE.finditer(u.norm)]
+        if not cues:
             continue
         offs = u.offsets()
         toks = u.toks
-        cues = [m.end() for m in _EXAM_CUE.finditer(u.norm)]
         for s0, e0, t in u.matches:
-            if t.canonical not in wanted or t.canonical in out \
-                    or u.polarity(s0) != AFF:
+            if t.canonical not in wanted or t.canonical in out or toks[s0] in _FLUID:
                 continue
+            if u.sts[s0] in _VAGUE and not _PALPATION.match(u.norm, offs[e0 - 1] + len(toks[e0 - 1])):
+                continue  # "you are having pain this arm" is not tenderness found on examination
             at = offs[s0]
             cue = max((c for c in cues if c <= at), default=-1)
             after = any(at < c <= at + 40 + len(t.text) for c in cues)  # "tenderness to palpation of the midfoot"
@@ -115,13 +125,11 @@ def exam_findings(idx: TranscriptIndex, terms: dict[str, Term]) -> list[ExamFind
                     or _NOT_FOUND.search(u.norm, max(u.norm.rfind(".", 0, at), at - 60, 0), at) \
                     or _ASKED_BEFORE.search(u.norm, max(0, at - 40), at):
                 continue
+            if u.polarity(s0) != AFF:
+                continue
             asked = _ASKED.match(u.norm, offs[s0])
             if asked is not None and not _TAG.search(asked.group()):
                 continue  # "any swelling ?"
-            if u.sts[s0] in _VAGUE and not _PALPATION.match(u.norm, offs[e0 - 1] + len(toks[e0 - 1])):
-                continue  # "you are having pain this arm" is not tenderness found on examination
-            if toks[s0] in _FLUID:
-                continue
             lo = s0
             while lo > 0 and s0 - lo < 6 and (toks[lo - 1] in _MODIFIERS or toks[lo - 1] in NUMBER_WORDS
                                               or toks[lo - 1][0].isdigit()

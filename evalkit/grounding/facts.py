@@ -24,7 +24,7 @@ from .index import TranscriptIndex
 from .lexicon import STOPWORDS, Term, grounding_dir, lexicon, stem
 from .negation import AFF
 from .numbers import NUMBER_WORDS
-from .plan_items import MAX_GAP, PlanItem, announced, dose_after, plan_items
+from .plan_items import MAX_GAP, PlanItem, announced, by_first_letter, dose_after, plan_items
 from .severity import red_flags
 
 _VACCINE: Final = stem("vaccine")
@@ -49,15 +49,21 @@ _AWAITED: Final = re.compile(r"\b(?:wait(?:ing)? (?:for|on)|pending|once we (?:g
 _TESTS: Final = ("x-ray", "magnetic resonance imaging", "computed tomography", "ultrasound", "echocardiogram",
                  "electrocardiogram", "blood work", "mammogram", "urinalysis", "hemoglobin a1c", "lipid panel",
                  "complete blood count", "basic metabolic panel", "comprehensive metabolic panel")
-_ASSESS: Final = re.compile(
-    r"\b(?:i think (?:that )?(?:what )?(?:you (?:have|are in|are having|probably have|might have|may have|"
-    r"probably|likely)|it's|this is|that's|it is|you've)|diagnos(?:is|ed|e)|consistent with|what(?:'s| is) "
-    r"called|problem of|problem ,? (?:your|the)|(?:first|second|third|fourth|fifth|next|last) problem|"
-    r"sounds like you(?: probably| likely)?(?: have)?|looks like you(?: have)?|impression|assessment|"
-    r"i(?:'m| am) seeing|what i see|what we call|(?:most )?likely (?:due to|representative of|from|caused by)|"
-    r"(?:is|are) (?:probably |likely |most likely )?(?:due to|caused by|secondary to)|suspicion|i suspect|"
-    r"(?:concerned|worried) (?:that )?you (?:might|may|could) have|(?:first|second|third|fourth|fifth|next|last) "
-    r"(?:issue|condition|one is))\b")
+_ORDINAL: Final = "(?:problem|issue|condition|one is)"
+#: what the clinician says before the diagnosis, one phrase per alternative, each starting with a letter (see
+#: :func:`by_first_letter`)
+_ASSESS_PHRASES: Final = (
+    "i think (?:that )?(?:what )?(?:you (?:have|are in|are having|probably have|might have|may have|probably|"
+    "likely)|it's|this is|that's|it is|you've)", "diagnos(?:is|ed|e)", "consistent with", "what(?:'s| is) called",
+    "problem of", "problem ,? (?:your|the)", "first " + _ORDINAL, "second " + _ORDINAL, "third " + _ORDINAL,
+    "fourth " + _ORDINAL, "fifth " + _ORDINAL, "next " + _ORDINAL, "last " + _ORDINAL,
+    "sounds like you(?: probably| likely)?(?: have)?", "looks like you(?: have)?", "impression", "assessment",
+    "i(?:'m| am) seeing", "what i see", "what we call", "most likely (?:due to|representative of|from|caused by)",
+    "likely (?:due to|representative of|from|caused by)",
+    "is (?:probably |likely |most likely )?(?:due to|caused by|secondary to)",
+    "are (?:probably |likely |most likely )?(?:due to|caused by|secondary to)", "suspicion", "i suspect",
+    "concerned (?:that )?you (?:might|may|could) have", "worried (?:that )?you (?:might|may|could) have")
+_ASSESS: Final = re.compile(r"(?:" + by_first_letter(_ASSESS_PHRASES) + r")\b")
 #: a cheap test for :data:`_ASSESS` (a set of first letters is scanned at C speed)
 _ASSESS_WORDS: Final = re.compile(r"think|diagnos|consistent|called|problem|sounds like|looks like|impression|"
                                   r"assessment|seeing|what i see|we call|likely|due to|caused by|secondary to|"
@@ -65,9 +71,11 @@ _ASSESS_WORDS: Final = re.compile(r"think|diagnos|consistent|called|problem|soun
 #: in the plan part of the visit, a problem the clinician takes in turn ("for your high blood pressure",
 #: "from a depression standpoint", "in terms of your depression", "now for your diabetes"): its
 #: condition comes within :data:`_PROBLEM_GAP` words
-_PROBLEM: Final = re.compile(r"\b(?:(?:for|regarding|in terms of|as far as|as for|with regards? to|in regards? to) "
-                             r"(?:your|the|her|his)|from (?:a|an|the|your) (?=[a-z ]{3,40} (?:standpoint|perspective)))\b")
-_PROBLEM_WORDS: Final = re.compile(r"for |regard|in terms|as far|standpoint|perspective")
+_WHOSE: Final = " (?:your|the|her|his)"
+_PROBLEM: Final = re.compile(r"(?:" + by_first_letter((
+    "for" + _WHOSE, "regarding" + _WHOSE, "in terms of" + _WHOSE, "as far as" + _WHOSE, "as for" + _WHOSE,
+    "with regards? to" + _WHOSE, "in regards? to" + _WHOSE,
+    "from (?:a|an|the|your) (?=[a-z ]{3,40} (?:standpoint|perspective))")) + r")\b")
 #: what stands before a problem taken in turn: the start of a clause ("so for your diabetes"), not a drug's
 #: indication ("simvastatin for your lipids", "the effexor for your depression")
 _TOPIC_START: Final = re.compile(r"(?:^|[.,?!;:]|\b(?:and|so|now|then|okay|alright|um|uh|next|lastly|finally|also|"
@@ -230,10 +238,14 @@ def _assessed(idx: TranscriptIndex, terms: dict[str, Term]) -> list[Assessed]:
     out: dict[str, Assessed] = {}
     plan_part = int(idx.n_turns * 0.4 + 0.999)
     for i, u in enumerate(idx.units[:idx.n_turns]):
-        if idx.roles[i] == SpeakerRole.PATIENT or not any(t.category == "condition" for _, _, t in u.matches):
+        if idx.roles[i] == SpeakerRole.PATIENT:
+            continue
+        conds = [m for m in u.matches if m[2].category == "condition" and m[2].canonical not in skip
+                 and not all(s in _VAGUE_DX or s in STOPWORDS for s in m[2].stems)]
+        if not conds:
             continue
         cues = [(m.end(), _DX_GAP) for m in _ASSESS.finditer(u.norm)] if _ASSESS_WORDS.search(u.norm) else []
-        if i >= plan_part and _PROBLEM_WORDS.search(u.norm):
+        if i >= plan_part:
             cues += [(m.end(), _PROBLEM_GAP) for m in _PROBLEM.finditer(u.norm)
                      if _TOPIC_START.search(u.norm, max(0, m.start() - 12), m.start())]
         if not cues:
@@ -242,11 +254,8 @@ def _assessed(idx: TranscriptIndex, terms: dict[str, Term]) -> list[Assessed]:
         sts = u.sts
         for c_end, gap in cues:
             k0 = bisect_left(offs, c_end)
-            for s0, e0, t in u.matches:
-                if s0 < k0 or s0 - k0 > gap or t.category != "condition" or t.canonical in skip:
-                    continue
-                if all(s in _VAGUE_DX or s in STOPWORDS for s in t.stems) \
-                        or u.polarity(s0) not in ("affirmed", "possible"):
+            for s0, e0, t in conds:
+                if s0 < k0 or s0 - k0 > gap or u.polarity(s0) not in ("affirmed", "possible"):
                     continue
                 a = out.get(t.canonical)
                 if a is None:
@@ -312,9 +321,11 @@ def _discussed(idx: TranscriptIndex, terms: dict[str, Term], skip: frozenset[str
     for c, hits in idx.concept_turns.items():
         if c in skip or c not in cands or c in _VAGUE_SYMPTOMS or c not in terms:
             continue
+        if len(hits) < DISCUSSED_TURNS:
+            continue
         turns = {i for i, _ in hits if i < idx.n_turns}
-        if len(turns) >= DISCUSSED_TURNS and any(idx.roles[i] == SpeakerRole.PATIENT
-                                                 for i in idx.polarities(c).get(AFF, ())):
+        if len(turns) >= DISCUSSED_TURNS and any(idx.roles[i] == SpeakerRole.PATIENT for i in turns) \
+                and any(idx.roles[i] == SpeakerRole.PATIENT for i in idx.polarities(c).get(AFF, ())):
             out.append(c)
     return out
 

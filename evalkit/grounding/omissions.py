@@ -229,11 +229,17 @@ keep try give take use get make cause though able definitely necessarily consume
 prescription care stop quit""".split())
 
 
-def _distinct(key: tuple[str, ...] | list[str] | set[str]) -> list[str]:
+_DISTINCT: dict[tuple[str, ...], list[str]] = {}
+
+
+def _distinct(key: tuple[str, ...]) -> list[str]:
     """What a plain-word item's words name: the words that are not weak, nor a body part ("ice the knee")."""
-    anat = lexicon().anatomy
-    out = [k for k in key if k not in _WEAK_KEY and not (anat is not None and anat.find(k) is not None)]
-    return out or list(key)
+    got = _DISTINCT.get(key)
+    if got is None:
+        anat = lexicon().anatomy
+        got = [k for k in key if k not in _WEAK_KEY and not (anat is not None and anat.find(k) is not None)]
+        got = _DISTINCT[key] = got or list(key)
+    return got
 
 
 def _plain_covered(it: PlanItem, nv: NoteView) -> bool:
@@ -241,7 +247,7 @@ def _plain_covered(it: PlanItem, nv: NoteView) -> bool:
     ankle brachial index abi": a word that says what it is, not a weak word or a body part),
     or says two thirds of its clause's content words (at least two)."""
     roots = [_root(k) for k in _distinct(it.key)]
-    full = [_root(k) for k in _distinct(it.clause[0])] if it.clause else []
+    full = [_root(k) for k in _distinct(tuple(sorted(it.clause[0])))] if it.clause else []
     need = min(len(full), max(2, (2 * len(full) + 2) // 3))
     lens = {len(r) for r in roots} | {len(r) for r in full}
     for k in nv.plan_units:

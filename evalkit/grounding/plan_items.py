@@ -37,7 +37,7 @@ _PLAN_PHRASES: Final = (
     "order (?=a |an |the |some |you |him |her )")
 
 
-def _by_first_letter(phrases: tuple[str, ...]) -> str:
+def by_first_letter(phrases: tuple[str, ...]) -> str:
     """One alternation per first letter, each keeping the phrases' order (speed: a word that
     starts with another letter fails at once; the same leftmost-first match as the flat list).
 
@@ -51,7 +51,7 @@ def _by_first_letter(phrases: tuple[str, ...]) -> str:
     return "|".join(f"{c}(?<!\\w{c})(?:{'|'.join(rest)})" for c, rest in groups.items())
 
 
-PLAN_TRIGGER: Final = re.compile(r"(?:" + _by_first_letter(_PLAN_PHRASES) + r")\b")
+PLAN_TRIGGER: Final = re.compile(r"(?:" + by_first_letter(_PLAN_PHRASES) + r")\b")
 #: what follows a trigger when the clinician announces an exam, a question or a look at results,
 #: not a plan item ("let's take a look at the x-ray", "i'm going to listen to your heart");
 #: ``match`` at the trigger's end anchors it there
@@ -129,13 +129,14 @@ _TITLES: Final = frozenset(("dr", "doctor"))
 #: "no further imaging"
 _NO_MORE: Final = re.compile(r"\b(?:n't|not|no)\b(?: think| believe| need| want)?(?: that)?(?: you| we)?(?: need| will need)?"
                              r"(?: to (?:do|get|take|have|start))?(?: any)? ?(?:more|further|additional) ")
-_NO_MORE_WORDS: Final = re.compile(r"more |further |additional ")
 #: before an announcement: what is not needed ("i do n't think you need to follow up with the surgeon anymore")
 _DECLINED: Final = re.compile(r"\b(?:n't|not|no longer)\b[^.?!,]{0,30}$")
 #: whom a patient is sent to see ("a cardiologist", "orthopedics", "psychiatry", "gi")
 _SPECIALTY: Final = ("ologist", "ology", "iatrist", "iatry", "opedics", "opedist", "specialist", "surgeon", "itian",
                      "ician", "tionist", "therapist")
 _DEPARTMENTS: Final = frozenset(("gi", "ent", "orthopedics", "orthopedic", "podiatry", "nutrition"))
+#: plain-word verbs that may send the patient to a specialist ("get you in with a rheumatologist")
+_TO_SEE: Final = frozenset(("get", "send", "put", "refer", "schedule"))
 #: words between "refer" and whom the patient is referred to
 _REFER_SKIP: Final = frozenset("you him her them back over to a an the see with for over also order orders request "
                                "form place placed put send sent".split())
@@ -205,10 +206,12 @@ def plan_items(idx: TranscriptIndex, terms: dict[str, Term]) -> tuple[list[PlanI
             refer = norm.startswith("refer you", m_start)  # "i would refer you to pain management"
             if lo == hi:  # no concept close enough: a specialist ("i'm going to have you see a cardiologist", "get
                 # you in with a rheumatologist"), or an instruction in plain words?
-                spec = _specialist_at(u, k0)
-                if spec < 0:
-                    sp = _STRONG_PLAN.match(norm, m_end)
-                    if sp is None and not refer:
+                sp = _STRONG_PLAN.match(norm, m_end)
+                if sp is None or sp.group(1) in _TO_SEE:
+                    spec = _specialist_at(u, k0)
+                    if spec >= 0:
+                        sp = None
+                    elif sp is None and not refer:
                         continue
             if _ASKED_OR_DONE.search(norm, max(0, m_start - 32), m_start) or (
                     norm.startswith(("you can", "we can"), m_start) and _RELATIVE.search(norm, max(0, m_start - 32),
@@ -255,7 +258,7 @@ def plan_items(idx: TranscriptIndex, terms: dict[str, Term]) -> tuple[list[PlanI
                 if sp is not None:
                     _plain_item(u, i, sp.end(), end, generic, seen_keys,
                                 sp.group(1) in _ORDER_VERBS and i >= n * 0.4)
-        if i >= n * 0.4 and _NO_MORE_WORDS.search(norm):
+        if i >= n * 0.4 and ("more " in norm or "further " in norm or "additional " in norm):
             _no_more(u, i, generic, seen_keys)
     plan = [it for c, it in items.items() if c in terms]
     for it in plan:
