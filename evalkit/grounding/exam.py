@@ -136,7 +136,7 @@ def exam_findings(idx: TranscriptIndex, terms: dict[str, Term]) -> list[ExamFind
                                               or (toks[lo - 1] == "of" and lo > 1 and toks[lo - 2] == "out")):
                 lo -= 1
             hi = _place_end(u, e0)
-            out[t.canonical] = ExamFinding(t.canonical, i, " ".join(toks[lo:hi]))
+            out[t.canonical] = ExamFinding(t.canonical, i, _said(toks[lo:hi]))
     return sorted(out.values(), key=lambda f: f.turn)
 
 
@@ -161,3 +161,14 @@ def grade_covered(grade: str, units: list[Unit]) -> bool:
     """Whether a note sentence gives a strength grade ("Strength 4/5 on the left", "four out of five")."""
     word = next((w for w, d in _GRADE_WORDS.items() if d == grade), grade)
     return any((grade in u.toks or word in u.toks) and ("5" in u.toks or "five" in u.toks) for u in units)
+
+
+def _said(toks: list[str]) -> str:
+    """Tokens as text, a grade written as said ("2/6 systolic ejection murmur" is tokenised "2 6 ...")."""
+    out: list[str] = []
+    for t in toks:
+        if out and t.isdigit() and out[-1].isdigit():
+            out[-1] += "/" + t
+        else:
+            out.append(t)
+    return " ".join(out)

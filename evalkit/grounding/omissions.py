@@ -230,6 +230,9 @@ prescription care stop quit""".split())
 
 
 _DISTINCT: dict[tuple[str, ...], list[str]] = {}
+#: a referral that names no specialty, and the words of any referral
+_ANY_SPECIALIST: Final = frozenset(stem(w) for w in "specialist specialists doctor physician".split())
+_REFERRAL_STEMS: Final = frozenset(stem(w) for w in "refer referred referral referring consult consultation".split())
 
 
 def _distinct(key: tuple[str, ...]) -> list[str]:
@@ -246,6 +249,8 @@ def _plain_covered(it: PlanItem, nv: NoteView) -> bool:
     """Some plan sentence names what a plain-word item names ("an ABI will be ordered" for "order an
     ankle brachial index abi": a word that says what it is, not a weak word or a body part),
     or says two thirds of its clause's content words (at least two)."""
+    if "refer" in it.acts and _ANY_SPECIALIST.issuperset(it.key):  # "send you to a specialist": any referral
+        return any(not _REFERRAL_STEMS.isdisjoint(nv.sentence_stems(k)) for k in nv.plan_units)
     roots = [_root(k) for k in _distinct(it.key)]
     full = [_root(k) for k in _distinct(tuple(sorted(it.clause[0])))] if it.clause else []
     need = min(len(full), max(2, (2 * len(full) + 2) // 3))
@@ -284,6 +289,9 @@ def _plan_covered(it: PlanItem, nv: NoteView) -> bool:
     if entries is None and " " in it.canon:  # the same words in other names: "cortisone injection", "steroid injection"
         key = parts_key(it.canon)
         entries = [e for c, es in nv.action_concepts.items() if " " in c and parts_key(c) == key for e in es] or None
+    if entries is None:  # a member of a broader item: "Urine culture and urinalysis were ordered" for "labs"
+        parent = lexicon().parent
+        entries = [e for c, es in nv.action_concepts.items() if parent.get(c) == it.canon for e in es] or None
     if entries is None:  # a broader name inside a longer one: "injection" in "epidural steroid injection"
         parts = set(it.canon.split())
         entries = [e for c, es in nv.action_concepts.items() if parts < set(c.split()) for e in es]

@@ -67,7 +67,8 @@ _CLAUSE_END: Final = re.compile(r"[.?!;]")
 _ASKED_OR_DONE: Final = re.compile(r"\b(?:(?:did|do|does|have|has|were|was) (?:you|they|he|she|we|someone|your [a-z]+|"
                                    r"the [a-z]+)|had|have already|has already|were|was|means(?: is)?|meaning) ?$")
 #: words that end what a plan announcement names ("we will refer you to physical therapy i think with the mri")
-_BREAK: Final = re.compile(r"\b(?:i think|if|because|but|so that|whether|unless|okay|alright|all right|now i)\b")
+_BREAK: Final = re.compile(r"\b(?:i think|if|because|but|so that|whether|unless|okay|alright|all right|now i|"
+                           r"do you have|any questions)\b")
 #: an action verb that goes on announcing ("... continue on the cozaar ... continue on the norvasc")
 _CHAINED: Final = re.compile(r"\b(?:continue|start|stop(?! by| in\b)|increase|decrease|(?<!in )(?<!referral )order|"
                              r"prescribe|refer|schedule)\b")
@@ -101,7 +102,7 @@ _PLAN_OBJECTS: Final = frozenset("""profile panel test tests fluids urine stool 
 ice rest elevation compression stretches stretching crutches wheelchair cane walker splint sling bandage strainer
 cream ointment drops spray patch stockings hydration water salt sugar alcohol caffeine smoking weight
 specialist cardiologist dermatologist neurologist orthopedic surgeon podiatrist nutritionist sunscreen
-pills medicine medication medications tablets inhaler teaspoon teaspoons tablespoon foods food diet sugars pressures
+pills tablets inhaler teaspoon teaspoons tablespoon foods food diet sugars pressures
 readings chemotherapy radiation regimen consult consultation evaluation
 index study studies biopsy scope emergency shoe shoes boot dressing""".split())
 #: verbs that announce a plan item whatever its words name ("i want to order an ankle brachial index")
@@ -320,7 +321,8 @@ def _referral(u, e0: int, i: int, out: list[PlanItem], seen: set[str]) -> None:
         if spec and any(s == spec[0] for s, _, t in u.matches if t.category in PLAN_CATS):
             return  # "a dietitian" is that concept's plan item
         words += [toks[k] for k in spec]
-    key = tuple(dict.fromkeys(stem(w) for w in words if w not in GENERIC and w not in _TITLES))  # "gi" too
+    key = tuple(dict.fromkeys(stem(w) for w in words if w not in GENERIC and w not in _TITLES
+                              and (len(w) > 2 or w in _DEPARTMENTS)))  # "gi" too, not "the er"
     sig = " ".join(sorted(key))
     if not key or sig in seen:
         return

@@ -264,3 +264,25 @@ def test_a_procedure_performed_in_plain_words():
              if c.id == "D2N110")
     assert "debridement" in [it.key[0] for it in _facts(c).generic if 32 in it.turns]
     assert not [t for t in _omitted(c, "PLAN\n\nDebridement was performed in the office.") if "debridement" in t]
+
+
+@pytest.fixture(scope="module")
+def aci_test1():
+    """ACI-Bench test1 encounters (those not in the labelled benchmark are used here)."""
+    from evalkit.importers.aci_bench import load_aci_bench
+    from tests.conftest import ACI
+
+    return {c.id: c for c in load_aci_bench(ACI / "test1" / "test1.csv", ACI / "test1" / "test1_metadata.csv")}
+
+
+def test_complete_notes_cover_in_their_own_words(aci_test1):
+    # D2N118 T56 "i do want to get a couple of labs so we'll get a urinalysis": "Urine culture and urinalysis were
+    # ordered" names a member of the labs; D2N123 T14 "we may have to send you to a specialist": "I referred the
+    # patient to gastroenterology" is that referral; T24 "get you referred to the er if needed" names no specialist
+    for cid in ("D2N118", "D2N123"):
+        c = aci_test1[cid]
+        omitted = [o.text for o in judge_note(c.turns, c.reference_note, c.case).omissions]
+        assert not [t for t in omitted if "labs" in t or "refer" in t], (cid, omitted)
+    c = aci_test1["D2N123"]
+    assert "plan: refer to specialist" in _omitted(c, "PLAN\n\nPrilosec 20 mg daily.")
+    assert not [it.text for it in _facts(c).generic if it.text.endswith(" er")]
