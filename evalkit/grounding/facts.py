@@ -33,7 +33,7 @@ _FOLLOW_UP: Final = re.compile(
     r"\b(?:see (?:you|me|him|her)(?: again| back)?|follow(?:-| )?up|come back|check back|recheck|bring you back|"
     r"touch base)\b")
 _INTERVAL_WORDS: Final = re.compile(r"days?\b|weeks?\b|months?\b|years?\b")
-_N: Final = r"a|an|one|two|three|four|five|six|eight|ten|twelve|couple(?: of)?|few|\d+"
+_N: Final = r"a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|couple(?: of)?|few|\d+"
 #: "in three months", and a range: "in about three or four weeks", "in 1 to 2 weeks", "in 3-4 weeks"
 _INTERVAL: Final = re.compile(
     r"\b(?:in|after|next|another|for) (?:about |around |like |another |roughly |approximately )?(?P<n>" + _N + r")"
@@ -127,7 +127,8 @@ def transcript_facts(idx: TranscriptIndex) -> Facts:
 _UNIT: Final = {"day": "day", "days": "day", "week": "week", "weeks": "week", "month": "month", "months": "month",
                 "year": "year", "years": "year"}
 _COUNT: Final = {"a": 1.0, "an": 1.0, "one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "five": 5.0, "six": 6.0,
-                 "eight": 8.0, "ten": 10.0, "twelve": 12.0, "couple": 2.0, "couple of": 2.0, "few": 3.0}
+                 "seven": 7.0, "eight": 8.0, "nine": 9.0, "ten": 10.0, "eleven": 11.0, "twelve": 12.0, "couple": 2.0,
+                 "couple of": 2.0, "few": 3.0}
 
 
 def _follow_ups(idx: TranscriptIndex) -> list[tuple[str, float, str, int, float]]:

@@ -75,6 +75,9 @@ _CHAINED: Final = re.compile(r"\b(?:continue|start|stop(?! by| in\b)|increase|de
 _CHAIN_REACH: Final = 80  # characters from the announcement before
 #: before "you can" / "we can": a clause that asks or explains, not a plan ("what foods you can eat")
 _RELATIVE: Final = re.compile(r"\b(?:what|which|how|whether|if|where|when|that)(?: [a-z']+){0,2} ?$")
+#: announcements of the next visit, and what makes them a time rather than a plan ("when you come back")
+_RETURN: Final = ("come back", "follow up", "see you back")
+_WHEN: Final = re.compile(r"\b(?:when|once|after|until|before|by the time) (?:you|we) $")
 #: a clinician correcting what was just announced ("order a ct ... nope, you know what, let's upgrade to an mri")
 _CORRECTION: Final = re.compile(r"\b(?:nope|actually|instead|rather|no wait|on second thought|scratch that|upgrade)\b")
 _WORD: Final = re.compile(r"[a-z]+(?:'[a-z]+)?")
@@ -219,6 +222,8 @@ def plan_items(idx: TranscriptIndex, terms: dict[str, Term]) -> tuple[list[PlanI
                                                                                       m_start)):
                 continue  # "did your doctor put you on any antibiotics?", "we had put you on the prozac",
                 # "what foods you can eat"
+            if norm.startswith(_RETURN, m_start) and _WHEN.search(norm, max(0, m_start - 16), m_start):
+                continue  # "when you come back we can have that discussion": a time, not a plan
             if refer:
                 _referral(u, bisect_left(offs, m_start) + 1, i, generic, seen_keys)
             if spec >= 0 and not _DECLINED.search(norm, max(0, m_start - 40), m_start):
@@ -236,6 +241,8 @@ def plan_items(idx: TranscriptIndex, terms: dict[str, Term]) -> tuple[list[PlanI
             for s0, e0, t in cands[lo:hi]:  # type: ignore[index]
                 if offs[s0] >= end or u.polarity(s0) == "negated":
                     continue
+                if t.canonical == "follow up" and _WHEN.search(norm, max(0, offs[s0] - 16), offs[s0]):
+                    continue  # "order an x-ray and when you come back we can have that discussion"
                 named = True
                 if _corrected(u, e0, t.category):
                     continue

@@ -286,3 +286,12 @@ def test_complete_notes_cover_in_their_own_words(aci_test1):
     c = aci_test1["D2N123"]
     assert "plan: refer to specialist" in _omitted(c, "PLAN\n\nPrilosec 20 mg daily.")
     assert not [it.text for it in _facts(c).generic if it.text.endswith(" er")]
+
+
+def test_the_next_visit_said_as_a_range_or_a_time(aci_test1):
+    # D2N103 T43 "let's do a followup in about six to nine months" ("Return to clinic in 6-9 months");
+    # D2N111 T60 "i'm gon na go ahead and order an x-ray and when you come back we can have that discussion"
+    c = aci_test1["D2N103"]
+    assert [f[0] for f in _facts(c).follow_ups] == ["in six to nine months"]
+    assert not [o.text for o in judge_note(c.turns, c.reference_note, c.case).omissions if "back" in o.text]
+    assert not [it.text for it in _facts(aci_test1["D2N111"]).plan if "come back" in it.text]
