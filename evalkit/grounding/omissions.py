@@ -226,7 +226,9 @@ _WEAK_KEY: Final = frozenset(stem(w) for w in """once twice daily day days hour 
 weeks month months morning night evening every first next another home table side left right pain medicine
 medication medications test tests order result results through sure temporarily yourself closely down off stay
 keep try give take use get make cause though able definitely necessarily consume blood milligram milligrams
-prescription care stop quit""".split())
+prescription care stop quit push""".split())
+#: other words a note gives a plain-word item in ("push fluids": "stay well hydrated")
+_PLAIN_ALSO: Final = {stem("fluid"): ("hydra", "water"), stem("fluids"): ("hydra", "water")}
 
 
 _DISTINCT: dict[tuple[str, ...], list[str]] = {}
@@ -252,6 +254,7 @@ def _plain_covered(it: PlanItem, nv: NoteView) -> bool:
     if "refer" in it.acts and _ANY_SPECIALIST.issuperset(it.key):  # "send you to a specialist": any referral
         return any(not _REFERRAL_STEMS.isdisjoint(nv.sentence_stems(k)) for k in nv.plan_units)
     roots = [_root(k) for k in _distinct(it.key)]
+    roots += [r for k in it.key for r in _PLAIN_ALSO.get(k, ())]
     full = [_root(k) for k in _distinct(tuple(sorted(it.clause[0])))] if it.clause else []
     need = min(len(full), max(2, (2 * len(full) + 2) // 3))
     lens = {len(r) for r in roots} | {len(r) for r in full}

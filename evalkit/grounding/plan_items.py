@@ -60,7 +60,7 @@ NOT_PLAN: Final = re.compile(
     r"(?:quick |brief |real quick |little )?(?:look|exam|physical|examination)|take (?:a |another |one more )?"
     r"(?:quick )?look|look|examine|check you\b|check (?:your|on) (?:heart|lungs|belly|abdomen|back|neck|reflexes|"
     r"strength|skin|eyes|ears)|listen|ask|talk|review|go over|see (?:the|your|what|how|if|that)|see how|wait|move|"
-    r"push|press|feel|have you (?:had|been|noticed|ever|experienced|tried|taken)|do a quick|do a physical|"
+    r"push(?! (?:fluids|more fluids|water|liquids))|press|feel|have you (?:had|been|noticed|ever|experienced|tried|taken)|do a quick|do a physical|"
     r"bring up|pull up|show|tell you|explain|start (?:with|by) (?:a|an|the|your|my) (?:exam|physical|look))")
 _CLAUSE_END: Final = re.compile(r"[.?!;]")
 #: just before a trigger: a question or a past event, not a plan ("did they put you on", "we had put you on")

@@ -295,3 +295,12 @@ def test_the_next_visit_said_as_a_range_or_a_time(aci_test1):
     assert [f[0] for f in _facts(c).follow_ups] == ["in six to nine months"]
     assert not [o.text for o in judge_note(c.turns, c.reference_note, c.case).omissions if "back" in o.text]
     assert not [it.text for it in _facts(aci_test1["D2N111"]).plan if "come back" in it.text]
+
+
+def test_push_fluids_is_an_instruction_not_exam_talk(aci):
+    # D2N003 "and i want you to push fluids and strain your urine" ("push" was read as "push against my hand");
+    # the reference note says it in other words: "I advised the patient to stay well hydrated and to strain his urine"
+    c = aci["D2N003"]
+    assert "push fluids and strain your urine" in [it.text for it in _facts(c).generic]
+    assert not [o.text for o in judge_note(c.turns, c.reference_note, c.case).omissions if "fluids" in o.text]
+    assert "plan: push fluids and strain your urine" in _omitted(c, "PLAN\n\nCT scan ordered.")
