@@ -27,7 +27,8 @@ from .numbers import DOSE_UNITS, NUMBER_WORDS, word_number_readings
 _PLAN_PHRASES: Final = (
     "i am going to", "i'm going to", "i'm gonna", "i'm gon na", "i am gon na", "gon na", "gonna", "going to",
     "we are going to", "we're going to", "we'll", "we will", "i'll", "i will", "i want you to", "i want to",
-    "i (?:do |also |really |just )want you to", "i (?:do |also |really |just )want to", "i wan na", "we wan na",
+    "i (?:do |also |really |just )want you to", "i (?:do |also |really |just )want to",
+    "i (?:also |really |just |do )?wan na", "we (?:also |really |just )?wan na",
     "go ahead and (?=order|prescribe|schedule|refer|send|start|check|get (?:a|an|some|you))",
     "i'd like you to", "i'd like to", "i would like to", "let's", "let us", "you should", "you need to",
     "you'll need to", "you will need to", "i recommend", "i'd recommend", "i would recommend", "recommend",
@@ -60,7 +61,8 @@ NOT_PLAN: Final = re.compile(
     r"(?:quick |brief |real quick |little )?(?:look|exam|physical|examination)|take (?:a |another |one more )?"
     r"(?:quick )?look|look|examine|check you\b|check (?:your|on) (?:heart|lungs|belly|abdomen|back|neck|reflexes|"
     r"strength|skin|eyes|ears)|listen|ask|talk|review|go over|see (?:the|your|what|how|if|that)|see how|wait|move|"
-    r"push(?! (?:fluids|more fluids|water|liquids))|press|feel|have you (?:had|been|noticed|ever|experienced|tried|taken)|do a quick|do a physical|"
+    r"push(?! (?:fluids|more fluids|water|liquids))|press|feel|"
+    r"have you (?:had|been|noticed|ever|experienced|tried|taken)|do a quick|do a physical|"
     r"bring up|pull up|show|tell you|explain|start (?:with|by) (?:a|an|the|your|my) (?:exam|physical|look))")
 _CLAUSE_END: Final = re.compile(r"[.?!;]")
 #: just before a trigger: a question or a past event, not a plan ("did they put you on", "we had put you on")
@@ -96,8 +98,9 @@ ACTION_CLASS: Final = {stem(w): k for k, ws in _ACTION_WORDS.items() for w in ws
 #: ("i want to be able to like we had you do an x-ray before you came in")
 MAX_GAP: Final = 8
 _STRONG_PLAN: Final = re.compile(r"\W*(?:(?:go ahead and|also|just|probably|definitely|have you|you to|to)\s+)*"
-                          r"(order|prescribe|start|schedule|refer|increase|decrease|stop(?! by| in\b| me\b)|discontinue|"
-                          r"repeat|recheck|check|perform|get|send|give|put|switch|add|hold|draw|obtain|push|strain|ice|rest|"
+                          r"(order|prescribe|start|schedule|refer|increase|decrease|stop(?! by| in\b| me\b)|"
+                          r"discontinue|repeat|recheck|check|perform|get|send|give|put|switch|add|hold|draw|obtain|"
+                          r"push|strain|ice|rest|"
                           r"elevate|wear|avoid|limit|cut|apply|use|drink|continue|keep|monitor|watch|track|weigh|"
                           r"stay on|try|take|eat)\b")
 #: what an instruction in plain words must name to be a plan item
@@ -115,6 +118,7 @@ _FILLERS: Final = frozenset("um uh uhm er ah mm hmm like kinda sorta".split())
 _SELF_CARE: Final = frozenset("ice rest elevate wear avoid limit drink weigh monitor track push strain apply "
                               "eat stop quit".split())
 _STOP: Final = frozenset(("stop", "quit"))
+_CONSULT: Final = frozenset(stem(w) for w in ("consult", "consultation", "referral"))
 _PRONOUNS: Final = frozenset("those these that this it them".split())
 _NP_SKIP: Final = frozenset("you him her them me us your his their a an the some any of on with to off this that these "
                             "those it up more little bit".split())
@@ -131,7 +135,8 @@ _VAGUE: Final = frozenset(("therapy", "procedure", "procedures", "treatment", "m
 _TITLES: Final = frozenset(("dr", "doctor"))
 #: what is needed no more: "i do n't think any more antibiotics ...", "we do n't need any more blood work",
 #: "no further imaging"
-_NO_MORE: Final = re.compile(r"\b(?:n't|not|no)\b(?: think| believe| need| want)?(?: that)?(?: you| we)?(?: need| will need)?"
+_NO_MORE: Final = re.compile(r"\b(?:n't|not|no)\b(?: think| believe| need| want)?(?: that)?(?: you| we)?"
+                             r"(?: need| will need)?"
                              r"(?: to (?:do|get|take|have|start))?(?: any)? ?(?:more|further|additional) ")
 #: before an announcement: what is not needed ("i do n't think you need to follow up with the surgeon anymore")
 _DECLINED: Final = re.compile(r"\b(?:n't|not|no longer)\b[^.?!,]{0,30}$")
@@ -142,7 +147,8 @@ _DEPARTMENTS: Final = frozenset(("gi", "ent", "orthopedics", "orthopedic", "podi
 #: plain-word verbs that may send the patient to a specialist ("get you in with a rheumatologist")
 _TO_SEE: Final = frozenset(("get", "send", "put", "refer", "schedule"))
 #: words between "refer" and whom the patient is referred to
-_REFER_SKIP: Final = frozenset("you him her them back over to a an the see with for over also order orders request "
+_REFER_SKIP: Final = frozenset("you him her them back over to a an the see with for over also either order orders "
+                               "request "
                                "form place placed put send sent".split())
 
 @dataclass
@@ -233,6 +239,8 @@ def plan_items(idx: TranscriptIndex, terms: dict[str, Term]) -> tuple[list[PlanI
             assert offs is not None and cands is not None
             end_m = _CLAUSE_END.search(norm, m_end)
             end = min(end_m.start() if end_m else len(norm), m_end + 100)
+            if end < len(norm) and norm[end].isalnum():  # not inside a word ("gon na" cut to "g", a dose unit)
+                end = max(m_end, norm.rfind(" ", m_end, end))
             brk = _BREAK.search(norm, m_end, end)
             if brk is not None:
                 end = brk.start()
@@ -243,6 +251,8 @@ def plan_items(idx: TranscriptIndex, terms: dict[str, Term]) -> tuple[list[PlanI
                     continue
                 if t.canonical == "follow up" and _WHEN.search(norm, max(0, offs[s0] - 16), offs[s0]):
                     continue  # "order an x-ray and when you come back we can have that discussion"
+                if e0 < len(u.toks) and u.toks[e0] == "called" and any(e0 < s <= e0 + 3 for s in starts):
+                    continue  # "a muscle relaxant called flexeril": the item is flexeril
                 named = True
                 if _corrected(u, e0, t.category):
                     continue
@@ -390,6 +400,9 @@ def _plain_item(u, i: int, start: int, end: int, out: list[PlanItem], seen: set[
         np = [stem(words[called + 1])]
     else:
         np = _noun_phrase(words)
+    if np and np[-1] in _CONSULT:  # "give you a consult to nutrition": to whom
+        at = words.index(next(w for w in words if stem(w) == np[-1]))
+        np += [stem(w) for w in words[at + 1:at + 4] if w not in _NP_SKIP and w not in _NP_END][:1]
     self_care = verb in _SELF_CARE
     if verb in _STOP and not _PRONOUNS.isdisjoint(words[:3]):
         return  # "we need to probably stop eating those now": what to stop is said before, in other words

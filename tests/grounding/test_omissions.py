@@ -304,3 +304,22 @@ def test_push_fluids_is_an_instruction_not_exam_talk(aci):
     assert "push fluids and strain your urine" in [it.text for it in _facts(c).generic]
     assert not [o.text for o in judge_note(c.turns, c.reference_note, c.case).omissions if "fluids" in o.text]
     assert "plan: push fluids and strain your urine" in _omitted(c, "PLAN\n\nCT scan ordered.")
+
+
+def test_announcements_in_other_words(aci, aci_test1):
+    # valid D2N077 T58 "i also wan na get you on get you into physical therapy a few weeks after surgery"
+    assert "order physical therapy" in [it.text for it in _facts(aci["D2N077"]).plan]
+    # test1 D2N115 T48 "i also wan na give you a muscle relaxant called flexeril": the item is flexeril, and the
+    # reference note's "A prescription for Flexeril 10 mg every 12 hours as needed was also provided" covers it
+    c = aci_test1["D2N115"]
+    assert "start flexeril" in [it.text for it in _facts(c).plan]
+    assert not [it.text for it in _facts(c).plan if "relax" in it.text]
+    assert not [o.text for o in judge_note(c.turns, c.reference_note, c.case).omissions if "relax" in o.text
+                or "flexeril" in o.text]
+    # test1 D2N118 T66 "i do wan na give you a consult to nutrition": "Referral to nutrition provided."
+    c = aci_test1["D2N118"]
+    assert ("consult", "nutrition") in [it.key for it in _facts(c).generic]
+    assert not [o.text for o in judge_note(c.turns, c.reference_note, c.case).omissions if "nutrition" in o.text]
+    # test1 D2N122 T26 "... i just wan na get a check and and a baseline for your lung function ...": a plain-word
+    # instruction is read to a word's end (the 100-character cut left "g", read as grams, a dose)
+    assert not [it.text for it in _facts(aci_test1["D2N122"]).generic if "check" in it.text]
