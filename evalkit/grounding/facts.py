@@ -269,6 +269,17 @@ def _assessed(idx: TranscriptIndex, terms: dict[str, Term]) -> list[Assessed]:
     return [a for c, a in out.items() if c in terms]
 
 
+def _class_named(idx: TranscriptIndex, canon: str) -> bool:
+    """Whether every mention of a drug concept is a class the clinician then names ("a muscle relaxant called
+    flexeril")."""
+    for i, tok in idx.concept_turns.get(canon, ()):
+        u = idx.units[i]
+        e0 = next((e for s, e, _ in u.matches if s == tok), tok + 1)
+        if e0 >= len(u.toks) or u.toks[e0] != "called":
+            return False
+    return True
+
+
 def _facts(idx: TranscriptIndex) -> Facts:
     terms: dict[str, Term] = {}
     for u in idx.units:
@@ -286,8 +297,8 @@ def _facts(idx: TranscriptIndex) -> Facts:
     for canon in idx.concept_turns:
         term = terms.get(canon)
         if term is None or term.category != "drug" or canon in seen or only_allergy(canon) \
-                or term.stems[-1] == _VACCINE:  # a vaccine given is not a medication taken
-            continue
+                or term.stems[-1] == _VACCINE or _class_named(idx, canon):  # a vaccine given is not a medication
+            continue  # taken; "a muscle relaxant called flexeril" is flexeril
         meds.append(canon)
         seen.add(canon)
     doses: list[tuple[str, set[float], int]] = []
