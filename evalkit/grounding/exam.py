@@ -43,6 +43,7 @@ _EXAM_END: Final = re.compile(r"\b(?:i think|we'll|we will|i'm going to|i'm gon 
 #: appreciate that any at all you do seem to have some tenderness")
 _NOT_FOUND: Final = re.compile(r"\b(?:no|not|n't|without|negative for|free of)\b(?![^.?!,;]*\b(?:you|there|it|i) "
                                r"(?:do |does |did )?(?:have|has|had|is|are|seem|'s|see|feel|appreciate)\b)[^.?!,;]*$")
+_NEG_NEAR: Final = re.compile(r"\b(?:no|not|n't|without|negative|denies|deny|free)\b")
 #: a finding asked about, in a transcript with no question marks ("is there any decreased range of motion do you
 #: feel ...")
 _ASKED_BEFORE: Final = re.compile(r"\b(?:any|is there|are there|do you|does it|did you|have you)\b[^.?!,;]{0,20}$")
@@ -125,8 +126,9 @@ def exam_findings(idx: TranscriptIndex, terms: dict[str, Term]) -> list[ExamFind
                     or _NOT_FOUND.search(u.norm, max(u.norm.rfind(".", 0, at), at - 60, 0), at) \
                     or _ASKED_BEFORE.search(u.norm, max(0, at - 40), at):
                 continue
-            if u.polarity(s0) != AFF:
-                continue
+            if _NEG_NEAR.search(u.norm, max(0, at - 80), at) and u.polarity(s0) != AFF:
+                continue  # "no swelling or bruise , bruising in the palm": ConText reads the list (only when a
+                # negation stands near: its marks cost more than the rest)
             asked = _ASKED.match(u.norm, offs[s0])
             if asked is not None and not _TAG.search(asked.group()):
                 continue  # "any swelling ?"
