@@ -32,10 +32,11 @@ ROOT = Path(__file__).resolve().parent
 #: modules compiled by scripts/build_native.py (the offline scoring path)
 MODULES = (
     "evalkit.grounding.allergies", "evalkit.grounding.checks", "evalkit.grounding.claims",
-    "evalkit.grounding.entities", "evalkit.grounding.facts", "evalkit.grounding.ground", "evalkit.grounding.index",
+    "evalkit.grounding.coverage", "evalkit.grounding.entities", "evalkit.grounding.exam", "evalkit.grounding.facts",
+    "evalkit.grounding.ground", "evalkit.grounding.index",
     "evalkit.grounding.lexicon", "evalkit.grounding.negation", "evalkit.grounding.numbers",
-    "evalkit.grounding.omissions", "evalkit.grounding.plan_items", "evalkit.grounding.polarity",
-    "evalkit.grounding.records",
+    "evalkit.grounding.omissions", "evalkit.grounding.plan_items", "evalkit.grounding.plan_words",
+    "evalkit.grounding.polarity", "evalkit.grounding.records",
     "evalkit.metrics.adherence", "evalkit.metrics.hallucination", "evalkit.metrics.wer",
     "evalkit.normalize", "evalkit.spoken_numbers", "evalkit.text", "evalkit.wordscan",
 )

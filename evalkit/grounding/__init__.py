@@ -16,7 +16,7 @@
 - ``records``: fast construction of the output records
 """
 
-GROUNDING_VERSION = "2.0"  # 1.1: list negation scope, allergies by substance, measurement values
+GROUNDING_VERSION = "2.1"  # 1.1: list negation scope, allergies by substance, measurement values
 # 1.2: names with digits (free T4, L4-L5) are not numbers, self-corrections ("no, sorry") do not
 #      negate, a denied specific finding does not deny the broader one, "Plan:"/"give" cover plan items
 # 1.3: "practise"/"recheck" sentences cover plan items
@@ -28,3 +28,7 @@ GROUNDING_VERSION = "2.0"  # 1.1: list negation scope, allergies by substance, m
 #      results, long turns judged in pieces (near-linear time); omissions rebuilt (plan items near
 #      their announcement, covered by a plan sentence or its neighbour; follow-up intervals,
 #      results, the clinician's diagnoses, red-flag symptoms)
+# 2.1: omissions: abnormal examination findings, symptoms asked about and affirmed, diagnoses said without
+#      an assessment phrase, "needed no more" decisions, referrals to a specialist in other words, follow-up
+#      ranges; coverage by passive lists, "discussed", compound synonyms, members of a broader item (claims
+#      unchanged)

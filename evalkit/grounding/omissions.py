@@ -1,243 +1,31 @@
 """Omissions: salient transcript facts the note leaves out.
 
 The facts come from :mod:`evalkit.grounding.facts` (plan items, follow-up, results reviewed,
-the clinician's diagnoses, medications, doses, allergies). A fact is covered when the note
-names the same concept (synonyms count: "Lasix" covers "furosemide"). A plan item is covered
-by a note sentence that names it as an action: in a plan-like section, with an action cue in
-that sentence or the one before or after it ("She is taking amlodipine and lisinopril. We will
-continue these as is."), or anywhere with a plain order ("A CBC was ordered." under Results);
-a test named only as a result does not stand in for the order to repeat it.
+the clinician's diagnoses, medications, doses, allergies, symptoms, examination findings). A
+fact is covered when the note names the same concept (synonyms count: "Lasix" covers
+"furosemide"); a plan item when a note sentence names it as an action
+(:mod:`evalkit.grounding.coverage`).
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from typing import Final
 
 from ..schema import Omission, SpeakerRole
 from .allergies import covered_by
+from .coverage import FOLLOW_UP, covered as named, note_view, plain_covered, plan_covered
 from .entities import Unit
-from .facts import DAYS, Facts, interval_days, same_interval, transcript_facts
-from .plan_items import ACTION_CLASS, PlanItem, display_name, group_name
+from .exam import grade_covered
+from .facts import DAYS, Facts, same_interval, transcript_facts
 from .index import UNKNOWN, TranscriptIndex
-from .lexicon import GENERIC, STOPWORDS, Term, lexicon, stem
+from .lexicon import Term, stem
 from .negation import AFF, NEG
+from .plan_items import display_name, group_name
 from .records import build
 
-#: words that make a note sentence say an action (matched by stem: "prescribing", "prescribed" and
-#: "prescription" alike); a token ending in "'ll" counts as "will"
-_CUE_WORDS: Final = """will shall plan order schedule start continue refer referral prescribe prescription recommend
-advise follow obtain increase decrease stop discontinue initiate return repeat begin send sent monitor should instruct
-encourage counsel give given provide place request arrange consider pending resume hold wean taper titrate switch apply
-wear use take took avoid limit review book practice practise recheck perform proceed get modify change try check
-draw"""
-CUE_STEMS: Final = frozenset(stem(w) for w in _CUE_WORDS.split())
-#: the actions that also name an order outside the plan ("A hemoglobin A1c was ordered." under Results)
-_ORDER_STEMS: Final = frozenset(stem(w) for w in """will shall plan order prescribe prescription refer referral
-schedule recommend request arrange initiate start""".split())
-#: the action a plan sentence lends the sentence before or after it ("... We will continue these as is.")
-_NEAR_STEMS: Final = frozenset(stem(w) for w in """will shall plan continue order prescribe start refer schedule stop
-discontinue increase decrease resume""".split())
-_ACTION_STEMS: Final = frozenset(ACTION_CLASS)
-#: how many words before a concept a plan sentence's action may stand ("we will continue her current dose of radiation")
-NEAR: Final = 8
-_PASSIVE: Final = frozenset("is are was were be been being".split())
-#: verbs that put any plan item in the note ("I recommended an MRI", "I recommended ibuprofen")
-_ANY_ACTION: Final = frozenset(("recommend", "suggest", "advis", "plan", "treat", "treatment"))
-#: (said, written) action classes that name the same plan: getting a drug is starting it, and a
-#: drug to take is one started or continued
-_SAME_ACTION: Final = frozenset({(a, a) for a in ("order", "start", "stop", "increase", "decrease", "continue",
-                                                  "refer", "take")}
-                                | {("order", "start"), ("start", "order"), ("take", "start"), ("start", "take"),
-                                   ("take", "continue"), ("continue", "take"), ("order", "take")})
-_HISTORY_SECTION: Final = re.compile(r"hpi|histor|subjective|complaint|review of systems|\bros\b|medication|allerg|"
-                                      r"social|famil|surgical|vital|exam")
-PLAN_SECTION: Final = re.compile(r"plan|instruction|recommend|treatment|disposition|assessment|impression")
-_FOLLOW_CUE: Final = re.compile(r"\b(?:follow(?:-| )?up|return(?:s|ed|ing)?|come back|recheck|re-evaluat\w*|revisit|"
-                                r"see (?:me|him|her|them|the patient|you) (?:again|back|in)|be seen|next visit|"
-                                r"next appointment)\b")
-FOLLOW_UP: Final = "follow up"  # the follow-up concept
 #: a plain-word item about the next visit ("schedule an appointment when you check out") is the follow-up
 _VISIT: Final = frozenset(stem(w) for w in "appointment visit return".split())
-_RESULT_SECTION: Final = re.compile(r"result|finding|imaging|lab|data|diagnostic|studies|radiolog")
-_RESULT_WORDS: Final = re.compile(r"\b(?:show(?:s|ed|n)?|reveal\w*|demonstrat\w*|normal|abnormal\w*|negative|positive|"
-                                  r"unremarkable|no evidence|consistent with|within normal|wnl|fractures?|findings?|"
-                                  r"results?|reviewed|confirm\w*|significant for|notable for|indicat\w*|was|were)\b")
 _IMAGING: Final = frozenset(("x ray", "magnetic resonanc imag", "comput tomographi", "ultrasound", "mammogram"))
-
-
-@dataclass
-class NoteView:
-    """What the note says, as lookups for coverage."""
-
-    stems: set[str]
-    concepts: set[str]  # concepts named, with the broader terms of those named ("ibuprofen" -> NSAID)
-    action_concepts: dict[str, list[tuple[set[str], int]]]  # concept named as an action -> (action classes
-    # said with it, "*" for any; the sentence's index), one per sentence
-    numbers: set[float]
-    follow_up: bool  # the note says when the patient is seen next
-    follow_days: list[float]  # the intervals its follow-up sentences give, in days
-    where: dict[str, list[int]]  # concept -> the sentences naming it
-    results: set[str]  # concepts named with a result ("X-rays ... reveal no fracture"), "imaging" for any image
-    units: list[Unit]
-    plan_units: list[int]  # indexes of the plan-section sentences
-    same_section_next: list[bool]  # whether sentence k + 1 is in the section of sentence k
-    _stems: dict[int, set[str]] = field(default_factory=dict)
-
-    def sentence_stems(self, k: int) -> set[str]:
-        """Stems of sentence ``k`` and of the next one in its section (a claim is often half a sentence)."""
-        got = self._stems.get(k)
-        if got is None:
-            got = set(self.units[k].sts)
-            if self.same_section_next[k]:
-                got.update(self.units[k + 1].sts)
-            self._stems[k] = got
-        return got
-
-
-
-def note_view(units: list[Unit], sections: list[str] | None = None) -> NoteView:
-    """Lookups over the note's claim units (``sections``: each unit's section key and title)."""
-    n = len(units)
-    secs = sections if sections and len(sections) == n else [""] * n
-    kinds: dict[str, tuple[bool, bool, bool]] = {}  # section -> (plan, results, history)
-    for sec in secs:
-        if sec not in kinds:
-            kinds[sec] = (bool(PLAN_SECTION.search(sec)), bool(_RESULT_SECTION.search(sec)),
-                          bool(_HISTORY_SECTION.search(sec)))
-    in_plan = [kinds[sec][0] for sec in secs] if sections else [True] * n
-    sectioned = any(in_plan)
-    cue_stems = CUE_STEMS
-    if not sectioned:  # a note with no plan section: any sentence may hold the plan, if it says an order
-        in_plan = [True] * n
-        cue_stems = _ORDER_STEMS | _NEAR_STEMS
-    parent = lexicon().parent
-    stems: set[str] = set()
-    concepts: set[str] = set()
-    nums: set[float] = set()
-    cs_of: list[set[str]] = []
-    cue = [False] * n
-    near_cue = [False] * n
-    follow = False
-    follow_days: list[float] = []
-    results: set[str] = set()
-    where: dict[str, list[int]] = {}
-    for k, u in enumerate(units):
-        sts = u.sts
-        stems.update(sts)
-        cs = {t.canonical for _, _, t in u.matches}
-        cs_of.append(cs)
-        concepts |= cs
-        for c in cs:
-            where.setdefault(c, []).append(k)
-        cue[k] = not (cue_stems if in_plan[k] else _ORDER_STEMS).isdisjoint(sts) or "'ll" in u.norm
-        near_cue[k] = cue[k] and (not _NEAR_STEMS.isdisjoint(sts) or "'ll" in u.norm)
-        if (in_plan[k] or cue[k]) and (FOLLOW_UP in cs or _FOLLOW_CUE.search(u.norm)):
-            follow = True
-            follow_days += interval_days(u.norm)
-        ns = u.numbers()
-        if ns:
-            nums.update([x.value for x in ns])
-        if (cs or "imag" in sts) and (kinds[secs[k]][1] or _RESULT_WORDS.search(u.norm)):
-            results |= cs
-            if "imag" in sts or "radiograph" in sts:
-                results.add("imaging")
-    concepts |= {parent[c] for c in concepts if c in parent}
-    results |= {parent[c] for c in results if c in parent}
-    action: dict[str, list[tuple[set[str], int]]] = {}
-    for k, u in enumerate(units):
-        if not cs_of[k] or (not in_plan[k] and (kinds[secs[k]][2] or not cue[k])):
-            continue  # "He was prescribed a 10-day course of antibiotics" is history, not the plan
-        wild = in_plan[k] and not _ANY_ACTION.isdisjoint(u.sts)
-        cues = _cues(u, cue_stems if in_plan[k] else _ORDER_STEMS) if cue[k] and not wild else []
-        near: list[int] = []
-        if in_plan[k] and sectioned and not cue[k]:  # the action said in the sentence before or after
-            # ("She is taking amlodipine and lisinopril. We will continue these as is.")
-            near = [j for j in (k - 1, k + 1) if 0 <= j < n and secs[j] == secs[k] and near_cue[j]]
-        for s0, e0, t in u.matches:
-            if wild:
-                acts: set[str] | None = {"*"}
-            else:
-                acts = _acts_near(u, s0, e0, cues)
-                if acts is None and near:  # the neighbour's action must be one that names this plan
-                    acts = set().union(*(_acts(units[j].sts) for j in near)) or None
-            if acts is not None:
-                action.setdefault(t.canonical, []).append((acts, k))
-    nxt = [k + 1 < n and secs[k + 1] == secs[k] for k in range(n)]
-    return NoteView(stems, concepts, action, nums, follow, follow_days, where, results, units,
-                    [k for k in range(n) if in_plan[k]], nxt)
-
-
-def _acts(sts: list[str]) -> set[str]:
-    hit = _ACTION_STEMS.intersection(sts)
-    return {ACTION_CLASS[x] for x in hit} if hit else set()
-
-
-def _cues(u: Unit, cue_stems: frozenset[str]) -> list[int]:
-    """Token indexes of the action words of a note sentence."""
-    return [j for j, (t, st) in enumerate(zip(u.toks, u.sts)) if st in cue_stems or t.endswith("'ll")]
-
-
-def _acts_near(u: Unit, s0: int, e0: int, cues: list[int]) -> set[str] | None:
-    """Action classes said with the concept at tokens ``s0:e0``: a cue at most :data:`NEAR` words
-    before it, not counting other names on the way ("I have also provided him with a home exercise
-    program"), inside it ("Follow up in 2 weeks"), or just after it when it opens the sentence or in
-    the passive ("Omeprazole 20 mg continues", "Lasix will be continued"); None when no cue is that close."""
-    toks, sts = u.toks, u.sts
-    for p in cues:
-        if p < s0 and s0 - p > NEAR:  # far, unless the words between are mostly a list of other names
-            # ("We will order an ultrasound of her right upper quadrant, as well as additional labs")
-            named = sum(min(e, s0) - max(s, p) for s, e, _ in u.matches if s < s0 and e > p)
-            if s0 - p - named > NEAR:
-                continue
-        if p < e0 or (p <= e0 + 4 and (s0 <= 1 or not _PASSIVE.isdisjoint(toks[e0:p + 1]))):
-            return _acts(sts[max(0, s0 - NEAR):s0] + sts[s0:e0 + 4])
-    return None
-
-
-def _covered(term: Term, nv: NoteView) -> bool:
-    if term.canonical in nv.concepts:
-        return True
-    key = [s for s in term.stems if s not in STOPWORDS and s not in GENERIC and len(s) > 2]
-    return bool(key) and all(s in nv.stems for s in key)
-
-
-def _plain_covered(it: PlanItem, nv: NoteView) -> bool:
-    """Some plan sentence names what a plain-word item names ("an ABI will be ordered" for "order an
-    ankle brachial index abi"), or says two thirds of its content words (at least two)."""
-    roots = [_root(k) for k in it.key]
-    full = [_root(k) for k in it.clause[0]] if it.clause else []
-    need = min(len(full), max(2, (2 * len(full) + 2) // 3))
-    lens = {len(r) for r in roots} | {len(r) for r in full}
-    for k in nv.plan_units:
-        ss = nv.sentence_stems(k)
-        ps = {x[:j] for x in ss for j in lens}  # stems by their first letters: "exercis" meets "exercising"
-        if any(r in ps for r in roots) or (full and sum(1 for r in full if r in ps) >= need):
-            return True
-    return False
-
-
-def _root(k: str) -> str:
-    """A stem's first letters, so that "ice" meets "icing" and "exercis" meets "exercising"."""
-    return k[:5] if len(k) > 5 else k.rstrip("e") if len(k) > 2 else k
-
-
-def _plan_covered(it: PlanItem, nv: NoteView) -> bool:
-    """A note sentence names the item as an action: the same action (or any, when none was said,
-    or "recommended"), or in words that say at least half of what one announcing clause says."""
-    entries = nv.action_concepts.get(it.canon)
-    if entries is None:  # a broader name inside a longer one: "injection" in "epidural steroid injection"
-        parts = set(it.canon.split())
-        entries = [e for c, es in nv.action_concepts.items() if parts < set(c.split()) for e in es]
-    for acts, k in entries:
-        if not it.acts or not acts or "*" in acts or any((a, b) in _SAME_ACTION for a in it.acts for b in acts):
-            return True
-        ss = nv.sentence_stems(k)
-        for ck in it.clause:  # another action, but the sentence says what the announcement said
-            if len(ck) >= 2 and sum(1 for x in ck if x in ss) >= (len(ck) + 1) // 2:
-                return True
-    return False
 
 
 def with_answers(idx: TranscriptIndex, turns: list[int]) -> list[int]:
@@ -259,6 +47,18 @@ def with_answers(idx: TranscriptIndex, turns: list[int]) -> list[int]:
 def _had(idx: TranscriptIndex, canonical: str) -> list[int]:
     """Turns where the patient has the symptom: says so, or answers yes when asked."""
     return sorted(i for i in set(idx.polarities(canonical).get(AFF, [])) if i < idx.n_turns)
+
+
+def _as_said(idx: TranscriptIndex, term: Term, turns: list[int]) -> str:
+    """A concept by its group's name, with the patient's words where they first affirm it when they differ
+    ("ecchymosis (bruises)")."""
+    name = group_name(term)
+    for i, tok in idx.concept_turns.get(term.canonical, ()):
+        if i in turns and idx.roles[i] == SpeakerRole.PATIENT:
+            u = idx.units[i]
+            said = " ".join(u.toks[tok:next((e for s, e, _ in u.matches if s == tok), tok + 1)])
+            return name if said == name else f"{name} ({said})"
+    return name
 
 
 def _affirmed_turns(idx: TranscriptIndex, canonical: str) -> list[int]:
@@ -293,27 +93,28 @@ def find_omissions(idx: TranscriptIndex, units: list[Unit],
                          evidence=[ids[i] for i in turns[:3]]))
 
     for it in facts.plan:
-        if not _plan_covered(it, nv) and not (it.canon == FOLLOW_UP and facts.follow_ups):  # said once, below
+        if not plan_covered(it, nv) and not (it.canon == FOLLOW_UP and facts.follow_ups):  # said once, below
             add(f"plan: {it.text}", "plan", it.turns)
     for it in facts.generic:
-        if not _plain_covered(it, nv) and not (nv.follow_up and not _VISIT.isdisjoint(it.key)):
+        if not plain_covered(it, nv) and not (nv.follow_up and not _VISIT.isdisjoint(it.key)):
             add(f"plan: {it.text}", "plan", it.turns)
         elif it.dose is not None and stem(it.dose[0]) in nv.stems:  # "robaxin" named: its dose said too?
             n_doses += 1
             if not any(v in nv.numbers for v in it.dose[1]):
                 add(f"dose: {it.dose[0]} {max(it.dose[1]):g}", "dose", it.turns)
-    for text, count, unit, i in facts.follow_ups:  # no follow-up, or only at another interval
-        if not nv.follow_up or (nv.follow_days and not same_interval(count * DAYS[unit], nv.follow_days)):
+    for text, count, unit, i, top in facts.follow_ups:  # no follow-up, or only at another interval
+        if not nv.follow_up or (nv.follow_days and not same_interval(count * DAYS[unit], nv.follow_days,
+                                                                       top * DAYS[unit])):
             add(f"follow-up: {text}", "plan", [i])
     for canon in facts.meds:
-        covered = _covered(terms[canon], nv)
+        covered = named(terms[canon], nv)
         said_in = _affirmed_turns(idx, canon) if not covered else None
         if covered or said_in:
             n_meds += 1  # a covered medication counts as salient without asking how it was said
         if said_in:
             add(f"medication: {display_name(terms[canon])}", "medication", with_answers(idx, said_in))
     for canon, val, i in facts.doses:
-        if not _covered(terms[canon], nv):
+        if not named(terms[canon], nv):
             continue
         n_doses += 1
         if not any(v in nv.numbers for v in val):
@@ -325,21 +126,34 @@ def find_omissions(idx: TranscriptIndex, units: list[Unit],
         if canon not in nv.results and not (canon in _IMAGING and "imaging" in nv.results):
             add(f"result: {display_name(terms[canon])}", "other", [i])
     for a in facts.assessed:
-        if not _covered(terms[a.canon], nv) or (a.acute and not any(  # "acute heart failure exacerbation", not CHF
+        if not named(terms[a.canon], nv) or (a.acute and not any(  # "acute heart failure exacerbation", not CHF
                 not a.acute.isdisjoint(nv.sentence_stems(k)) for k in nv.where.get(a.canon, ()))):
             add(f"diagnosis: {a.text}", "diagnosis", a.turns)
+    on_exam = {f.canon for f in facts.exam}
     for canon in facts.symptoms:
-        covered = _covered(terms[canon], nv)
+        if canon in on_exam:  # found on examination ("weakness of your lower extremities"): reported there
+            continue
+        covered = named(terms[canon], nv)
         had = _had(idx, canon) if not covered else None
         if covered or had:
             n_sym += 1
         if had:
-            add(f"symptom: {group_name(terms[canon])}", "symptom", with_answers(idx, had))
+            add(f"symptom: {_as_said(idx, terms[canon], had)}", "symptom", with_answers(idx, had))
         elif not covered:  # a red flag the patient denies is a pertinent negative the note should keep
             denied = sorted(i for i in set(idx.polarities(canon).get(NEG, [])) if i < idx.n_turns)
             if denied:
                 n_sym += 1
                 add(f"symptom: denies {group_name(terms[canon])}", "symptom", with_answers(idx, denied))
-    salient = len(facts.plan) + len(facts.generic) + len(facts.follow_ups) + n_meds + n_doses \
+    for canon in facts.discussed:  # a symptom the visit dwells on
+        if canon in on_exam or named(terms[canon], nv):
+            continue
+        had = _had(idx, canon)
+        if had:
+            n_sym += 1
+            add(f"symptom: {_as_said(idx, terms[canon], had)}", "symptom", with_answers(idx, had))
+    missed = [f for f in facts.exam if not (grade_covered(f.grade, units) if f.grade else named(terms[f.canon], nv))]
+    if missed:  # one omission for the examination: what of it the note leaves out
+        add("exam: " + "; ".join(f.text for f in missed[:4]), "other", sorted({f.turn for f in missed}))
+    salient = len(facts.exam) + len(facts.plan) + len(facts.generic) + len(facts.follow_ups) + n_meds + n_doses \
         + len(facts.allergies) + len(facts.results) + len(facts.assessed) + n_sym
     return out, salient
