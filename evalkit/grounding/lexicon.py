@@ -301,11 +301,11 @@ def lexicon() -> Lexicon:
         for m in members:
             lx.add(m, cat.strip(), canon)
     drugs = _vocab_list("drugs") | frozenset(_read_lines(gdir / "drugs_extra.txt"))
-    for d in drugs:
+    for d in sorted(drugs):  # sorted: the first of two spellings of a term wins whatever PYTHONHASHSEED is
         lx.add(d, "drug")
-    for c in _vocab_list("conditions") | frozenset(_read_lines(gdir / "findings.txt")):
+    for c in sorted(_vocab_list("conditions") | frozenset(_read_lines(gdir / "findings.txt"))):
         lx.add(c, "condition")
-    for a in _vocab_list("anatomy"):
+    for a in sorted(_vocab_list("anatomy")):
         if a not in POSITION_WORDS:
             lx.add(a, "anatomy")
     for line in _read_lines(gdir / "anatomy_groups.txt"):

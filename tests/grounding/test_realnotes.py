@@ -208,3 +208,19 @@ def test_an_llm_judge_reads_the_same_benchmark(tmp_path):
         with_xray = sum(1 for n in lset.notes for s in n.sentences if "x-ray" in s.text.lower() and s.type != "heading")
         assert res["judge"] != "grounding" and res["overall"]["flagged"] == with_xray > 0
         assert CliRunner().invoke(app, args).exit_code == 0 and stub.calls == calls  # the second run is cached
+
+
+def test_judge_output_is_byte_identical_whatever_the_hash_seed():
+    # the lexicon once kept the first of two spellings ("spasm", "spasms") in hash order
+    import os
+    import subprocess
+    import sys
+
+    script = ("import hashlib\nfrom evalkit.calibrate.labels import load_labelled_set\n"
+              "from evalkit.calibrate.realnotes import judge_notes\nfrom evalkit.metrics.hallucination import GroundingJudge\n"
+              f"lset = load_labelled_set({str(LABELS)!r}, 'A', encounters=('D2N127', 'D2N100'))\n"
+              "outs = judge_notes(GroundingJudge(), lset)\n"
+              "print(hashlib.sha256(''.join(o.result.model_dump_json() for o in outs).encode()).hexdigest())\n")
+    got = {subprocess.run([sys.executable, "-c", script], env={**os.environ, "PYTHONHASHSEED": seed}, check=True,
+                          capture_output=True, text=True).stdout for seed in ("0", "1", "123")}
+    assert len(got) == 1
