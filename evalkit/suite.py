@@ -56,6 +56,9 @@ class Suite(BaseModel):
         scribe_options: per-stage options, e.g. ``{"whisper": {"beam_size": 1}}``.
         template: note template for every case; ``None`` uses each consultation's own.
         metrics: metric groups to compute (``wer``, ``adherence``, ``hallucination``).
+        normalizer: text normalisation for the WER family: ``evalkit`` (clinical: doses, units,
+            numbers) or ``whisper`` (Whisper's EnglishTextNormalizer, for comparison with published
+            figures); see :mod:`evalkit.normalizers`.
         judge: ``grounding`` (offline) or an LLM judge spec (model string or mapping).
         flag_rules: rules that put a session in front of clinicians.
         concurrency: cases processed at once.
@@ -69,6 +72,7 @@ class Suite(BaseModel):
     scribe_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     template: str | None = None
     metrics: list[str] = Field(default_factory=lambda: list(METRIC_GROUPS))
+    normalizer: str = "evalkit"
     judge: Any = "grounding"
     flag_rules: list[FlagRule] = Field(default_factory=lambda: list(DEFAULT_FLAG_RULES))
     concurrency: int = Field(default=2, ge=1, le=256)
@@ -83,6 +87,15 @@ class Suite(BaseModel):
             raise ValueError(f"unknown metric group(s) {bad}; use any of {list(METRIC_GROUPS)}")
         return v
 
+    @field_validator("normalizer")
+    @classmethod
+    def _known_normalizer(cls, v: str) -> str:
+        from .normalizers import NORMALIZERS
+
+        if v not in NORMALIZERS:
+            raise ValueError(f"unknown normaliser {v!r}; use one of {list(NORMALIZERS)}")
+        return v
+
     @field_validator("template")
     @classmethod
     def _known_template(cls, v: str | None) -> str | None:
@@ -93,7 +106,9 @@ class Suite(BaseModel):
         return v
 
     def hash(self) -> str:
-        return content_hash(self.model_dump(mode="json", exclude={"label", "concurrency"}), 12)
+        # the default normaliser is left out, so runs made before the choice existed keep their ids
+        exclude = {"label", "concurrency"} | ({"normalizer"} if self.normalizer == "evalkit" else set())
+        return content_hash(self.model_dump(mode="json", exclude=exclude), 12)
 
 
 def load_suite(path: str | Path) -> Suite:
