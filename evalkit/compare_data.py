@@ -6,7 +6,7 @@ one run, or one run per scribe when a label covers several.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,7 @@ class RunSide:
     sessions: pd.DataFrame  # _META columns + one float column per metric (NaN when missing)
     sections: pd.DataFrame  # session_id, section, claims, unsupported
     metrics: list[str]
+    normalizers: list[str] = field(default_factory=list)  # the WER normalisers its runs were scored with
 
 
 def session_table(sess: pd.DataFrame, scores: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -72,7 +73,10 @@ def load_side(store: Store, ref: str) -> RunSide:
                          "list runs with `evalkit runs` / baselines with `evalkit baseline list`") from None
     sess, scores, sections = store.compare_frames(run_ids)
     table, metrics = session_table(sess, scores)
-    return RunSide(ref, run_ids, table, sections, metrics)
+    from .normalizers import run_normalizer
+
+    norms = sorted({run_normalizer(store.get_run(r)) for r in run_ids})
+    return RunSide(ref, run_ids, table, sections, metrics, norms)
 
 
 def pair_sides(a: RunSide, b: RunSide) -> tuple[pd.DataFrame, list[str], list[str], bool]:

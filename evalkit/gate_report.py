@@ -28,7 +28,8 @@ def to_junit(report: GateReport, *, suite_name: str | None = None) -> str:
                        time="0", timestamp=datetime.now(timezone.utc).replace(microsecond=0).isoformat())
     props = ET.SubElement(ts, "properties")
     for k, v in (("run", report.run), ("run_ids", ",".join(report.run_ids)), ("baseline", report.baseline or ""),
-                 ("baseline_ids", ",".join(report.baseline_ids)), ("config", report.config.path)):
+                 ("baseline_ids", ",".join(report.baseline_ids)), ("config", report.config.path),
+                 ("wer_normalizer", ",".join(report.normalizers or ["evalkit"]))):
         ET.SubElement(props, "property", name=k, value=xml_text(v))
     for r in report.results:
         detail = xml_text(f"rule: {r.check.rule} ({r.check.where})\n{r.message}")
@@ -69,7 +70,8 @@ def to_markdown(report: GateReport, *, worst: int = 10) -> str:
     lines = [f"## evalkit gate: {run}", "", headline(report), "",
              f"Run {run} ({_md_cell(', '.join(report.run_ids))}, {report.n_sessions} sessions)"
              + (f" against baseline {base} ({_md_cell(', '.join(report.baseline_ids))})" if report.baseline else "")
-             + f"; gate file {md_code(report.config.path)}.", "",
+             + f"; gate file {md_code(report.config.path)}; WER normaliser "
+             + md_code(", ".join(report.normalizers or ["evalkit"])) + ".", "",
              "| | Check | Rule | Result |", "|---|---|---|---|"]
     for r in report.results:
         lines.append(f"| {'✅' if r.passed else '❌'} | {_md_cell(r.name)} | {md_code(r.check.rule, table=True)} | "
