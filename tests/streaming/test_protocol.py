@@ -161,9 +161,10 @@ def test_websocket_errors_name_the_problem():
 
 # ------------------------------------------------------------------ a streaming scribe in a suite run
 
-def test_streaming_scribe_runs_in_a_suite_and_its_figures_are_stored(store, tmp_path, monkeypatch):
-    """``websocket-stream+rules`` against the stub: the final transcript is scored like a batch one, and the
-    streaming figures are stored as scores of the same sessions."""
+def streamed_run(store, tmp_path):
+    """A consultation with silent audio, streamed through ``websocket-stream+rules`` to a stub that plays its
+    dialogue back (a partial with a word that never makes it, then the turn as a final); returns (run id,
+    consultation)."""
     import soundfile as sf
 
     from evalkit.runner import run_suite
@@ -194,6 +195,13 @@ def test_streaming_scribe_runs_in_a_suite_and_its_figures_are_stored(store, tmp_
         suite = Suite(dataset="unit", scribes=["websocket-stream+rules"], metrics=["wer"],
                       scribe_options={"websocket-stream": {"url": srv.url, "pace": "simulated", "chunk_s": 0.1}})
         rid = run_suite(suite, store, progress=False)[0]
+    return rid, c
+
+
+def test_streaming_scribe_runs_in_a_suite_and_its_figures_are_stored(store, tmp_path):
+    """``websocket-stream+rules`` against the stub: the final transcript is scored like a batch one, and the
+    streaming figures are stored as scores of the same sessions."""
+    rid, c = streamed_run(store, tmp_path)
     sessions = store.run_sessions(rid)
     assert list(sessions["status"]) == ["ok"], list(sessions["error"])
     scores = store.scores_frame([rid]).set_index("metric")["value"]
