@@ -17,6 +17,8 @@ change more; a longer step waits longer for each update (``bench/bench_streaming
 
 from __future__ import annotations
 
+import math
+import threading
 from typing import Any
 
 import numpy as np
@@ -27,6 +29,33 @@ from ..scribes._audio import SAMPLE_RATE, Word
 from .protocol import TranscriptEvent
 
 __all__ = ["WhisperStreamer", "WhisperStreamSession"]
+
+
+_FRAMES = threading.local()  # encoder frames for this thread's passes (unset: faster-whisper's 30 s)
+_PATCH_LOCK = threading.Lock()
+
+
+def _short_context() -> None:
+    """Let faster-whisper encode fewer than 3,000 mel frames (30 s) when this thread asks for it.
+
+    faster-whisper pads every pass to 30 s; CTranslate2's encoder takes shorter input, and on a
+    10 s window that is ~6× less encoder work (whisper.cpp's ``audio_ctx``). The pad function is
+    wrapped once per process; threads that set no frame count (every batch transcription) get
+    faster-whisper's own behaviour.
+    """
+    import faster_whisper.transcribe as fwt
+
+    with _PATCH_LOCK:
+        if getattr(fwt.pad_or_trim, "_evalkit", False):
+            return
+        original = fwt.pad_or_trim
+
+        def pad_or_trim(array: Any, length: int = 3000, *, axis: int = -1) -> Any:
+            frames = getattr(_FRAMES, "n", None)
+            return original(array, frames if frames and length == 3000 else length, axis=axis)
+
+        pad_or_trim._evalkit = True  # type: ignore[attr-defined]
+        fwt.pad_or_trim = pad_or_trim
 
 
 def _key(w: Word) -> tuple[str, ...]:
@@ -142,6 +171,8 @@ class WhisperStreamer:
         prompt_words: recent final words given to Whisper as context (0 = none).
         context_s: audio before the unsettled part read again with it (its words are dropped).
         silence_rms: with nothing unsettled, new audio quieter than this (RMS) is not recognised.
+        short_context: encode only the window's length of audio rather than Whisper's padded 30 s
+            (much less compute; Whisper was trained on 30 s, so set it off to compare).
         model_dir: a CTranslate2 Whisper directory; default the bundled tiny.en.
         compute_type: CTranslate2 compute type.
         cpu_threads: CPU threads for the model.
@@ -152,7 +183,7 @@ class WhisperStreamer:
 
     def __init__(self, window_s: float = 8.0, step_s: float = 1.0, beam_size: int = 1, vad_filter: bool = False,
                  prompt_words: int = 24, context_s: float = 1.0, silence_rms: float = 0.002,
-                 model_dir: str | None = None,
+                 short_context: bool = True, model_dir: str | None = None,
                  compute_type: str = "int8", cpu_threads: int = 2):
         if not 2.0 <= float(window_s) <= 30.0:
             raise InputError("whisper-stream", "window_s", f"{window_s} s is out of range",
@@ -164,11 +195,13 @@ class WhisperStreamer:
         self.beam_size, self.vad_filter = int(beam_size), bool(vad_filter)
         self.prompt_words, self.context_s = int(prompt_words), max(0.0, float(context_s))
         self.silence_rms = max(0.0, float(silence_rms))
+        self.short_context = bool(short_context)
         self.model_dir, self.compute_type, self.cpu_threads = model_dir, compute_type, int(cpu_threads)
         import faster_whisper
 
         self.version = (f"faster-whisper-{faster_whisper.__version__}/tiny.en/w{self.window_s:g}/s{self.step_s:g}"
-                        f"/b{self.beam_size}" + ("/vad" if self.vad_filter else ""))
+                        f"/b{self.beam_size}" + ("/vad" if self.vad_filter else "")
+                        + ("" if self.short_context else "/ctx30"))
 
     def settings(self) -> dict[str, Any]:
         return {"window_s": self.window_s, "step_s": self.step_s, "beam_size": self.beam_size,
@@ -179,11 +212,24 @@ class WhisperStreamer:
         from ..scribes.whisper import load_model
 
         model = load_model(self.model_dir, self.compute_type, self.cpu_threads)
-        segments, _ = model.transcribe(audio, beam_size=self.beam_size, vad_filter=self.vad_filter,
-                                       word_timestamps=True, condition_on_previous_text=False,
-                                       initial_prompt=prompt, temperature=0.0)
-        return [Word(w.word.strip(), float(w.start), float(w.end)) for seg in segments for w in seg.words or []
-                if w.word.strip()]
+        frames = None
+        if self.short_context:
+            _short_context()
+            # a fixed size per streamer (CTranslate2 reuses its buffers), a whole second above the longest pass
+            frames = min(3000, 100 * math.ceil(self.window_s + self.context_s + self.step_s + 1))
+        _FRAMES.n = frames
+        try:
+            # at most ~8 tokens a second of audio, and a repetitive pass decoded again warmer: a short
+            # context makes Whisper loop more often ("no no no ...")
+            segments, _ = model.transcribe(audio, beam_size=self.beam_size, vad_filter=self.vad_filter,
+                                           word_timestamps=True, condition_on_previous_text=False,
+                                           initial_prompt=prompt, temperature=(0.0, 0.4, 0.8),
+                                           compression_ratio_threshold=2.0,
+                                           max_new_tokens=int(8 * audio.shape[0] / SAMPLE_RATE) + 8)
+            return [Word(w.word.strip(), float(w.start), float(w.end)) for seg in segments for w in seg.words or []
+                    if w.word.strip()]
+        finally:
+            _FRAMES.n = None
 
     def open(self, item: Any, clock: Any) -> WhisperStreamSession:
         return WhisperStreamSession(self)
