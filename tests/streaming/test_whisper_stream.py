@@ -8,13 +8,11 @@ import jiwer
 import pytest
 
 from evalkit.errors import InputError
-from evalkit.schema import Audio, Case, Consultation, Note, SpeakerRole, Turn, TurnTime
+from evalkit.schema import Case, Consultation, Note, SpeakerRole, Turn
 from evalkit.scribes import ScribeInput, get_scribe
 from evalkit.streaming.metrics import stream_figures
 from evalkit.streaming.protocol import StreamResult
 from evalkit.streaming.whisper_stream import WhisperStreamer
-
-from ..scribes._speech import dialogue_wav
 
 C, P = SpeakerRole.CLINICIAN, SpeakerRole.PATIENT
 DIALOGUE = [
@@ -31,15 +29,14 @@ def _norm(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def item(tmp_path_factory):
-    pytest.importorskip("espeakng_loader")
-    wav = tmp_path_factory.mktemp("stream") / "dialogue.wav"
-    times = dialogue_wav([(s.value, t) for s, t in DIALOGUE], wav)
-    turns = [Turn(id=i, speaker=s, text=t, start=a, end=b) for i, ((s, t), (a, b)) in enumerate(zip(DIALOGUE, times))]
+    from evalkit.synth.tts import synthesize, with_turn_times
+
+    d = tmp_path_factory.mktemp("stream")
+    turns = [Turn(id=i, speaker=s, text=t) for i, (s, t) in enumerate(DIALOGUE)]
     c = Consultation(id="st1", case=Case(id="st1", specialty="general", chief_complaint="cough"), turns=turns,
                      reference_note=Note(), template="SOAP")
-    audio = Audio(path=wav.name, duration=times[-1][1],
-                  turn_times=[TurnTime(turn_id=i, start=a, end=b) for i, (a, b) in enumerate(times)])
-    return ScribeInput(consultation=c, template="SOAP", audio=audio, audio_path=wav)
+    audio = synthesize(c, d / "st1.wav", seed=3, root=d)
+    return ScribeInput(consultation=with_turn_times(c, audio), template="SOAP", audio=audio, audio_path=d / "st1.wav")
 
 
 def test_whisper_stream_emits_partials_then_finals_that_make_the_transcript(item):
