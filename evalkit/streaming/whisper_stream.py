@@ -175,7 +175,7 @@ class WhisperStreamer:
             (much less compute; Whisper was trained on 30 s, so set it off to compare).
         model_dir: a CTranslate2 Whisper directory; default the bundled tiny.en.
         compute_type: CTranslate2 compute type.
-        cpu_threads: CPU threads for the model.
+        cpu_threads: CPU threads for the model (one per stream: a live scribe serves a stream per core).
     """
 
     name = "whisper-stream"
@@ -184,7 +184,7 @@ class WhisperStreamer:
     def __init__(self, window_s: float = 8.0, step_s: float = 1.0, beam_size: int = 1, vad_filter: bool = False,
                  prompt_words: int = 24, context_s: float = 1.0, silence_rms: float = 0.002,
                  short_context: bool = True, model_dir: str | None = None,
-                 compute_type: str = "int8", cpu_threads: int = 2):
+                 compute_type: str = "int8", cpu_threads: int = 1):
         if not 2.0 <= float(window_s) <= 30.0:
             raise InputError("whisper-stream", "window_s", f"{window_s} s is out of range",
                              "use a window of 2 to 30 seconds (Whisper reads at most 30 s at a time)")
