@@ -155,6 +155,13 @@ def speaker_wer(reference: Sequence[Turn] | Sequence[dict], hypothesis: Sequence
     hyp = seglst_segments(hypothesis, nz)
     if not ref:
         return None
+    if not hyp:  # nothing recognised: every reference word deleted, every speaker missed
+        n = sum(len(s["words"].split()) for s in ref)
+        spk = sorted({s["speaker"] for s in ref})
+        return SpeakerWer(cpwer=1.0, errors=n, ref_words=n, insertions=0, deletions=n, substitutions=0,
+                          missed_speakers=len(spk), extra_speakers=0, assignment=[(x, None) for x in spk],
+                          collar=float(collar), normalizer=nz.name, normalization=nz.id,
+                          notes=["the hypothesis has no words"])
     R, H = SegLST(ref), SegLST(hyp)
     for name in ("error_rate", "preprocess"):  # meeteval's per-session notes (self-overlap, sort order)
         logging.getLogger(name).setLevel(logging.ERROR)
@@ -164,8 +171,6 @@ def speaker_wer(reference: Sequence[Turn] | Sequence[dict], hypothesis: Sequence
                      deletions=cp.deletions, substitutions=cp.substitutions, missed_speakers=cp.missed_speaker,
                      extra_speakers=cp.falarm_speaker, assignment=[tuple(a) for a in cp.assignment],
                      collar=float(collar), normalizer=nz.name, normalization=nz.id)
-    if not hyp:
-        return res
     if _timed(ref) and _timed(hyp):
         tcp = meeteval.wer.tcpwer(R, H, collar=collar)["session"]
         tcorc = meeteval.wer.tcorcwer(R, H, collar=collar)["session"]

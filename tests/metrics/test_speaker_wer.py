@@ -41,6 +41,12 @@ def test_known_answers_cpwer_and_confusion():
     assert u.tcpwer is None and u.confusion_method == "cpwer-orcwer" and u.speaker_confusion == pytest.approx(1.0)
 
 
+def test_a_hypothesis_with_no_words_deletes_everything():
+    ref = [_t(0, C, "how are you", 0, 2), _t(1, P, "fine", 2.5, 4)]
+    r = speaker_wer(ref, [_t(0, P, "um")])
+    assert (r.cpwer, r.deletions, r.missed_speakers, r.speaker_confusion) == (1.0, 4, 2, None)
+
+
 def test_time_constraint_counts_words_far_from_their_time():
     ref = [_t(0, C, "please take the tablets", 0, 2), _t(1, P, "okay", 30, 31)]
     late = [_t(0, C, "please take the tablets", 60, 62), _t(1, P, "okay", 30, 31)]
