@@ -219,12 +219,15 @@ class WhisperStreamer:
             frames = min(3000, 100 * math.ceil(self.window_s + self.context_s + self.step_s + 1))
         _FRAMES.n = frames
         try:
-            # at most ~8 tokens a second of audio, and a repetitive pass decoded again warmer: a short
-            # context makes Whisper loop more often ("no no no ...")
+            # at most ~8 tokens a second of audio, and only a repetitive pass decoded again warmer (a
+            # short context makes Whisper loop now and then: "no no no ..."). No pass is dropped as
+            # "no speech" or decoded again for a low log-probability: on synthetic voices both fire on
+            # real speech, costing passes and words (silence is skipped before, by its RMS)
             segments, _ = model.transcribe(audio, beam_size=self.beam_size, vad_filter=self.vad_filter,
                                            word_timestamps=True, condition_on_previous_text=False,
                                            initial_prompt=prompt, temperature=(0.0, 0.4, 0.8),
-                                           compression_ratio_threshold=2.0,
+                                           compression_ratio_threshold=2.0, log_prob_threshold=None,
+                                           no_speech_threshold=None,
                                            max_new_tokens=int(8 * audio.shape[0] / SAMPLE_RATE) + 8)
             return [Word(w.word.strip(), float(w.start), float(w.end)) for seg in segments for w in seg.words or []
                     if w.word.strip()]
