@@ -72,16 +72,18 @@ def build_demo(directory: Path, n: int = 16, seed: int = 1, scribes: str = DEMO_
 
 
 def stream_table(store, run_ids: list[str]):
-    """A rich table of the streaming figures of some runs (a batch run shows its WER only)."""
+    """A rich table of the streaming figures of some runs, one column per run (a batch run shows its WER only)."""
     from rich.table import Table
 
     from ..streaming.report import STREAM_COLUMNS, fmt, run_summary
 
+    recs = run_summary(store, run_ids)
     t = Table(title="streaming beside batch", header_style="bold")
-    for h in ("run", "scribe", "sessions", *[label for _, label, _ in STREAM_COLUMNS]):
-        t.add_column(h, justify="left" if h in ("run", "scribe") else "right")
-    for r in run_summary(store, run_ids):
-        t.add_row(r["run_id"], r["scribe"], str(r["sessions"]), *[fmt(r.get(m), spec) for m, _, spec in STREAM_COLUMNS])
+    t.add_column("")
+    for r in recs:
+        t.add_column(f"{r['scribe']}\n{r['run_id']} ({r['sessions']})", justify="right")
+    for m, label, spec in STREAM_COLUMNS:
+        t.add_row(label, *[fmt(r.get(m), spec) for r in recs])
     return t
 
 
@@ -108,7 +110,9 @@ def demo_cmd(
         console.print(stream_table(store, res["stream_ids"] + res["run_ids"][:1]))
         console.print(f"[dim]{DEMO_STREAM_SCRIBE} on {min(stream, res['n'])} consultations "
                       f"({res['stream_speech_s'] / 60:.1f} min of speech) in {res['stream_s']:.0f} s, audio fed in "
-                      "0.5 s chunks on a simulated clock; figures explained in docs/streaming.md.[/]", highlight=False)
+                      "0.5 s chunks on a simulated clock: time to first partial, final latency per utterance, share "
+                      "of partial words later changed, real-time factor, final WER (docs/streaming.md).[/]",
+                      highlight=False)
     flagged = sum(int(r.get("flagged") or 0) for r in records)
     console.print(
         f"{res['n']} consultations, {res['speech_s'] / 60:.1f} min of speech, "
