@@ -57,3 +57,16 @@ def test_stream_page_without_streaming_runs_says_how_to_make_one(tmp_path):
     Store(tmp_path / "e.duckdb")
     at = _page(tmp_path / "e.duckdb")
     assert not at.exception and "whisper-stream+rules" in at.info[0].value
+
+
+def test_sweep_rows_and_report_carry_the_streaming_figures(tmp_path):
+    from evalkit.sweep import Condition
+    from evalkit.sweep_report import summarise, write_report
+
+    store = Store(tmp_path / "s.duckdb")
+    rid, _ = streamed_run(store, tmp_path)
+    (row,) = summarise(store, [(Condition("espeak", "clean", None), rid)])
+    assert row["stream_final_latency_s"] is not None and row["stream_revision_rate"] > 0
+    assert row["normalizer"] == "evalkit"
+    md = write_report([row], tmp_path / "report")["markdown"].read_text()
+    assert "## Streaming" in md and "partial words later changed" in md and "WER normaliser: evalkit" in md
