@@ -45,6 +45,7 @@ BENCHES: dict[str, tuple[list[str], list[str], str]] = {
     "bench_rss": ([], ["--sessions", "300"], "peak RSS of a large run"),
     "bench_scribes": ([], ["--no-asr"], "built-in scribes: rules speed, ASR real-time factor"),
     "bench_speech": ([], ["--no-sweep", "--vocab-cases", "1"], "speech synthesis, channels, Whisper RTF/WER"),
+    "bench_streaming": ([], ["--n", "2", "--no-batch"], "streaming whisper: RTF, latency, stability at two windows"),
     "bench_synth": ([], ["4"], "synthetic consultations: generation and TTS speed"),
     "bench_ray": ([], [], "Ray executor speed-up over threads"),
     "bench_hostile": ([], [], "hostile inputs (issue 18): peak RSS and time, each in a watched subprocess"),

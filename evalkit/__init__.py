@@ -28,6 +28,11 @@ _EXPORTS: dict[str, str] = {
     # metrics and judges
     "NORMALIZATION": "evalkit.normalize",  # the function: from evalkit.normalize import normalize
     "wer_details": "evalkit.metrics.wer", "wer_scores": "evalkit.metrics.wer",
+    "get_normalizer": "evalkit.normalizers", "speaker_wer": "evalkit.metrics.speaker_wer",
+    "speaker_wer_scores": "evalkit.metrics.speaker_wer",
+    # streaming
+    "TranscriptEvent": "evalkit.streaming.protocol", "run_stream": "evalkit.streaming.protocol",
+    "stream_figures": "evalkit.streaming.metrics", "stream_scores": "evalkit.streaming.metrics",
     "adherence": "evalkit.metrics.adherence", "adherence_scores": "evalkit.metrics.adherence",
     "judge_note": "evalkit.metrics.hallucination", "GroundingJudge": "evalkit.metrics.hallucination",
     "hallucination_scores": "evalkit.metrics.hallucination", "LLMJudge": "evalkit.judge",

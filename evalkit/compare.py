@@ -149,7 +149,8 @@ def compare_sides(a: RunSide, b: RunSide, *, n_resamples: int = DEFAULT_RESAMPLE
     worst_cases = worst_cases_of(paired, per_metric, worst, worst_by, app_url) if worst and n else []
     settings = {"n_resamples": n_resamples, "seed": seed, "confidence": confidence, "app_url": app_url,
                 "paired_on": "scribe+consultation_id" if by_scribe else "consultation_id",
-                "breakdown_metrics": bmetrics}
+                "breakdown_metrics": bmetrics,
+                "normalizers": {"A": a.normalizers or ["evalkit"], "B": b.normalizers or ["evalkit"]}}
     return CompareResult(a.ref, b.ref, a.run_ids, b.run_ids, len(a.sessions), len(b.sessions), n, only_a, only_b,
                          deltas, breakdowns, worst_cases, settings, notes=a.notes + b.notes)
 
@@ -225,7 +226,7 @@ def worst_cases_of(paired: pd.DataFrame, per_metric: dict[str, tuple[np.ndarray,
     z: dict[str, np.ndarray] = {}
     for m, (va, vb, mask) in per_metric.items():
         info = info_or_default(m)
-        if info.direction is None or (not worst_by and (info.kind == "binary" or info.family in ("ops", "review"))):
+        if info.direction is None or (not worst_by and (info.kind == "binary" or info.family in ("ops", "review", "streaming"))):
             continue
         if worst_by and m != worst_by:
             continue

@@ -28,6 +28,7 @@ class RunSide:
     sections: pd.DataFrame  # session_id, section, claims, unsupported
     metrics: list[str]
     notes: list[str] = field(default_factory=list)  # which run a shared label stood for; incomplete runs allowed
+    normalizers: list[str] = field(default_factory=list)  # the WER normalisers its runs were scored with
 
 
 def session_table(sess: pd.DataFrame, scores: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -85,7 +86,10 @@ def load_side(store: Store, ref: str, *, allow_incomplete: bool = True, how_to_a
     notes += require_complete(store, run_ids, ref, allow=allow_incomplete, how_to_allow=how_to_allow)
     sess, scores, sections = store.compare_frames(run_ids)
     table, metrics = session_table(sess, scores)
-    return RunSide(ref, run_ids, table, sections, metrics, notes)
+    from .normalizers import run_normalizer
+
+    norms = sorted({run_normalizer(store.get_run(r)) for r in run_ids})
+    return RunSide(ref, run_ids, table, sections, metrics, notes, norms)
 
 
 def pair_sides(a: RunSide, b: RunSide) -> tuple[pd.DataFrame, list[str], list[str], bool]:

@@ -67,6 +67,18 @@ def headline(res: CompareResult) -> str:
     return f"✅ **No significant regression** over {res.n_paired} paired cases.{better}"
 
 
+def normalizer_line(res: CompareResult, markdown: bool = True) -> str:
+    """Which text normalisation the WER figures used, with a warning when the two sides differ."""
+    norms = res.settings.get("normalizers") or {}
+    a, b = ", ".join(norms.get("A") or ["evalkit"]), ", ".join(norms.get("B") or ["evalkit"])
+    c = "`" if markdown else ""
+    if a == b:
+        return f"WER normaliser: {c}{a}{c} (both runs)."
+    warn = "⚠️ " if markdown else ""
+    return (f"{warn}WER normaliser differs: A {c}{a}{c}, B {c}{b}{c} — WER-family deltas mix two normalisations; "
+            "rerun one side with the other's `normalizer:`.")
+
+
 def _metric_table(res: CompareResult) -> list[str]:
     conf = int(round(res.settings.get("confidence", 0.95) * 100))
     out = [f"| Metric | A | B | Δ (B − A) | {conf}% CI | p | n | Verdict |", "|---|---:|---:|---:|---|---:|---:|---|"]
@@ -142,8 +154,8 @@ def to_markdown(res: CompareResult, *, worst: int = 10, title: str | None = None
              f"A = {a} ({_cell(', '.join(res.run_a))}), B = {b} ({_cell(', '.join(res.run_b))}). "
              f"{res.n_paired} paired cases (A {res.n_a} sessions, B {res.n_b}; {len(res.only_a)} only in A, "
              f"{len(res.only_b)} only in B). Paired bootstrap over cases: {s.get('n_resamples', 0):,} resamples, "
-             f"seed {s.get('seed')}; binary outcomes use McNemar's test. ↓ lower is better, ↑ higher is better.",
-             ""]
+             f"seed {s.get('seed')}; binary outcomes use McNemar's test. ↓ lower is better, ↑ higher is better. "
+             + normalizer_line(res), ""]
     lines += [f"> ⚠️ {_cell(n)}" for n in res.notes] + ([""] if res.notes else [])
     lines += _metric_table(res)
     lines += ["", f"{h}# Worst-regressed cases", ""] + _worst_lines(res, worst)
@@ -171,7 +183,8 @@ def print_compare(res: CompareResult, console: Any, *, worst: int = 10) -> None:
     console.print(f"[dim]{res.n_paired} paired cases · A {rich_text(res.ref_a)} ({res.n_a}) · "
                   f"B {rich_text(res.ref_b)} ({res.n_b}) · "
                   f"{len(res.only_a)} only in A, {len(res.only_b)} only in B · "
-                  f"{res.settings.get('n_resamples', 0):,} bootstrap resamples[/]", highlight=False)
+                  f"{res.settings.get('n_resamples', 0):,} bootstrap resamples · "
+                  f"{rich_text(normalizer_line(res, markdown=False))}[/]", highlight=False)
     console.print(f"[dim]A {rich_text(res.ref_a)} = {rich_text(', '.join(res.run_a))} · "
                   f"B {rich_text(res.ref_b)} = {rich_text(', '.join(res.run_b))}[/]", highlight=False)
     for note in res.notes:
@@ -196,4 +209,4 @@ def print_compare(res: CompareResult, console: Any, *, worst: int = 10) -> None:
         console.print(w)
 
 
-__all__ = ["headline", "print_compare", "to_markdown", "write_json"]
+__all__ = ["headline", "normalizer_line", "print_compare", "to_markdown", "write_json"]

@@ -88,7 +88,7 @@ def _fmt(metric: str, v: float | None, signed: bool = False) -> str:
     return info_or_default(metric).fmt(v, signed=signed)
 
 
-_GROUP_FOR_FAMILY = {"asr": "wer", "structure": "adherence", "grounding": "hallucination",
+_GROUP_FOR_FAMILY = {"asr": "wer", "speakers": "wer", "structure": "adherence", "grounding": "hallucination",
                      "completeness": "hallucination"}
 
 
@@ -113,6 +113,7 @@ class GateReport:
     baseline_ids: list[str] = field(default_factory=list)
     comparison: Any = None  # evalkit.compare.CompareResult
     notes: list[str] = field(default_factory=list)  # which runs labels stood for; incomplete runs allowed
+    normalizers: list[str] = field(default_factory=list)  # the WER normalisers of the gated run
 
     @property
     def passed(self) -> bool:
@@ -135,6 +136,7 @@ class GateReport:
         return _clean({
             "passed": self.passed, "run": self.run, "run_ids": self.run_ids, "n_sessions": self.n_sessions,
             "baseline": self.baseline, "baseline_ids": self.baseline_ids, "config": self.config.path,
+            "normalizers": self.normalizers or ["evalkit"],
             "checks": [{"name": r.name, "rule": r.check.rule, "kind": r.check.kind, "metric": r.check.metric,
                         "passed": r.passed, "observed": r.observed, "message": r.message, "where": r.check.where,
                         **r.extra} for r in self.results],
@@ -214,7 +216,7 @@ def run_gate(store: Any, run_ref: str, config: GateConfig | str | Path, *, basel
                              "gate a run of the same dataset as the baseline")
     results = [_evaluate(c, side, comparison, run_ref, baseline) for c in cfg.checks]
     return GateReport(cfg, run_ref, side.run_ids, len(side.sessions), results, baseline, base_ids, comparison,
-                      notes=side.notes + base_notes)
+                      notes=side.notes + base_notes, normalizers=side.normalizers)
 
 
 __all__ = ["Check", "CheckResult", "GateConfig", "GateReport", "aggregate", "load_gate_config", "parse_rule",

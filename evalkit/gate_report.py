@@ -28,7 +28,8 @@ def to_junit(report: GateReport, *, suite_name: str | None = None) -> str:
                        time="0", timestamp=datetime.now(timezone.utc).replace(microsecond=0).isoformat())
     props = ET.SubElement(ts, "properties")
     for k, v in (("run", report.run), ("run_ids", ",".join(report.run_ids)), ("baseline", report.baseline or ""),
-                 ("baseline_ids", ",".join(report.baseline_ids)), ("config", report.config.path)):
+                 ("baseline_ids", ",".join(report.baseline_ids)), ("config", report.config.path),
+                 ("wer_normalizer", ",".join(report.normalizers or ["evalkit"]))):
         ET.SubElement(props, "property", name=k, value=xml_text(v))
     for i, note in enumerate(report.notes):
         ET.SubElement(props, "property", name=f"note{i + 1}", value=xml_text(note))
@@ -71,7 +72,8 @@ def to_markdown(report: GateReport, *, worst: int = 10) -> str:
     lines = [f"## evalkit gate: {run}", "", headline(report), "",
              f"Run {run} ({_md_cell(', '.join(report.run_ids))}, {report.n_sessions} sessions)"
              + (f" against baseline {base} ({_md_cell(', '.join(report.baseline_ids))})" if report.baseline else "")
-             + f"; gate file {md_code(report.config.path)}.", ""]
+             + f"; gate file {md_code(report.config.path)}; WER normaliser "
+             + md_code(", ".join(report.normalizers or ["evalkit"])) + ".", ""]
     lines += [f"> ⚠️ {_md_cell(n)}" for n in report.notes] + ([""] if report.notes else [])
     lines += ["| | Check | Rule | Result |", "|---|---|---|---|"]
     for r in report.results:

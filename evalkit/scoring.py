@@ -43,8 +43,24 @@ def score_output(consultation: Consultation, output: ScribeOutput, suite: Suite,
     if "wer" in suite.metrics and output.transcript:
         from .metrics.wer import wer_details, wer_scores
 
-        res = wer_details(consultation.turns, output.transcript, terms=case_terms(consultation))
+        res = wer_details(consultation.turns, output.transcript, terms=case_terms(consultation),
+                          normalizer=suite.normalizer)
         scores += wer_scores(res, session_id)
+        from .metrics.speaker_wer import labels_speakers, speaker_wer, speaker_wer_scores
+
+        if labels_speakers(output.transcript):  # cpWER (and tcpWER with times) for scribes that say who spoke
+            sres = speaker_wer(consultation.turns, output.transcript, normalizer=suite.normalizer)
+            if sres is not None:
+                scores += speaker_wer_scores(sres, session_id)
+    stream = output.metadata.get("stream") if isinstance(output.metadata, dict) else None
+    if isinstance(stream, dict) and stream.get("events") is not None:  # a streamed transcript: its figures
+        from .normalizers import get_normalizer
+        from .streaming.metrics import stream_figures, stream_scores
+        from .streaming.protocol import StreamResult
+
+        fig = stream_figures(StreamResult.from_metadata(stream), consultation.turns,
+                             words=get_normalizer(suite.normalizer).words)
+        scores += stream_scores(fig, session_id, settings=stream.get("settings"))
     if "adherence" in suite.metrics:
         from .metrics.adherence import adherence, adherence_scores
 

@@ -491,6 +491,7 @@ class Store:
             return con.execute("""
                 SELECT r.run_id, r.label, r.suite_name, r.dataset, r.scribe, r.judge, r.status,
                        r.created_at, r.finished_at,
+                       coalesce(json_extract_string(r.suite, '$.normalizer'), 'evalkit') AS normalizer,
                        count(s.session_id) AS sessions,
                        count(s.session_id) FILTER (WHERE s.status='failed') AS failed
                 FROM runs r LEFT JOIN sessions s USING (run_id)

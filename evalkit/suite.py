@@ -70,6 +70,9 @@ class Suite(BaseModel):
         scribe_options: per-stage options, e.g. ``{"whisper": {"beam_size": 1}}``.
         template: note template for every case; ``None`` uses each consultation's own.
         metrics: metric groups to compute (``wer``, ``adherence``, ``hallucination``).
+        normalizer: text normalisation for the WER family: ``evalkit`` (clinical: doses, units,
+            numbers) or ``whisper`` (Whisper's EnglishTextNormalizer, for comparison with published
+            figures); see :mod:`evalkit.normalizers`.
         judge: ``grounding`` (offline) or an LLM judge spec (model string or mapping).
         context: the parts of the record the judge may use as evidence besides the dialogue
             (:data:`evalkit.context.PARTS`; ``[]`` for the dialogue alone).
@@ -85,6 +88,7 @@ class Suite(BaseModel):
     scribe_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     template: str | None = None
     metrics: list[str] = Field(default_factory=lambda: list(METRIC_GROUPS))
+    normalizer: str = "evalkit"
     judge: Any = "grounding"
     context: list[str] = Field(default_factory=lambda: ["demographics", "chief_complaint", "medications",
                                                         "conditions", "allergies"])
@@ -111,6 +115,15 @@ class Suite(BaseModel):
             raise ValueError(f"unknown context part(s) {bad}; use any of {list(PARTS)} (or [] for none)")
         return v
 
+    @field_validator("normalizer")
+    @classmethod
+    def _known_normalizer(cls, v: str) -> str:
+        from .normalizers import NORMALIZERS
+
+        if v not in NORMALIZERS:
+            raise ValueError(f"unknown normaliser {v!r}; use one of {list(NORMALIZERS)}")
+        return v
+
     @field_validator("template")
     @classmethod
     def _known_template(cls, v: str | None) -> str | None:
@@ -123,8 +136,11 @@ class Suite(BaseModel):
     def hash(self) -> str:
         d = self.model_dump(mode="json", exclude={"label": True, "concurrency": True,
                                                   "flag_rules": {"__all__": {"severity"}}})
+        # defaults are left out, so runs made before these fields existed keep their ids
         if d["context"] == Suite.model_fields["context"].default_factory():  # type: ignore[misc]
-            del d["context"]  # the default keeps the hashes (run identities) suites had before the field
+            del d["context"]
+        if d["normalizer"] == "evalkit":
+            del d["normalizer"]
         return content_hash(d, 12)
 
 

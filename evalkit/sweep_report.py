@@ -20,13 +20,16 @@ import numpy as np
 
 #: metrics summarised per condition (the first four are the sweep's headline figures)
 SUMMARY_METRICS = ("wer", "medical_wer", "numeric_error_rate", "hallucination_rate", "omission_rate", "adherence",
-                   "cer", "latency_s")
+                   "cer", "latency_s", "cpwer", "stream_first_partial_s", "stream_final_latency_s",
+                   "stream_revision_rate", "stream_rtf")
+#: the streaming figures (present when the sweep's scribe streams, e.g. whisper-stream+rules)
+STREAM_METRICS = ("stream_first_partial_s", "stream_final_latency_s", "stream_revision_rate", "stream_rtf")
 CURVE_METRICS = ("wer", "numeric_error_rate")
 #: default thresholds for break points: the ``high_wer`` flag rule, and any misheard number in 20
 THRESHOLDS = {"wer": 0.25, "medical_wer": 0.25, "numeric_error_rate": 0.05, "hallucination_rate": 0.1}
 CLEAN_X = 40.0  # where "no added noise" sits on the SNR axis
 
-__all__ = ["CURVE_METRICS", "SUMMARY_METRICS", "break_points", "bootstrap_mean", "curve_figure", "rows_from_store",
+__all__ = ["CURVE_METRICS", "STREAM_METRICS", "SUMMARY_METRICS", "break_points", "bootstrap_mean", "curve_figure", "rows_from_store",
            "summarise", "write_json", "write_report"]
 
 
@@ -64,8 +67,11 @@ def summarise(store: Any, runs: Iterable[tuple[Any, str]]) -> list[dict[str, Any
         scores = store.scores_frame([rid])
         sessions = store.run_sessions(rid)
         failed = int((sessions["status"] == "failed").sum()) if "status" in sessions else 0
+        from .normalizers import run_normalizer
+
         row: dict[str, Any] = {**cond.to_dict(), "run_id": rid, "label": cond.label,
-                               "n": int(len(sessions)) - failed, "failed": failed}
+                               "n": int(len(sessions)) - failed, "failed": failed,
+                               "normalizer": run_normalizer(store.get_run(rid))}
         for m in SUMMARY_METRICS:
             vals = scores.loc[scores["metric"] == m, "value"].tolist() if not scores.empty else []
             mean, lo, hi = bootstrap_mean(vals)
@@ -248,7 +254,15 @@ def write_report(rows: Sequence[dict[str, Any]], out_dir: str | Path, *, title: 
                      f"{_fmt(r.get('medical_wer'), r.get('medical_wer_ci'))} | "
                      f"{_fmt(r.get('numeric_error_rate'), r.get('numeric_error_rate_ci'))} | "
                      f"{_fmt(r.get('hallucination_rate'), r.get('hallucination_rate_ci'))} |")
-    lines += ["", "## Curves", ""]
+    if any(r.get("stream_final_latency_s") is not None for r in rows):
+        lines += ["", "## Streaming", "", "Means over sessions with 95% case-bootstrap intervals (see docs/streaming.md).",
+                  "", "| condition | first partial (s) | final latency (s) | partial words later changed | RTF |",
+                  "|---|---|---|---|---|"]
+        for r in rows:
+            lines.append(f"| {r['condition']} | " + " | ".join(_fmt(r.get(m), r.get(f"{m}_ci")) for m in STREAM_METRICS)
+                         + " |")
+    norms = sorted({str(r.get("normalizer") or "evalkit") for r in rows})
+    lines += ["", f"WER normaliser: {', '.join(norms)} (see evalkit.normalizers).", "", "## Curves", ""]
     for f in figures:
         lines.append(f"![{f.stem}]({f.name})" if fmt == "png" else f"Interactive curves: [{f.name}]({f.name})")
     lines.append("")

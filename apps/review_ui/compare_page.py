@@ -35,6 +35,9 @@ def render() -> None:
         colour = {"regressed": "red", "improved": "green"}.get(verdict, "blue")
         common.html_block(f"{common.chip(verdict.upper(), colour)} {res.n_paired} paired cases · "
                           f"{len(res.regressions)} metric(s) worse, {len(res.improvements)} better")
+        from evalkit.compare_report import normalizer_line
+
+        st.caption(normalizer_line(res, markdown=False))
         order = {"regressed": 0, "improved": 1}
         rows = [{"verdict": {"regressed": "▼ worse", "improved": "▲ better"}.get(m.verdict, m.verdict),
                  "metric": m.metric, "A": m.info.fmt(m.mean_a), "B": m.info.fmt(m.mean_b),

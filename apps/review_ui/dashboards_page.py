@@ -25,6 +25,10 @@ def render() -> None:
     if not chosen:
         st.info("Pick at least one run.")
         return
+    if "normalizer" in runs:
+        norms = sorted({str(n) for n in runs.loc[runs.run_id.isin(chosen), "normalizer"]})
+        st.caption(f"WER normaliser: {', '.join(norms)}" + (" — these runs' WER figures are not comparable"
+                                                             if len(norms) > 1 else ""))
     summary = common.cached("metric_summary", chosen)
     metrics = sorted(summary["metric"].unique(), key=sort_key) if not summary.empty else []
     if not metrics:

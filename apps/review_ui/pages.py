@@ -34,6 +34,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("dashboards", "Dashboards", ":material/monitoring:", "dashboards", "Runs", _lazy("dashboards_page")),
     PageSpec("compare", "Compare runs", ":material/compare_arrows:", "compare", "Runs", _lazy("compare_page")),
     PageSpec("sweep", "Robustness sweep", ":material/graphic_eq:", "dashboards", "Runs", _lazy("sweep_page")),
+    PageSpec("stream", "Streaming", ":material/speed:", "dashboards", "Runs", _lazy("stream_page")),
     PageSpec("audit", "Audit log", ":material/history:", "audit", "Admin", _lazy("audit_page")),
     PageSpec("users", "Users & assignments", ":material/manage_accounts:", "manage_users", "Admin",
              _lazy("users_page")),

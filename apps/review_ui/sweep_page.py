@@ -19,6 +19,10 @@ def _pct(v) -> str:
     return "–" if v is None or pd.isna(v) else f"{v:.1%}"
 
 
+def _secs(v) -> str:
+    return "–" if v is None or pd.isna(v) else f"{v:.2f}"
+
+
 def _breaks_at(v) -> str:
     if v is None:
         return "does not break"
@@ -51,7 +55,8 @@ def render() -> None:
     c[0].metric("Conditions", len(rows))
     c[1].metric("Cases per condition", n)
     c[2].metric("Failed sessions", failed)
-    metric = st.segmented_control("Curve", list(sr.CURVE_METRICS) + ["medical_wer", "hallucination_rate"],
+    streamed = [m for m in sr.STREAM_METRICS if any(r.get(m) is not None for r in rows)]
+    metric = st.segmented_control("Curve", list(sr.CURVE_METRICS) + ["medical_wer", "hallucination_rate"] + streamed,
                                   default="wer", key="sw_metric") or "wer"
     st.plotly_chart(sr.curve_figure(rows, metric), width="stretch", key="sw_curve")
     st.subheader("Where does it break?")
@@ -63,8 +68,13 @@ def render() -> None:
     table = pd.DataFrame([{
         "condition": r["condition"], "n": r["n"], "failed": r["failed"], "WER": _pct(r["wer"]),
         "medical WER": _pct(r["medical_wer"]), "numeric errors": _pct(r["numeric_error_rate"]),
-        "hallucination": _pct(r["hallucination_rate"]), "run": r["run_id"],
+        "hallucination": _pct(r["hallucination_rate"]),
+        **({"final latency (s)": _secs(r.get("stream_final_latency_s")),
+            "partial words changed": _pct(r.get("stream_revision_rate"))} if streamed else {}),
+        "run": r["run_id"],
     } for r in rows])
     st.dataframe(table, hide_index=True, width="stretch")
+    norms = sorted({str(r.get("normalizer") or "evalkit") for r in rows})
+    st.caption(f"WER normaliser: {', '.join(norms)}.")
     st.caption("Each condition is a run labelled sweep:<condition>: open it in Compare runs or the review "
                "queue to listen to the sessions it broke on.")

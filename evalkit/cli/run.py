@@ -15,7 +15,8 @@ from ._common import DB_OPTION, console, fail, open_store
 
 #: columns of the runs table: (metric, header, format)
 SUMMARY_COLUMNS = [
-    ("wer", "WER", "{:.1%}"), ("medical_wer", "med WER", "{:.1%}"), ("adherence", "adherence", "{:.2f}"),
+    ("wer", "WER", "{:.1%}"), ("medical_wer", "med WER", "{:.1%}"), ("cpwer", "cpWER", "{:.1%}"),
+    ("adherence", "adherence", "{:.2f}"),
     ("hallucination_rate", "halluc.", "{:.1%}"), ("major_hallucinations", "major/note", "{:.2f}"),
     ("omission_rate", "omission", "{:.1%}"), ("flagged", "flagged sessions", "{:.0f}"),
 ]
@@ -36,7 +37,7 @@ def runs_table(store, run_ids: list[str] | None = None) -> tuple[Table, list[dic
     if len(runs) and len(runs) <= 4 and console.width < 130:
         return _runs_by_column(runs, means)
     table = Table(title="runs", header_style="bold")
-    for h in ("run", "label", "scribe", "sessions", "failed"):
+    for h in ("run", "label", "scribe", "WER norm.", "sessions", "failed"):
         table.add_column(h)
     for _, h, _ in SUMMARY_COLUMNS:
         table.add_column(h, justify="right")
@@ -44,7 +45,8 @@ def runs_table(store, run_ids: list[str] | None = None) -> tuple[Table, list[dic
     for r in runs.itertuples():
         rec = _record(r, means)
         records.append(rec)
-        table.add_row(rec["run_id"], rec["label"] or "", rec["scribe"], str(rec["sessions"]), str(rec["failed"]),
+        table.add_row(rec["run_id"], rec["label"] or "", rec["scribe"], rec["normalizer"], str(rec["sessions"]),
+                      str(rec["failed"]),
                       *[_fmt(rec.get(k), f) for k, _, f in SUMMARY_COLUMNS])
     return table, records
 
@@ -52,7 +54,8 @@ def runs_table(store, run_ids: list[str] | None = None) -> tuple[Table, list[dic
 def _record(r, means) -> dict:
     m = means.loc[r.run_id].to_dict() if means is not None and r.run_id in means.index else {}
     rec = {"run_id": r.run_id, "label": r.label, "suite": r.suite_name, "dataset": r.dataset,
-           "scribe": r.scribe, "status": r.status, "sessions": int(r.sessions), "failed": int(r.failed),
+           "scribe": r.scribe, "normalizer": getattr(r, "normalizer", None) or "evalkit", "status": r.status,
+           "sessions": int(r.sessions), "failed": int(r.failed),
            "created_at": str(r.created_at)}
     rec.update(m)
     # SQL NULL comes back from pandas as NaN (a run with no label, a metric with no value): None for tables and --json
@@ -68,6 +71,7 @@ def _runs_by_column(runs, means) -> tuple[Table, list[dict]]:
         table.add_column(f"{rec['scribe']}\n{rec['run_id']}", justify="right")
     table.add_row("label", *[rec["label"] or "" for rec in records])
     table.add_row("sessions (failed)", *[f"{rec['sessions']} ({rec['failed']})" for rec in records])
+    table.add_row("WER normaliser", *[rec["normalizer"] for rec in records])
     for key, header, fmt in SUMMARY_COLUMNS:
         table.add_row(header, *[_fmt(rec.get(key), fmt) for rec in records])
     return table, records

@@ -43,6 +43,7 @@ def sweep_cmd(
     model_dir: Optional[str] = typer.Option(None, "--model-dir", help="CTranslate2 Whisper model directory."),
     metrics: str = typer.Option("wer,adherence,hallucination", "--metrics", help="Metric groups."),
     judge: str = typer.Option("grounding", "--judge", help="Judge for the note metrics (grounding is offline)."),
+    normalizer: str = typer.Option("evalkit", "--normalizer", help="WER text normalisation: evalkit or whisper."),
     concurrency: int = typer.Option(2, "--concurrency", min=1, max=32, help="Cases processed at once."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write one JSON object per condition here."),
     report: Optional[Path] = typer.Option(None, "--report", help="Write report.md and WER/numeric-error curves here."),
@@ -67,18 +68,26 @@ def sweep_cmd(
                          snrs=[parse_snr(s) for s in _split(snr)], channels=_split(channel), voices=_split(voices),
                          noise=noise, disfluency=disfluency, overlap=overlap, vocab_prompt=vocab_prompt, rt60=rt60,
                          mic_distance_m=mic_distance, packet_loss=packet_loss, metrics=_split(metrics), judge=judge,
-                         scribe_options=options, concurrency=concurrency)
+                         scribe_options=options, concurrency=concurrency, normalizer=normalizer)
     conds = config.conditions()
     store = open_store(db)
     console.print(f"sweep: {len(conds)} conditions × {n} cases with {scribe}")
     result = run_sweep(config, store, progress=progress)
     table = Table(title=f"sweep {result.sweep_id} ({result.wall_s:.0f} s)", header_style="bold")
-    for h in ("condition", "n", "WER", "medical WER", "numeric err.", "halluc.", "run"):
+    streamed = any(r.get("stream_final_latency_s") is not None for r in result.rows)
+    heads = ["condition", "n", "WER", "medical WER", "numeric err.", "halluc."]
+    heads += ["final latency", "revised"] if streamed else []
+    for h in heads + ["run"]:
         table.add_column(h, justify="left" if h in ("condition", "run") else "right", no_wrap=h in ("condition", "run"))
     for r in result.rows:
-        table.add_row(r["condition"], str(r["n"]), _pct(r["wer"]), _pct(r["medical_wer"]),
-                      _pct(r["numeric_error_rate"]), _pct(r["hallucination_rate"]), r["run_id"])
+        cells = [r["condition"], str(r["n"]), _pct(r["wer"]), _pct(r["medical_wer"]),
+                 _pct(r["numeric_error_rate"]), _pct(r["hallucination_rate"])]
+        if streamed:
+            lat = r.get("stream_final_latency_s")
+            cells += ["–" if lat is None else f"{lat:.2f} s", _pct(r.get("stream_revision_rate"))]
+        table.add_row(*cells, r["run_id"])
     console.print(table)
+    console.print(f"[dim]WER normaliser: {config.normalizer}[/]", highlight=False)
     for b in break_points(result.rows):
         if b["metric"] in ("wer", "numeric_error_rate") and b["breaks_at_snr"] is not None:
             at = "even without noise" if b["breaks_at_snr"] == "clean" else f"at {b['breaks_at_snr']:g} dB SNR"
@@ -88,5 +97,6 @@ def sweep_cmd(
     if report is not None:
         out = write_report(result.rows, report, meta={
             "scribe": scribe, "cases": n, "seed": seed, "voices": voices, "noise": noise,
-            "disfluency": disfluency, "overlap": overlap, "sweep": result.sweep_id, "database": db})
+            "disfluency": disfluency, "overlap": overlap, "WER normaliser": config.normalizer,
+            "sweep": result.sweep_id, "database": db})
         console.print(f"→ {out['markdown']} ({out['format'].upper()} curves)")

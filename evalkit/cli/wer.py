@@ -22,14 +22,18 @@ def _read_pairs(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | 
 
 
 def score_pair(rec: dict[str, Any], warn: Callable[[str], None] | None = None,
-               where: str = "pair") -> dict[str, Any]:
+               where: str = "pair", normalizer: str = "evalkit") -> dict[str, Any]:
     """Score one input record ``{"id", "reference", "hypothesis", ["terms"]}``.
+
+    When both transcripts are turns with speakers, the speaker-attributed rates (``cpwer``,
+    ``tcpwer`` with times on both sides, ``speaker_confusion``) are added.
 
     Args:
         rec: the parsed JSONL line.
         warn: called with a one-line warning for a transcript taken with a repair (a first turn
             with no speaker tag).
         where: the record's place (``FILE:LINE``), named in warnings.
+        normalizer: ``evalkit`` or ``whisper`` (:mod:`evalkit.normalizers`).
 
     Returns:
         ``{"id", "wer", "cer", "hits", "substitutions", "deletions", "insertions", "medical_wer", ...}``.
@@ -64,10 +68,17 @@ def score_pair(rec: dict[str, Any], warn: Callable[[str], None] | None = None,
     ref, hyp = ((parse_transcript(v, source=f, warn=said)
                  if isinstance(v, str) and has_speaker_tags(v) else v)
                 for f, v in (("reference", rec["reference"]), ("hypothesis", rec["hypothesis"])))
-    res = wer_details(ref, hyp, terms=terms)
+    res = wer_details(ref, hyp, terms=terms, normalizer=normalizer)
     out = {"id": rec["id"]}
     out.update({f: getattr(res, f) for f in OUTPUT_FIELDS})
     out["ref_words"] = res.ref_words
+    out["normalizer"] = res.normalizer
+    from ..metrics.speaker_wer import labels_speakers, speaker_wer
+
+    if not isinstance(ref, str) and labels_speakers(ref) and labels_speakers(hyp):
+        sres = speaker_wer(ref, hyp, normalizer=normalizer)  # type: ignore[arg-type]
+        if sres is not None:
+            out.update(cpwer=sres.cpwer, tcpwer=sres.tcpwer, speaker_confusion=sres.speaker_confusion)
     return out
 
 
@@ -78,12 +89,19 @@ def wer_command(
                                '{"speaker", "text"} or plain text; optional "terms": extra medical terms.'),
     output: str = typer.Option(..., "--output", "-o", help="JSONL scores out, one line per input line ('-' = stdout)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary."),
+    normalizer: str = typer.Option("evalkit", "--normalizer", help="Text normalisation: evalkit (clinical: "
+                                   "doses, units, numbers) or whisper (Whisper's EnglishTextNormalizer, as on "
+                                   "the Open ASR Leaderboard)."),
 ) -> None:
-    """Word/character error rates, medical-term WER and speaker WER for transcript pairs."""
+    """Word/character error rates, medical-term WER, speaker WER and cpWER for transcript pairs."""
     from ..errors import InputError
     from ..gcpolicy import batch_mode
-    from ..normalize import NORMALIZATION
+    from ..normalizers import get_normalizer
 
+    try:
+        norm = get_normalizer(normalizer, source="--normalizer")
+    except InputError as e:
+        fail(str(e))
     batch_mode()
     if not input.exists():
         fail(f"{input}: file not found — fix: give the path of a JSONL file of pairs")
@@ -94,7 +112,7 @@ def wer_command(
         for n, rec, err in _read_pairs(input):
             if rec is not None:
                 try:
-                    row = score_pair(rec, warn=warning_line, where=f"{input}:{n}")
+                    row = score_pair(rec, warn=warning_line, where=f"{input}:{n}", normalizer=norm.name)
                 except InputError as e:
                     prefix = e.field if e.source == "pair" else (e.source + ("" if (e.field or "").startswith("[") else ".") + e.field
                                                                       if e.field else e.source)
@@ -114,7 +132,7 @@ def wer_command(
         mean = sum(r["wer"] for r in rows) / len(rows)
         target = err_console if output == "-" else console
         target.print(f"{len(rows)} pairs scored, {failed} failed; corpus WER {errors / words:.3f} "
-                     f"({errors}/{words} words), mean WER {mean:.3f}", highlight=False)
-        target.print(f"[dim]{NORMALIZATION}[/]", highlight=False)
+                     f"({errors}/{words} words), mean WER {mean:.3f}; normaliser {norm.label()}", highlight=False)
+        target.print(f"[dim]{norm.description}[/]", highlight=False)
     if failed:
         raise typer.Exit(1)

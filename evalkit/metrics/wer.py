@@ -1,8 +1,9 @@
 """Word and character error rates for transcripts: overall, medical terms, numbers, per speaker.
 
-Every rate is computed on text normalised by :data:`evalkit.normalize.NORMALIZE`, with one
-word alignment per pair (rapidfuzz's C Levenshtein, the one jiwer uses), so ``wer`` equals
-``jiwer.wer`` on the normalised strings. Per-speaker and medical rates come from the same
+Every rate is computed on text normalised by the chosen normaliser (:mod:`evalkit.normalizers`:
+``evalkit``, :data:`evalkit.normalize.NORMALIZE`, by default; ``whisper``, Whisper's
+EnglishTextNormalizer), with one word alignment per pair (rapidfuzz's C Levenshtein, the one
+jiwer uses), so ``wer`` equals ``jiwer.wer`` on the normalised strings. Per-speaker and medical rates come from the same
 alignment: each reference word's error is charged to that word's speaker; an inserted
 word is charged to the speaker of the neighbouring reference word (see ``_insert_speaker``).
 """
@@ -19,7 +20,8 @@ from typing import Any, Final, Iterable, NamedTuple, Sequence
 from rapidfuzz.distance import Levenshtein
 
 from ..errors import InputError
-from ..normalize import normalize, normalize_words
+from ..normalize import normalize_words
+from ..normalizers import Normalizer, get_normalizer
 from ..wordscan import indices_of
 from ..schema import Score, SpeakerRole, Turn
 from ..vocab import anatomy, conditions, drugs, units
@@ -72,6 +74,8 @@ class WerResult:
     speakers: dict[str, dict[str, int]] = field(default_factory=dict)  # role → {words, errors}
     missed_terms: list[tuple[str, str | None]] = field(default_factory=list)  # (ref term word, hyp word)
     misheard_numbers: list[tuple[str, str | None]] = field(default_factory=list)  # ("500 mg", "100 mg"), numeric safety
+    normalizer: str = "evalkit"  # the normaliser's name (evalkit.normalizers)
+    normalization: str = NORMALIZATION_ID  # its versioned id
     _src: Any = field(default=None, repr=False, compare=False)  # what the alignment is built from
 
     @property
@@ -111,16 +115,16 @@ class WerResult:
 
 
 def _words_and_speakers(value: str | Sequence[Turn] | Sequence[dict], source: str,
-                        with_speakers: bool = True) -> tuple[list[str], list[str | None]]:
+                        with_speakers: bool = True, norm: Normalizer | None = None) -> tuple[list[str], list[str | None]]:
     """Normalised words of a transcript, with the speaker role of each word (None for plain text;
-    an empty list when ``with_speakers`` is false)."""
+    an empty list when ``with_speakers`` is false). ``norm`` None is the evalkit normaliser."""
     if isinstance(value, str):
         from ..text import has_speaker_tags, parse_transcript
 
         if has_speaker_tags(value):
             value = parse_transcript(value, source=source)
         else:
-            w = normalize_words(value)
+            w = normalize_words(value) if norm is None else norm.words(value)
             return w, [None] * len(w)
     texts: list[str] = []
     roles: list[str] = []
@@ -138,6 +142,15 @@ def _words_and_speakers(value: str | Sequence[Turn] | Sequence[dict], source: st
                              'give a list of {"speaker": "doctor", "text": "..."} or plain text')
     if not texts:  # an empty list of turns: no words (the caller decides whether that is an error)
         return [], []
+    if norm is not None:  # another normaliser: one call per turn (its rules may not know the break word)
+        out: list[str] = []
+        spk: list[str | None] = []
+        for text, role in zip(texts, roles):
+            tw = norm.words(text)
+            out.extend(tw)
+            if with_speakers:
+                spk.extend([role] * len(tw))
+        return out, spk
     # one pipeline call for the whole transcript: a break word keeps turns apart (no rule spans it)
     words = normalize_words(f" {_TURN_BREAK} ".join(texts))  # a new list: ours to edit
     breaks = indices_of(words, _TURN_BREAKS)
@@ -161,13 +174,18 @@ def _first_words(keys: Iterable[tuple[str, ...]]) -> dict[str, tuple[int, ...]]:
     return {w: tuple(sorted(v, reverse=True)) for w, v in sizes.items()}
 
 
-@lru_cache(maxsize=1)
-def _lexicon_index() -> tuple[dict[tuple[str, ...], str], dict[str, tuple[int, ...]]]:
+def _norm_words(norm: Normalizer | None) -> Any:
+    return normalize_words if norm is None else norm.words
+
+
+@lru_cache(maxsize=4)
+def _lexicon_index(norm_name: str = "evalkit") -> tuple[dict[tuple[str, ...], str], dict[str, tuple[int, ...]]]:
     """Normalised lexicon: word tuple → category, and first word → term lengths (longest first)."""
     index: dict[tuple[str, ...], str] = {}
+    words_of = normalize_words if norm_name == "evalkit" else get_normalizer(norm_name).words
     for cat, terms in (("units", units()), ("anatomy", anatomy()), ("conditions", conditions()), ("drugs", drugs())):
         for term in terms:
-            key = tuple(normalize_words(term))
+            key = tuple(words_of(term))
             if key:
                 index[key] = cat  # later lists win: a drug beats a unit of the same spelling
     return index, _first_words(index)
@@ -191,10 +209,10 @@ def _numeric(words: Sequence[str]) -> list[bool]:
     return list(map(_IS_NUMERIC.__getitem__, words))
 
 
-@lru_cache(maxsize=1)
-def _second_words() -> dict[str, frozenset[str]]:
+@lru_cache(maxsize=4)
+def _second_words(norm_name: str = "evalkit") -> dict[str, frozenset[str]]:
     """First word of the lexicon's multi-word terms (only those with no one-word term) → their second words."""
-    index, first = _lexicon_index()
+    index, first = _lexicon_index(norm_name)
     out: dict[str, set[str]] = {}
     for key in index:
         if len(key) > 1 and 1 not in first[key[0]]:
@@ -202,7 +220,7 @@ def _second_words() -> dict[str, frozenset[str]]:
     return {w: frozenset(v) for w, v in out.items()}
 
 
-def medical_mask(words: Sequence[str], terms: Iterable[str] | None = None) -> list[bool]:
+def medical_mask(words: Sequence[str], terms: Iterable[str] | None = None, normalizer: str = "evalkit") -> list[bool]:
     """Mark which normalised reference words belong to a medical term.
 
     Medical words are drug names, conditions, anatomy (laterality words only next to an
@@ -212,17 +230,22 @@ def medical_mask(words: Sequence[str], terms: Iterable[str] | None = None) -> li
     Args:
         words: normalised words (from :func:`evalkit.normalize.normalize_words`).
         terms: extra terms (single or multi-word), e.g. from the case card.
+        normalizer: the normaliser ``words`` came from (the lexicon is normalised the same way).
     """
     words = list(words)
-    return _medical_mask(words, terms, _numeric(words))
+    norm = None if normalizer == "evalkit" else get_normalizer(normalizer)
+    return _medical_mask(words, terms, _numeric(words), norm)
 
 
-def _medical_mask(words: list[str], terms: Iterable[str] | None, numeric: list[bool]) -> list[bool]:
-    index, first = _lexicon_index()
-    seconds = _second_words()
+def _medical_mask(words: list[str], terms: Iterable[str] | None, numeric: list[bool],
+                  norm: Normalizer | None = None) -> list[bool]:
+    name = "evalkit" if norm is None else norm.name
+    index, first = _lexicon_index(name)
+    seconds = _second_words(name)
+    words_of = _norm_words(norm)
     extra: dict[tuple[str, ...], str] = {}
     for t in terms or ():
-        key = tuple(normalize_words(t))
+        key = tuple(words_of(t))
         if key:
             extra[key] = "case"
     uniq = set(words)
@@ -297,7 +320,7 @@ def _insert_speaker(ref_spk: list[str | None], i1: int, ops: Any, k: int) -> str
 
 def wer_details(reference: str | Sequence[Turn] | Sequence[dict],
                 hypothesis: str | Sequence[Turn] | Sequence[dict],
-                terms: Iterable[str] | None = None) -> WerResult:
+                terms: Iterable[str] | None = None, normalizer: str | Normalizer = "evalkit") -> WerResult:
     """Align a hypothesis transcript to the reference once and measure every error rate.
 
     Args:
@@ -307,20 +330,26 @@ def wer_details(reference: str | Sequence[Turn] | Sequence[dict],
         hypothesis: the scribe's transcript, in any of the same forms (its speakers are ignored:
             errors are charged to the reference speaker).
         terms: extra medical terms (e.g. the case card's drugs and conditions) for medical WER.
+        normalizer: ``evalkit`` (default) or ``whisper`` (:mod:`evalkit.normalizers`), or a
+            :class:`~evalkit.normalizers.Normalizer`. With ``whisper``, turns are normalised one
+            by one.
 
     Returns:
-        A :class:`WerResult`. ``wer`` equals ``jiwer.wer(normalize(ref), normalize(hyp))``.
+        A :class:`WerResult`. ``wer`` equals ``jiwer.wer(norm(ref), norm(hyp))`` with ``norm`` the
+        normaliser's text function.
 
     Raises:
         InputError: the reference is empty after normalisation, or a turn is malformed.
     """
-    ref, ref_spk = _words_and_speakers(reference, "reference")
-    hyp, _ = _words_and_speakers(hypothesis, "hypothesis", with_speakers=False)
+    nz = normalizer if isinstance(normalizer, Normalizer) else get_normalizer(normalizer)
+    norm = None if nz.name == "evalkit" else nz
+    ref, ref_spk = _words_and_speakers(reference, "reference", True, norm)
+    hyp, _ = _words_and_speakers(hypothesis, "hypothesis", False, norm)
     if not ref:
         raise InputError("reference", "text", "is empty after normalisation",
                          "give a reference transcript with at least one word")
     numeric = _numeric(ref)
-    med = _medical_mask(ref, terms, numeric)
+    med = _medical_mask(ref, terms, numeric, norm)
     # word sequences: rapidfuzz hashes the words in C; plain tuples (tag, i1, i2, j1, j2) unpack fast
     ops: list[tuple[str, int, int, int, int]] = Levenshtein.opcodes(ref, hyp).as_list()  # type: ignore[assignment]
     n = len(ref)
@@ -369,7 +398,7 @@ def wer_details(reference: str | Sequence[Turn] | Sequence[dict],
         medical_errors=med_err, numeric_error_rate=_rate(num_err, num_words), numeric_words=num_words,
         numeric_errors=num_err, wer_clinician=spk_rate(SpeakerRole.CLINICIAN),
         wer_patient=spk_rate(SpeakerRole.PATIENT), speakers=speakers, missed_terms=missed,
-        misheard_numbers=misheard,
+        misheard_numbers=misheard, normalizer=nz.name, normalization=nz.id,
         _src=(ref, hyp, ref_spk, med, ops, ins_spk),
     )
 
@@ -411,27 +440,30 @@ def wer_scores(result: WerResult, session_id: str, max_missed: int = 20) -> list
         max_missed: how many misheard medical words (reference → hypothesis) to keep in the
             ``medical_wer`` detail for the session view; 0 keeps none (no transcript text at all).
     """
+    norm = {"normalizer": result.normalizer, "normalization": result.normalization}
     counts = {"hits": result.hits, "substitutions": result.substitutions, "deletions": result.deletions,
-              "insertions": result.insertions, "ref_words": result.ref_words, "hyp_words": result.hyp_words,
-              "normalization": NORMALIZATION_ID}
+              "insertions": result.insertions, "ref_words": result.ref_words, "hyp_words": result.hyp_words, **norm}
     out = [Score(session_id=session_id, metric="wer", value=result.wer, detail=counts),
-           Score(session_id=session_id, metric="cer", value=result.cer, detail={"normalization": NORMALIZATION_ID})]
+           Score(session_id=session_id, metric="cer", value=result.cer, detail=dict(norm))]
     if result.medical_wer is not None:
         missed = [list(p) for p in result.missed_terms[:max_missed]] if max_missed else []
         out.append(Score(session_id=session_id, metric="medical_wer", value=result.medical_wer,
-                         detail={"words": result.medical_words, "errors": result.medical_errors, "missed": missed}))
+                         detail={"words": result.medical_words, "errors": result.medical_errors, "missed": missed,
+                                 **norm}))
     if result.numeric_error_rate is not None:
         misheard = [{"said": a, "heard": b} for a, b in result.misheard_numbers[:max_missed]] if max_missed else []
         out.append(Score(session_id=session_id, metric="numeric_error_rate", value=result.numeric_error_rate,
                          detail={"words": result.numeric_words, "errors": result.numeric_errors,
-                                 "misheard": misheard}))
+                                 "misheard": misheard, **norm}))
     for metric, role, value in (("wer_clinician", SpeakerRole.CLINICIAN, result.wer_clinician),
                                 ("wer_patient", SpeakerRole.PATIENT, result.wer_patient)):
         if value is not None:
-            out.append(Score(session_id=session_id, metric=metric, value=value, detail=dict(result.speakers[role.value])))
+            out.append(Score(session_id=session_id, metric=metric, value=value,
+                             detail={**result.speakers[role.value], **norm}))
     return out
 
 
-def normalized_pair(reference: str, hypothesis: str) -> tuple[str, str]:
+def normalized_pair(reference: str, hypothesis: str, normalizer: str = "evalkit") -> tuple[str, str]:
     """The two strings exactly as the metrics see them (for display and for checking against jiwer)."""
-    return normalize(reference), normalize(hypothesis)
+    nz = get_normalizer(normalizer)
+    return nz.text(reference), nz.text(hypothesis)

@@ -86,11 +86,19 @@ class Pipeline:
 
     def run(self, item: ScribeInput) -> ScribeOutput:
         t0 = time.perf_counter()
-        turns = self.transcriber.transcribe(item)
+        metadata: dict[str, Any] = {}
+        stream = getattr(self.transcriber, "stream", None)
+        if callable(stream):  # a streaming transcriber: the final turns and the stamped event log
+            res = stream(item)
+            turns = res.turns
+            settings = self.transcriber.settings() if hasattr(self.transcriber, "settings") else {}
+            metadata["stream"] = {**res.to_metadata(), "settings": settings}
+        else:
+            turns = self.transcriber.transcribe(item)
         note = self.writer.write(turns, item)
         return ScribeOutput(consultation_id=item.consultation.id, transcript=turns, note=note,
                             backend=self.name, backend_version=self.version,
-                            latency_s=time.perf_counter() - t0, cost_usd=0.0)
+                            latency_s=time.perf_counter() - t0, cost_usd=0.0, metadata=metadata)
 
 
 class WriterScribe:
@@ -147,11 +155,12 @@ def _load_builtins() -> None:
 def _import_builtins() -> None:
     import importlib
 
-    for mod in ("rules", "reference", "replay", "whisper", "sphinx", "llm", "http", "command", "healthscribe"):
+    for mod in ("rules", "reference", "replay", "whisper", "sphinx", "llm", "http", "command", "healthscribe",
+                "evalkit.streaming.transcriber"):
         try:
-            importlib.import_module(f"evalkit.scribes.{mod}")
+            importlib.import_module(mod if "." in mod else f"evalkit.scribes.{mod}")
         except ModuleNotFoundError as e:  # optional module not written or extra not installed
-            if e.name and e.name.startswith("evalkit.scribes"):
+            if e.name and e.name.startswith(("evalkit.scribes", "evalkit.streaming")):
                 continue
             raise
     for ep in entry_points(group="evalkit.scribes"):

@@ -87,7 +87,7 @@ def test_each_role_lands_on_its_home_page(app_for):
 @pytest.mark.parametrize("user,page,allowed", [
     ("dr.ada", "dashboards", False), ("dr.ada", "users", False), ("dr.ada", "audit", False),
     ("eng", "users", False), ("root", "users", True), ("eng", "compare", True), ("dr.ada", "agreement", True),
-    ("eng", "sweep", True), ("dr.ada", "sweep", False),
+    ("eng", "sweep", True), ("dr.ada", "sweep", False), ("eng", "stream", True), ("dr.ada", "stream", False),
 ])
 def test_role_refusal_on_the_server(app_for, user, page, allowed):
     at = app_for(user, page)
