@@ -16,7 +16,7 @@
 - ``records``: fast construction of the output records
 """
 
-GROUNDING_VERSION = "2.1"  # 1.1: list negation scope, allergies by substance, measurement values
+GROUNDING_VERSION = "2.2"  # 1.1: list negation scope, allergies by substance, measurement values
 # 1.2: names with digits (free T4, L4-L5) are not numbers, self-corrections ("no, sorry") do not
 #      negate, a denied specific finding does not deny the broader one, "Plan:"/"give" cover plan items
 # 1.3: "practise"/"recheck" sentences cover plan items
@@ -32,3 +32,5 @@ GROUNDING_VERSION = "2.1"  # 1.1: list negation scope, allergies by substance, m
 #      an assessment phrase, "needed no more" decisions, referrals to a specialist in other words, follow-up
 #      ranges; coverage by passive lists, "discussed", compound synonyms, members of a broader item (claims
 #      unchanged)
+# 2.2: a patient-tagged "any history of ..." / "have you ever ..." is the clinician's question; "sharp or
+#      dull" is pinprick testing; brain, brainstem and skull are the head (read on unlabelled D2N125 notes)

@@ -22,7 +22,8 @@ SAME_AMOUNT: Final = {"week": (("day", 7.0),), "day": (("week", 1 / 7),), "year"
                        "minute": (("hour", 1 / 60),)}
 #: second-person questions a patient does not ask the clinician about the patient's own body
 _ASKS: Final = re.compile(r"\b(?:have you (?:had|experienced|noticed|been having)|do you (?:have|get|feel|experience)|"
-                          r"are you (?:having|experiencing|taking)|did you (?:have|notice|experience)|any (?:other )?"
+                          r"are you (?:having|experiencing|taking)|did you (?:have|notice|experience)|have you ever|"
+                          r"any (?:family )?history of|any (?:other )?"
                           r"(?:numbness|tingling|pain|fever|chills|nausea|vomiting|diarrhea|swelling|shortness)\b)")
 UNKNOWN: Final = "unknown"
 #: the clinician's hedged assessment ("sounds like you probably sprained your back"): it backs the
