@@ -12,10 +12,28 @@ from typing import Any, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 #: width of the console when it is not a terminal and COLUMNS is not set (CI logs, pipes, files):
 #: rich's default there is 80 columns, which cuts tables
 WIDE = 240
+
+
+class _WideConsole(Console):
+    """Not a terminal: at least :data:`WIDE` columns, and a table wider than that gets its natural width."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        tables = [o for o in objects if isinstance(o, Table)]
+        natural = max((self.measure(t, options=self.options.update_width(10_000)).maximum for t in tables),
+                      default=0)
+        if natural <= WIDE:
+            super().print(*objects, **kwargs)
+            return
+        self.width = natural  # rich caps print(width=) at the console's width
+        try:
+            super().print(*objects, **kwargs)
+        finally:
+            self.width = WIDE
 
 
 def _console(stderr: bool) -> Console:
@@ -25,8 +43,9 @@ def _console(stderr: bool) -> Console:
         tty = stream.isatty()
     except (AttributeError, ValueError):
         tty = False
-    width = None if tty or os.environ.get("COLUMNS") else WIDE
-    return Console(stderr=stderr, emoji=False, width=width)
+    if tty or os.environ.get("COLUMNS"):
+        return Console(stderr=stderr, emoji=False)
+    return _WideConsole(stderr=stderr, emoji=False, width=WIDE)
 
 
 console = _console(stderr=False)
