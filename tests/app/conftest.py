@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
@@ -11,10 +10,9 @@ from argon2 import PasswordHasher
 from evalkit.auth import Auth, User
 from evalkit.store import Store
 
+from .apptest_util import APP, PW
 from .demo_db import RUN_A, RUN_B, build_demo_db
 
-APP = Path(__file__).resolve().parents[2] / "apps" / "app.py"
-PW = "correct-horse-9"
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 USERS = (("dr.ada", "clinician"), ("dr.bob", "clinician"), ("dr.cy", "clinician"), ("eng", "engineer"),
          ("root", "admin"))

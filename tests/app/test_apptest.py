@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 from evalkit import review
 from evalkit.auth import User
 
-from .conftest import APP, PW
+from .apptest_util import APP, PW, open_app
 from .demo_db import RUN_B
 
 
@@ -18,18 +18,7 @@ def app_for(demo, monkeypatch):
 
     def make(user: str | None = None, page: str | None = None, session: str | None = None,
              password: str = PW) -> AppTest:
-        at = AppTest.from_file(str(APP), default_timeout=120)
-        if session:
-            at.query_params["session"] = session
-        at.run()
-        if user:
-            at.text_input(key="login_name").input(user)
-            at.text_input(key="login_pw").input(password)
-            at.button[0].click().run()
-        if page:
-            at.session_state["ek_page"] = page
-            at.run()
-        return at
+        return open_app(user, password=password, session=session, page=page)
 
     return make
 

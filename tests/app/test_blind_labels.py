@@ -11,7 +11,7 @@ from evalkit import review
 from evalkit.auth import User
 from evalkit.session_view import load_session
 
-from .conftest import APP, PW
+from .apptest_util import open_app
 
 CLAIM = "assessment_and_plan.15#1"  # the fabricated sentence's claim in the demo database
 ADA, BOB, CY = User("dr.ada", "clinician"), User("dr.bob", "clinician"), User("dr.cy", "clinician")
@@ -89,17 +89,7 @@ def app(demo, monkeypatch):
     monkeypatch.setenv("EVALKIT_DB", str(demo["db"]))
 
     def make(user: str, session: str | None = None, page: str | None = None) -> AppTest:
-        at = AppTest.from_file(str(APP), default_timeout=120)
-        if session:
-            at.query_params["session"] = session
-        at.run()
-        at.text_input(key="login_name").input(user)
-        at.text_input(key="login_pw").input(PW)
-        at.button[0].click().run()
-        if page:
-            at.session_state["ek_page"] = page
-            at.run()
-        return at
+        return open_app(user, session=session, page=page)
 
     return make
 

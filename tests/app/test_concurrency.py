@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from evalkit.schema import Annotation
 from evalkit.store import Store
 
-from .conftest import APP, PW
+from .apptest_util import open_app
 
 N = 12
 
@@ -66,11 +66,7 @@ def _hold_lock(db, seconds: float) -> subprocess.Popen:
 
 def _logged_in(db, monkeypatch) -> AppTest:
     monkeypatch.setenv("EVALKIT_DB", str(db))
-    at = AppTest.from_file(str(APP), default_timeout=120)
-    at.run()
-    at.text_input(key="login_name").input("dr.ada")
-    at.text_input(key="login_pw").input(PW)
-    at.button[0].click().run()
+    at = open_app("dr.ada")
     assert [t.value for t in at.title] == ["Review queue"]
     return at
 

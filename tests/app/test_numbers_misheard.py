@@ -10,7 +10,7 @@ from evalkit.metrics.wer import wer_details, wer_scores
 from evalkit.schema import ScribeOutput, Turn
 from evalkit.store import SessionResult
 
-from .conftest import APP, PW
+from .apptest_util import open_app
 
 RUN_N = "9a9a9a9a9a9a"
 
@@ -38,13 +38,7 @@ def _misheard_session(store, consultation_id: str) -> tuple[str, str, str]:
 
 
 def _open(db, session_id: str) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=120)
-    at.query_params["session"] = session_id
-    at.run()
-    at.text_input(key="login_name").input("dr.ada")
-    at.text_input(key="login_pw").input(PW)
-    at.button[0].click().run()
-    return at
+    return open_app("dr.ada", session=session_id)
 
 
 def test_session_page_lists_misheard_numbers(demo, monkeypatch):

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from evalkit.session_view import SentenceView, evidence_note, load_session
 
-from .conftest import APP, PW
+from .apptest_util import open_app
 from .demo_db import TWO_CLAIMS
 
 
@@ -17,13 +17,7 @@ def session_at(demo, monkeypatch):
     monkeypatch.setenv("EVALKIT_DB", str(demo["db"]))
 
     def make(sid: str, user: str = "dr.ada") -> AppTest:
-        at = AppTest.from_file(str(APP), default_timeout=120)
-        at.query_params["session"] = sid
-        at.run()
-        at.text_input(key="login_name").input(user)
-        at.text_input(key="login_pw").input(PW)
-        at.button[0].click().run()
-        return at
+        return open_app(user, session=sid)
 
     return make
 

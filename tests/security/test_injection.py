@@ -210,18 +210,10 @@ def test_gate_reports_escape_check_names(sec, tmp_path):
 
 
 def _app(sec, monkeypatch, user: str, session: str | None = None):
-    from streamlit.testing.v1 import AppTest
+    from ..app.apptest_util import open_app
 
     monkeypatch.setenv("EVALKIT_DB", str(sec["db"]))
-    app = Path(__file__).resolve().parents[2] / "apps" / "app.py"
-    at = AppTest.from_file(str(app), default_timeout=120)
-    if session:
-        at.query_params["session"] = session
-    at.run()
-    at.text_input(key="login_name").input(user)
-    at.text_input(key="login_pw").input(PW)
-    at.button[0].click().run()
-    return at
+    return open_app(user, password=PW, session=session)
 
 
 def _rendered_html(at) -> list[str]:
