@@ -71,12 +71,13 @@ def repair(obj: Any, source: str = "JSON", field: str | None = None,
                 node[fixed] = node.pop(k)
                 n += m
         # values are replaced in place (no key is added or removed while iterating)
-        for k, v in (node.items() if isinstance(node, dict) else enumerate(node)):
+        slot: Any
+        for slot, v in (node.items() if isinstance(node, dict) else enumerate(node)):
             if isinstance(v, str):
                 if not v.isascii():
                     fixed, m = repair_text(v)
                     if m:
-                        node[k], n = fixed, n + m
+                        node[slot], n = fixed, n + m
             elif isinstance(v, (dict, list)):
                 stack.append((v, depth + 1))
     return obj, n
