@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from evalkit import review
-from evalkit.review import STATUS_LABELS
-from evalkit.session_view import SentenceView, SessionView, evidence_note, load_session, view_extras
+from evalkit.review import queue as review
+from evalkit.review.queue import STATUS_LABELS
+from evalkit.review.session_view import SentenceView, SessionView, evidence_note, load_session, view_extras
 
 from . import common, session_tabs
 from .queue_page import current_filter, open_session

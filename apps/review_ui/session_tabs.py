@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from evalkit import review
+from evalkit.review import queue as review
 from evalkit.errors import InputError
-from evalkit.metric_info import info_or_default, sort_key
-from evalkit.review import CREOLA_TYPES, OMISSION_CATEGORIES, PDQI_ITEMS, SEVERITIES, STATUS_LABELS, VERDICTS
+from evalkit.metrics.info import info_or_default, sort_key
+from evalkit.review.queue import CREOLA_TYPES, OMISSION_CATEGORIES, PDQI_ITEMS, SEVERITIES, STATUS_LABELS, VERDICTS
 from evalkit.schema import Finding
-from evalkit.session_view import SessionView, diff_counts, misheard_numbers
+from evalkit.review.session_view import SessionView, diff_counts, misheard_numbers
 
 from . import common
 

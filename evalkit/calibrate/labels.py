@@ -182,7 +182,7 @@ def labeller_agreement(first: LabelledSet, second: LabelledSet) -> dict[str, Any
     minor / major, weighted κ); omissions as the share of each labeller's major omissions the
     other also listed (matched as in :func:`evalkit.calibrate.realnotes.omission_matches`).
     """
-    from ..agreement import cohen_kappa
+    from ..review.agreement import cohen_kappa
     from .realnotes import omission_matches
 
     other = {n.key: n for n in second.notes}

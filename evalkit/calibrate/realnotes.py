@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from ..schema import Claim, JudgeResult, Note
-from ..text import parse_note
+from ..text.parse import parse_note
 from .labels import LabelledNote, LabelledSet
 
 _ALNUM = re.compile(r"[a-z0-9]")

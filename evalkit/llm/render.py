@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from ..schema import Note, NoteSection, NoteSentence, Turn
-from ..text import parse_note, parse_transcript
+from ..text.parse import parse_note, parse_transcript
 from .spec import ModelSpec
 
 CHARS_PER_TOKEN = 3.2  # conservative for clinical English (under-estimating would overflow the context)

@@ -315,7 +315,7 @@ def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
             raise ValueError(info.format)
     except Exception:  # soundfile.LibsndfileError, RuntimeError, ValueError
         raise InputError(str(p), "audio", "is not a readable WAV file", fix) from None
-    from ..audio_check import checked_info
+    from ..security.audio_check import checked_info
 
     checked_info(p)  # rate, channels and duration sane before a sample is decoded
     try:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from evalkit.auth import Auth, User
+from evalkit.review.auth import Auth, User
 from evalkit.store import Store
 
 from .demo_db import RUN_A, RUN_B, build_demo_db

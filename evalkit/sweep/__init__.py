@@ -1,0 +1,7 @@
+"""Robustness sweeps: every case under every acoustic condition, summarised with intervals and break points."""
+
+from .report import break_points, summarise, write_report
+from .run import Condition, SweepConfig, SweepResult, conditions_for, prepare_consultations, run_sweep
+
+__all__ = ["Condition", "SweepConfig", "SweepResult", "break_points", "conditions_for", "prepare_consultations",
+           "run_sweep", "summarise", "write_report"]
