@@ -12,6 +12,7 @@ from evalkit.schema import Finding
 from evalkit.review.session_view import SessionView, diff_counts, misheard_numbers
 
 from . import common
+from .transcript_html import SEEK_JS, turn_rows
 
 NONE = "—"
 
@@ -116,8 +117,6 @@ def render_tabs(store, user, view: SessionView) -> None:
 
 
 def _turn_buttons(view: SessionView, turn_ids: list[int], key: str) -> None:
-    from .session_page import SEEK_JS, turn_rows
-
     if turn_ids:
         st.html(f"<div class='ek-evidence'>{turn_rows(view, turn_ids, set(turn_ids))}</div>{SEEK_JS}",
                 unsafe_allow_javascript=True)

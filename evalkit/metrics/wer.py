@@ -21,14 +21,12 @@ from rapidfuzz.distance import Levenshtein
 
 from ..errors import InputError
 from ..text.normalize import normalize_words
-from ..text.normalizers import Normalizer, get_normalizer
+from ..text.normalizers import NORMALIZATION_ID, Normalizer, get_normalizer
 from ..text.wordscan import indices_of
 from ..schema import Score, SpeakerRole, Turn
 from ..text.vocab import anatomy, conditions, drugs, units
 
 __all__ = ["AlignOp", "WerResult", "wer_details", "wer_scores", "medical_mask", "normalized_pair", "NORMALIZATION_ID"]
-
-NORMALIZATION_ID: Final = "evalkit-norm-1"
 
 _NUMERIC: Final = re.compile(r"\d")
 _LATERALITY: Final = frozenset("left right bilateral bilaterally unilateral upper lower anterior posterior medial "

@@ -26,13 +26,9 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from ..security import safe_json
-from ..errors import InputError
+from ..errors import InputError, ScribeError
 from ..schema import Note, NoteSection, NoteSentence, ScribeOutput, Turn
 from ..text.parse import parse_note, parse_transcript, slug, split_sentences
-
-
-class ScribeError(RuntimeError):
-    """A backend failed or answered with something evalkit cannot read. One line, no note text."""
 
 
 def parse_reply(data: bytes, where: str, fix: str) -> tuple[Any, int]:

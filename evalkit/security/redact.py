@@ -15,7 +15,7 @@ import http
 import traceback
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import InputError, ScribeError
 
 
 def digest(data: bytes | str) -> str:
@@ -68,8 +68,6 @@ def error_text(e: BaseException) -> str:
     Args:
         e: the exception.
     """
-    from ..scribes._json_output import ScribeError
-
     if isinstance(e, (InputError, ScribeError)):
         return " ".join(str(e).split())
     msg = str(e)

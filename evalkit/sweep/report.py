@@ -88,7 +88,7 @@ def rows_from_store(store: Any, sweep_id: str | None = None) -> list[dict[str, A
         store: the Store.
         sweep_id: the sweep id (``runs.summary.sweep``).
     """
-    from .run import Condition
+    from .conditions import Condition
 
     runs = store.sweep_runs()
     if runs.empty:

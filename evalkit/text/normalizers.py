@@ -21,13 +21,15 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any, Callable, Final
 
 from ..errors import InputError
 
-__all__ = ["NORMALIZERS", "DEFAULT_NORMALIZER", "Normalizer", "get_normalizer", "run_normalizer"]
+__all__ = ["NORMALIZERS", "NORMALIZATION_ID", "DEFAULT_NORMALIZER", "Normalizer", "get_normalizer", "run_normalizer"]
 
 NORMALIZERS = ("evalkit", "whisper")
+#: the versioned id of evalkit's own normalisation (:data:`evalkit.text.normalize.NORMALIZE`), stored with every WER
+NORMALIZATION_ID: Final = "evalkit-norm-1"
 DEFAULT_NORMALIZER = "evalkit"
 
 WHISPER_DESCRIPTION = (
@@ -87,7 +89,6 @@ def _whisper() -> Normalizer:
 
 @lru_cache(maxsize=1)
 def _evalkit() -> Normalizer:
-    from ..metrics.wer import NORMALIZATION_ID
     from .normalize import NORMALIZATION, normalize_words
 
     return Normalizer("evalkit", NORMALIZATION_ID, NORMALIZATION, normalize_words)
