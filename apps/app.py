@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import streamlit as st  # noqa: E402
 
-from evalkit.auth import PermissionDenied  # noqa: E402
+from evalkit.review.auth import PermissionDenied  # noqa: E402
 from evalkit.store import StoreBusy  # noqa: E402
 from review_ui import common  # noqa: E402
 from review_ui.login import render_login  # noqa: E402

@@ -27,8 +27,8 @@ from _common import write_result  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from evalkit.auth import Auth, User  # noqa: E402
-from evalkit.review import QueueFilter, neighbours, review_queue  # noqa: E402
+from evalkit.review.auth import Auth, User  # noqa: E402
+from evalkit.review.queue import QueueFilter, neighbours, review_queue  # noqa: E402
 from evalkit.schema import Annotation, Case, Consultation, Finding, Flag, Note, Score  # noqa: E402
 from evalkit.store import SessionResult, Store, _KeepOpen  # noqa: E402
 from tests.app.demo_db import RUN_A  # noqa: E402

@@ -78,9 +78,9 @@ def main() -> None:
         cores = 1
     except (AttributeError, OSError):
         cores = os.cpu_count()
-    from evalkit.compare import compare_runs
-    from evalkit.compare_report import to_markdown
-    from evalkit.gate import run_gate
+    from evalkit.compare.runs import compare_runs
+    from evalkit.compare.report import to_markdown
+    from evalkit.compare.gate import run_gate
 
     with tempfile.TemporaryDirectory() as d:
         t0 = time.perf_counter()

@@ -37,7 +37,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import write_result  # noqa: E402
 
-from evalkit.judge import make_llm_judge  # noqa: E402
+from evalkit.llm.judge import make_llm_judge  # noqa: E402
 from evalkit.schema import Note, NoteSection, NoteSentence, SpeakerRole, Turn  # noqa: E402
 from evalkit.store import Store  # noqa: E402
 from evalkit.testing.stub_llm import StubLLM  # noqa: E402

@@ -23,7 +23,7 @@ from _common import write_result  # noqa: E402
 
 CHILD = r"""
 import csv, json, resource, sys, time
-from evalkit.text import parse_note, parse_transcript
+from evalkit.text.parse import parse_note, parse_transcript
 from evalkit.metrics.hallucination import judge_note
 rows = list(csv.DictReader(open(sys.argv[1], encoding="utf-8")))
 target, mode = float(sys.argv[2]) * 1e6, sys.argv[3]

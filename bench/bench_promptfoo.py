@@ -144,7 +144,7 @@ def write_cases(path: Path, n: int) -> None:
 def capture_requests(cases: Path, n: int, tmp: Path) -> list[dict]:
     """The chat requests evalkit's judge sends for these cases (in-process stub, no latency)."""
     from evalkit.cli.judge import read_cases
-    from evalkit.judge import make_llm_judge
+    from evalkit.llm.judge import make_llm_judge
     from evalkit.store import Store
     from evalkit.testing.stub_llm import StubLLM
 

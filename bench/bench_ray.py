@@ -49,9 +49,9 @@ def main() -> int:
     args = ap.parse_args()
     from evalkit.executors.ray_executor import RayExecutor
     from evalkit.importers import load_aci_bench
-    from evalkit.runner import LocalExecutor, process_case, run_suite
+    from evalkit.run.runner import LocalExecutor, process_case, run_suite
     from evalkit.store import Store
-    from evalkit.suite import Suite
+    from evalkit.run.suite import Suite
 
     base = load_aci_bench(ACI / "train.csv", ACI / "train_metadata.csv", dataset="bench") + \
         load_aci_bench(ACI / "valid.csv", ACI / "valid_metadata.csv", dataset="bench")

@@ -66,8 +66,8 @@ def noisy(text: str, rng: random.Random, drug_words: frozenset[str]) -> str:
 def load_pairs():
     import pandas as pd
 
-    from evalkit.text import parse_note, parse_transcript
-    from evalkit.vocab import drugs
+    from evalkit.text.parse import parse_note, parse_transcript
+    from evalkit.text.vocab import drugs
 
     frames = [pd.read_csv(ACI / f) for f in ("train.csv", "valid.csv") if (ACI / f).exists()]
     df = pd.concat(frames, ignore_index=True)
@@ -113,7 +113,7 @@ def main() -> int:
 
     from evalkit.metrics.adherence import adherence
     from evalkit.metrics.wer import wer_details
-    from evalkit.templates import load_template
+    from evalkit.text.templates import load_template
 
     pairs = load_pairs()
     tpl = load_template("HISTORY_AND_PHYSICAL")

@@ -41,7 +41,7 @@ def bench_rules() -> list[dict]:
     from evalkit.schema import Case, Consultation, Note, Persona
     from evalkit.scribes import ScribeInput
     from evalkit.scribes.rules import RulesWriter
-    from evalkit.text import parse_transcript
+    from evalkit.text.parse import parse_transcript
 
     rows = []
     for name in ("train.csv", "valid.csv"):

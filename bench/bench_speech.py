@@ -87,7 +87,7 @@ def bench_asr(tmp: Path, audios: dict, figures: list[dict]) -> None:
 
 def bench_vocab(tmp: Path, n: int, figures: list[dict]) -> None:
     from evalkit.metrics.wer import wer_details
-    from evalkit.scoring import case_terms
+    from evalkit.run.scoring import case_terms
     from evalkit.scribes.whisper import WhisperTranscriber, vocab_prompt
     from evalkit.synth import generate, load_cards, synthesize
 
@@ -112,7 +112,7 @@ def bench_vocab(tmp: Path, n: int, figures: list[dict]) -> None:
 
 def bench_sweep(tmp: Path, n: int, figures: list[dict], extra: dict) -> None:
     from evalkit.store import Store
-    from evalkit.sweep import SweepConfig, run_sweep
+    from evalkit.sweep.run import SweepConfig, run_sweep
 
     store = Store(tmp / "sweep.duckdb")
     cfg = SweepConfig(n=n, seed=3, scribe="whisper+rules", snrs=[30.0, 20.0, 10.0, 5.0], channels=["clean", "phone"],

@@ -100,8 +100,8 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=2)
     ap.add_argument("--no-batch", action="store_true", help="skip the batch whisper+rules run")
     args = ap.parse_args()
-    from evalkit.runner import run_suite
-    from evalkit.suite import Suite
+    from evalkit.run.runner import run_suite
+    from evalkit.run.suite import Suite
 
     figures: list[dict] = []
     extra: dict = {"settings": {"n": args.n, "step_s": args.step, "chunk_s": 0.5, "pace": "simulated",

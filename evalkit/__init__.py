@@ -17,32 +17,32 @@ from . import native as _native  # noqa: E402,F401 - before any compiled module 
 
 _EXPORTS: dict[str, str] = {
     # store, suites, runs
-    "Store": "evalkit.store", "load_suite": "evalkit.suite", "run_suite": "evalkit.runner",
+    "Store": "evalkit.store", "load_suite": "evalkit.run.suite", "run_suite": "evalkit.run.runner",
     "get_scribe": "evalkit.scribes.base",
     # synthesis and data
     "load_cards": "evalkit.synth.cards", "generate": "evalkit.synth.generate",
     "generate_consultation": "evalkit.synth.generate", "synthesize": "evalkit.synth.tts",
     "read_wav": "evalkit.synth.tts", "spoken_form": "evalkit.synth.spoken",
     "load_aci_bench": "evalkit.importers.aci_bench", "load_primock57": "evalkit.importers.primock57",
-    "load_hf": "evalkit.importers.hf", "export_run": "evalkit.export",
+    "load_hf": "evalkit.importers.hf", "export_run": "evalkit.run.export",
     # metrics and judges
-    "NORMALIZATION": "evalkit.normalize",  # the function: from evalkit.normalize import normalize
+    "NORMALIZATION": "evalkit.text.normalize",  # the function: from evalkit.text.normalize import normalize
     "wer_details": "evalkit.metrics.wer", "wer_scores": "evalkit.metrics.wer",
-    "get_normalizer": "evalkit.normalizers", "speaker_wer": "evalkit.metrics.speaker_wer",
+    "get_normalizer": "evalkit.text.normalizers", "speaker_wer": "evalkit.metrics.speaker_wer",
     "speaker_wer_scores": "evalkit.metrics.speaker_wer",
     # streaming
     "TranscriptEvent": "evalkit.streaming.protocol", "run_stream": "evalkit.streaming.protocol",
     "stream_figures": "evalkit.streaming.metrics", "stream_scores": "evalkit.streaming.metrics",
     "adherence": "evalkit.metrics.adherence", "adherence_scores": "evalkit.metrics.adherence",
     "judge_note": "evalkit.metrics.hallucination", "GroundingJudge": "evalkit.metrics.hallucination",
-    "hallucination_scores": "evalkit.metrics.hallucination", "LLMJudge": "evalkit.judge",
+    "hallucination_scores": "evalkit.metrics.hallucination", "LLMJudge": "evalkit.llm.judge",
     "plant_error": "evalkit.calibrate.plant", "measure": "evalkit.calibrate.measure",
     # comparison and gate
-    "compare_runs": "evalkit.compare", "run_gate": "evalkit.gate", "load_gate_config": "evalkit.gate",
-    "paired_bootstrap": "evalkit.stats", "mcnemar": "evalkit.stats",
+    "compare_runs": "evalkit.compare.runs", "run_gate": "evalkit.compare.gate", "load_gate_config": "evalkit.compare.gate",
+    "paired_bootstrap": "evalkit.compare.stats", "mcnemar": "evalkit.compare.stats",
     # review
-    "Auth": "evalkit.auth", "review_queue": "evalkit.review", "load_session": "evalkit.session_view",
-    "cohen_kappa": "evalkit.agreement", "fleiss_kappa": "evalkit.agreement",
+    "Auth": "evalkit.review.auth", "review_queue": "evalkit.review.queue", "load_session": "evalkit.review.session_view",
+    "cohen_kappa": "evalkit.review.agreement", "fleiss_kappa": "evalkit.review.agreement",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -20,6 +20,10 @@ class InputError(ValueError):
         super().__init__(msg)
 
 
+class ScribeError(RuntimeError):
+    """A backend failed or answered with something evalkit cannot read. One line, no note text."""
+
+
 def pydantic_to_input_error(source: str, exc: Exception, fix: str | None = None) -> InputError:
     """Turn a pydantic ValidationError into an InputError naming the first bad field."""
     errors = getattr(exc, "errors", None)

@@ -38,7 +38,7 @@ MODULES = (
     "evalkit.grounding.omissions", "evalkit.grounding.plan_items", "evalkit.grounding.plan_words",
     "evalkit.grounding.polarity", "evalkit.grounding.records",
     "evalkit.metrics.adherence", "evalkit.metrics.hallucination", "evalkit.metrics.wer",
-    "evalkit.normalize", "evalkit.spoken_numbers", "evalkit.text", "evalkit.wordscan",
+    "evalkit.text.normalize", "evalkit.text.spoken_numbers", "evalkit.text.parse", "evalkit.text.wordscan",
 )
 #: mypyc's shared library for the group (evalkit/_native__mypyc.*.so)
 GROUP = "evalkit._native"

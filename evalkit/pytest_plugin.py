@@ -92,7 +92,7 @@ class EvalRun:
         """One row per session: ids, status, specialty, template and a column per metric."""
         rid = self.run_id(scribe)
         if rid not in self._tables:
-            from .compare_data import load_side
+            from .compare.data import load_side
 
             self._tables[rid] = load_side(self.store, rid).sessions
         return self._tables[rid]
@@ -114,15 +114,15 @@ class EvalRun:
 
     def means(self, scribe: str | None = None) -> dict[str, float]:
         """Every metric's mean."""
-        from .metric_info import sort_key
+        from .metrics.info import sort_key
 
         t = self.sessions(scribe)
         cols = [c for c in t.columns if t[c].dtype.kind == "f" and t[c].notna().any()]
         return {c: float(t[c].mean()) for c in sorted(cols, key=sort_key)}
 
     def gate(self, config: str | Path, baseline: str | None = None, scribe: str | None = None):
-        """Evaluate a gate file on this run; returns a :class:`~evalkit.gate.GateReport`."""
-        from .gate import run_gate
+        """Evaluate a gate file on this run; returns a :class:`~evalkit.compare.gate.GateReport`."""
+        from .compare.gate import run_gate
 
         return run_gate(self.store, self.run_id(scribe), config, baseline=baseline)
 
@@ -135,7 +135,7 @@ class EvalRun:
 
     def compare(self, baseline: "str | EvalRun", scribe: str | None = None, **kwargs: Any):
         """Paired comparison of this run (B) against ``baseline`` (A: a run reference or an EvalRun)."""
-        from .compare import compare_runs
+        from .compare.runs import compare_runs
 
         ref = baseline.run_id(scribe) if isinstance(baseline, EvalRun) else baseline
         return compare_runs(self.store, ref, self.run_id(scribe), **kwargs)
@@ -160,14 +160,14 @@ def evalkit_store(pytestconfig: pytest.Config):
 def evalkit_runner(evalkit_store, pytestconfig: pytest.Config):
     """``run(suite_path, *, label="pytest", limit=None, **run_suite_options) -> EvalRun``.
 
-    Runs a suite through :func:`evalkit.runner.run_suite` once per pytest session; stored sessions
+    Runs a suite through :func:`evalkit.run.runner.run_suite` once per pytest session; stored sessions
     are reused (no scribe calls) in later sessions.
     """
     cache: dict[tuple, EvalRun] = {}
 
     def run(suite: str | Path, *, label: str | None = "pytest", limit: int | None = None, **options: Any) -> EvalRun:
-        from .runner import run_suite
-        from .suite import load_suite
+        from .run.runner import run_suite
+        from .run.suite import load_suite
 
         path = Path(suite)
         if not path.is_absolute():

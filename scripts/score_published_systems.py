@@ -27,11 +27,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--json", type=Path)
     a = ap.parse_args()
-    from evalkit.compare_data import load_side
+    from evalkit.compare.data import load_side
     from evalkit.importers.aci_bench import load_aci_bench
-    from evalkit.runner import run_suite
+    from evalkit.run.runner import run_suite
     from evalkit.store import Store
-    from evalkit.suite import Suite
+    from evalkit.run.suite import Suite
 
     out = {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -7,7 +7,7 @@ import sys
 
 CODE = r"""
 import gc, weakref
-import evalkit.runner  # noqa: F401 - a realistic amount of loaded state
+import evalkit.run.runner  # noqa: F401 - a realistic amount of loaded state
 from evalkit.gcpolicy import YOUNG_THRESHOLD, batch_mode
 
 class Node: pass

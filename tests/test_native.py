@@ -24,7 +24,7 @@ from evalkit import native
 from evalkit.calibrate import KINDS, plant_error
 from evalkit.metrics.hallucination import judge_note
 from evalkit.metrics.wer import wer_details
-from evalkit.text import parse_note, parse_transcript
+from evalkit.text.parse import parse_note, parse_transcript
 rng = random.Random(0)
 out = {"mode": native.status()[0], "judge": [], "wer": []}
 for _, row in pd.read_csv(sys.argv[1]).head(int(sys.argv[2])).iterrows():

@@ -7,10 +7,10 @@ import threading
 import pytest
 
 from evalkit.errors import InputError
-from evalkit.runner import run_suite
+from evalkit.run.runner import run_suite
 from evalkit.schema import Note, NoteSection, NoteSentence
 from evalkit.scribes import register
-from evalkit.suite import FlagRule, Suite, load_suite
+from evalkit.run.suite import FlagRule, Suite, load_suite
 from tests.conftest import make_consultation
 
 CALLS: dict[str, int] = {}
@@ -172,7 +172,7 @@ def test_runs_lists_a_run_without_a_label(loaded, monkeypatch, columns):
 
 
 def test_cases_stream_across_chunks_with_one_executor_call(loaded, monkeypatch):
-    import evalkit.runner as runner
+    import evalkit.run.runner as runner
 
     monkeypatch.setattr(runner, "CHUNK", 4)  # 13 cases: 4 chunks, loaded as the executor asks for more
     calls = []

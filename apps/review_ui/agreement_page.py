@@ -7,10 +7,10 @@ import json
 import pandas as pd
 import streamlit as st
 
-from evalkit import agreement as ag
-from evalkit import review
+from evalkit.review import agreement as ag
+from evalkit.review import queue as review
 from evalkit.errors import InputError
-from evalkit.review import CREOLA_TYPES, SEVERITIES, VERDICTS
+from evalkit.review.queue import CREOLA_TYPES, SEVERITIES, VERDICTS
 
 from . import common
 from .queue_page import open_session

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from evalkit import dashboards as dash
-from evalkit import review
+from evalkit.review import dashboards as dash
+from evalkit.review import queue as review
 
 from . import common
 

@@ -1,8 +1,8 @@
 """Shared plumbing for the app's pages: the store, the logged-in user, permission guards,
 the "database busy" message, and escaping of untrusted text.
 
-Pages never contain SQL: they call :mod:`evalkit.review`, :mod:`evalkit.session_view`,
-:mod:`evalkit.agreement` and :mod:`evalkit.dashboards`, which check permissions themselves.
+Pages never contain SQL: they call :mod:`evalkit.review.queue`, :mod:`evalkit.review.session_view`,
+:mod:`evalkit.review.agreement` and :mod:`evalkit.review.dashboards`, which check permissions themselves.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from evalkit.auth import Auth, PermissionDenied, User
+from evalkit.review.auth import Auth, PermissionDenied, User
 from evalkit.store import Store
 
 TOKEN_KEY = "ek_token"
@@ -162,7 +162,7 @@ def client_address() -> str:
 
 def device_id() -> str:
     """This browser's random device id (a cookie): a browser that logged in to an account before is
-    not slowed down by other clients' failed logins on it (see evalkit.login_throttle)."""
+    not slowed down by other clients' failed logins on it (see evalkit.review.login_throttle)."""
     try:
         dev = st.context.cookies.get(DEVICE_COOKIE)
     except Exception:
@@ -190,7 +190,7 @@ def guard(permission: str) -> User:
     """The current user if their role holds ``permission``; otherwise show why and stop the page."""
     user = current_user()
     try:
-        from evalkit.auth import require
+        from evalkit.review.auth import require
 
         return require(user, permission)
     except PermissionDenied as e:

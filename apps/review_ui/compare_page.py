@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from evalkit import dashboards as dash
-from evalkit.metric_info import info_or_default
+from evalkit.review import dashboards as dash
+from evalkit.metrics.info import info_or_default
 
 from . import common
 from .export import export_row
@@ -35,7 +35,7 @@ def render() -> None:
         colour = {"regressed": "red", "improved": "green"}.get(verdict, "blue")
         common.html_block(f"{common.chip(verdict.upper(), colour)} {res.n_paired} paired cases · "
                           f"{len(res.regressions)} metric(s) worse, {len(res.improvements)} better")
-        from evalkit.compare_report import normalizer_line
+        from evalkit.compare.report import normalizer_line
 
         st.caption(normalizer_line(res, markdown=False))
         order = {"regressed": 0, "improved": 1}
@@ -73,7 +73,7 @@ def render() -> None:
 
 @st.cache_data(show_spinner="Comparing runs (bootstrap)…", ttl=300)
 def _compare_cached(db: str, run_a: str, run_b: str):
-    from evalkit.compare import compare_runs
+    from evalkit.compare.runs import compare_runs
 
     return compare_runs(common.store(), run_a, run_b, n_resamples=2000, worst=10)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from evalkit import dashboards as dash
-from evalkit.metric_info import sort_key
+from evalkit.review import dashboards as dash
+from evalkit.metrics.info import sort_key
 
 from . import common
 from .export import export_row

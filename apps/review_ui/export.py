@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from evalkit import dashboards as dash
+from evalkit.review import dashboards as dash
 
 
 def export_row(fig, table: pd.DataFrame, name: str) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from evalkit import review
-from evalkit.review import STATUS_ICONS, STATUS_LABELS, QueueFilter  # noqa: F401 (STATUS_ICONS: re-export)
+from evalkit.review import queue as review
+from evalkit.review.queue import STATUS_ICONS, STATUS_LABELS, QueueFilter  # noqa: F401 (STATUS_ICONS: re-export)
 
 from . import common
 

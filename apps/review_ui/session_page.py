@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from evalkit import review
-from evalkit.review import STATUS_LABELS
-from evalkit.session_view import SentenceView, SessionView, evidence_note, load_session, view_extras
+from evalkit.review import queue as review
+from evalkit.review.queue import STATUS_LABELS
+from evalkit.review.session_view import SentenceView, SessionView, evidence_note, load_session, view_extras
 
 from . import common, session_tabs
+from .transcript_html import SEEK_JS, turn_rows
 from .queue_page import current_filter, open_session
 
 VERDICT_ICON = {"supported": ":material/check_circle:", "unsupported": ":material/help:",
@@ -167,51 +168,6 @@ def _selected(view: SessionView) -> SentenceView | None:
     rank = {"contradicted": 0, "unsupported": 1}
     worst = sorted((s for s in view.sentences if s.verdict in rank), key=lambda s: rank[s.verdict])
     return worst[0] if worst else (view.sentences[0] if view.sentences else None)
-
-
-SEEK_JS = """<script>
-(function () {
-  if (!window.__ekSeek) {
-    window.__ekSeek = true;
-    const seek = function (el) {
-      const a = document.querySelector('audio');
-      if (!a) return;
-      a.currentTime = parseFloat(el.dataset.ekT);
-      const p = a.play(); if (p && p.catch) p.catch(function () {});
-    };
-    document.addEventListener('click', function (e) {
-      const el = e.target.closest && e.target.closest('[data-ek-t]');
-      if (el) seek(el);
-    });
-    document.addEventListener('keydown', function (e) {
-      const el = e.target.closest && e.target.closest('[data-ek-t]');
-      if (el && (e.key === 'Enter' || e.key === ' ')) { e.preventDefault(); seek(el); }
-    });
-  }
-  const box = document.querySelector('.ek-transcript');
-  const ev = box && box.querySelector('.ev');
-  if (ev) box.scrollTop = Math.max(0, ev.offsetTop - box.offsetTop - 80);
-})();
-</script>"""
-
-
-def turn_rows(view: SessionView, turn_ids: list[int] | None = None, highlight: set[int] | None = None) -> str:
-    """Transcript turns as HTML rows (text escaped); a row with a known time plays the audio from there."""
-    highlight = highlight or set()
-    wanted = None if turn_ids is None else set(turn_ids)
-    rows = []
-    for t in view.turns:
-        if wanted is not None and t.id not in wanted:
-            continue
-        start = view.turn_start(t.id)
-        cls = "ek-turn ek-row" + (" ev" if t.id in highlight else "")
-        attrs = (f' data-ek-t="{start:.2f}" role="button" tabindex="0" title="Play from {common.fmt_time(start)}"'
-                 if start is not None else "")
-        time_ = f"<span class='ek-time'>▶ {common.fmt_time(start)}</span>" if start is not None else \
-            "<span class='ek-time'></span>"
-        rows.append(f"<div class='{cls}' data-turn='{t.id}'{attrs}>{time_}<span class='ek-spk {t.speaker.value}'>"
-                    f"{t.speaker.value.title()}</span><span class='ek-text'>{common.esc(t.text)}</span></div>")
-    return "".join(rows)
 
 
 def _transcript(view: SessionView) -> None:

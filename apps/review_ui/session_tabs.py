@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from evalkit import review
+from evalkit.review import queue as review
 from evalkit.errors import InputError
-from evalkit.metric_info import info_or_default, sort_key
-from evalkit.review import CREOLA_TYPES, OMISSION_CATEGORIES, PDQI_ITEMS, SEVERITIES, STATUS_LABELS, VERDICTS
+from evalkit.metrics.info import info_or_default, sort_key
+from evalkit.review.queue import CREOLA_TYPES, OMISSION_CATEGORIES, PDQI_ITEMS, SEVERITIES, STATUS_LABELS, VERDICTS
 from evalkit.schema import Finding
-from evalkit.session_view import SessionView, diff_counts, misheard_numbers
+from evalkit.review.session_view import SessionView, diff_counts, misheard_numbers
 
 from . import common
+from .transcript_html import SEEK_JS, turn_rows
 
 NONE = "—"
 
@@ -116,8 +117,6 @@ def render_tabs(store, user, view: SessionView) -> None:
 
 
 def _turn_buttons(view: SessionView, turn_ids: list[int], key: str) -> None:
-    from .session_page import SEEK_JS, turn_rows
-
     if turn_ids:
         st.html(f"<div class='ek-evidence'>{turn_rows(view, turn_ids, set(turn_ids))}</div>{SEEK_JS}",
                 unsafe_allow_javascript=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from evalkit import sweep_report as sr
+from evalkit.sweep import report as sr
 
 from . import common
 

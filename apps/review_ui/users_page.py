@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from evalkit import review
-from evalkit.auth import ROLES
+from evalkit.review import queue as review
+from evalkit.review.auth import ROLES
 from evalkit.errors import InputError
-from evalkit.review import QueueFilter
+from evalkit.review.queue import QueueFilter
 
 from . import common
 

@@ -20,7 +20,7 @@ import json
 from itertools import combinations
 from typing import Any, Callable
 
-from ..agreement import cohen_kappa
+from ..review.agreement import cohen_kappa
 from ..errors import InputError
 from ..schema import Consultation, JudgeResult, Note, Turn, content_hash
 from .measure import measure
@@ -33,12 +33,12 @@ SEVERITY = ("none", "minor", "major")
 
 
 def make_calibration_judge(spec: Any, *, store: Any = None, client: Any = None, api_base: str | None = None) -> Any:
-    """``grounding`` (or ``offline``) → the offline judge; anything else → :func:`evalkit.judge.make_llm_judge`."""
+    """``grounding`` (or ``offline``) → the offline judge; anything else → :func:`evalkit.llm.judge.make_llm_judge`."""
     if spec in (None, "", "grounding", "offline"):
         from ..metrics.hallucination import GroundingJudge
 
         return GroundingJudge()
-    from ..judge import make_llm_judge
+    from ..llm.judge import make_llm_judge
 
     return make_llm_judge(spec, store=store, client=client, api_base=api_base)
 

@@ -180,10 +180,10 @@ def labeller_agreement(first: LabelledSet, second: LabelledSet) -> dict[str, Any
 
     Sentence labels (ok / error / outside), errors alone (error vs not), and severity (none /
     minor / major, weighted κ); omissions as the share of each labeller's major omissions the
-    other also listed (matched as in :func:`evalkit.calibrate.realnotes.omission_matches`).
+    other also listed (matched as in :func:`evalkit.calibrate.matching.omission_matches`).
     """
-    from ..agreement import cohen_kappa
-    from .realnotes import omission_matches
+    from ..review.agreement import cohen_kappa
+    from .matching import omission_matches
 
     other = {n.key: n for n in second.notes}
     la, lb, ea, eb, sa, sb = [], [], [], [], [], []

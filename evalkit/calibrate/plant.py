@@ -14,7 +14,7 @@ the rest of the note stays as written:
 - ``deleted_plan_item``: a plan sentence that says something no other sentence says is
   removed (an omission).
 
-The planter uses the shared term lists (``evalkit.vocab``) and plain word matching, not
+The planter uses the shared term lists (``evalkit.text.vocab``) and plain word matching, not
 the grounding judge's internals, so the judge is not graded on its own definitions.
 """
 
@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import vocab
+from ..text import vocab
 from ..schema import Note, NoteSection, NoteSentence, Turn
 
 KINDS = ("fabricated_medication", "fabricated_dose", "changed_number", "fabricated_history",

@@ -106,8 +106,8 @@ def iter_jsonl(path: Path, shape: str, warn: Callable[[str], None] | None = None
                ) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
     """Yield ``(line number, object, None)`` or ``(line number, None, problem — fix)`` per non-blank line.
 
-    A line longer than :data:`~evalkit.limits.MAX_LINE_BYTES` or nested deeper than
-    :data:`~evalkit.limits.MAX_JSON_DEPTH` is a bad line like any other; a lone surrogate escape
+    A line longer than :data:`~evalkit.security.limits.MAX_LINE_BYTES` or nested deeper than
+    :data:`~evalkit.security.limits.MAX_JSON_DEPTH` is a bad line like any other; a lone surrogate escape
     (half an emoji) is repaired to U+FFFD and reported through ``warn``.
 
     Args:
@@ -115,9 +115,9 @@ def iter_jsonl(path: Path, shape: str, warn: Callable[[str], None] | None = None
         shape: the expected object, shown in the fix (e.g. ``{"id", "reference", "hypothesis"}``).
         warn: called with a one-line warning (no text from the line) for a line taken with a repair.
     """
-    from .. import safe_json
+    from ..security import safe_json
     from ..errors import InputError
-    from ..limits import MAX_LINE_BYTES, mb
+    from ..security.limits import MAX_LINE_BYTES, mb
 
     with Path(path).open("rb") as fh:
         for n, raw in _lines(fh, MAX_LINE_BYTES):

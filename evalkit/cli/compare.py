@@ -36,8 +36,8 @@ def compare(
     db: str = DB_OPTION,
 ) -> None:
     """Compare two runs on the cases both ran: paired deltas, bootstrap intervals, McNemar, worst cases."""
-    from ..compare import compare_runs
-    from ..compare_report import print_compare, to_markdown, write_json
+    from ..compare.runs import compare_runs
+    from ..compare.report import print_compare, to_markdown, write_json
 
     try:
         res = compare_runs(open_store(db), run_a, run_b, n_resamples=resamples, seed=seed, confidence=confidence,
@@ -70,8 +70,8 @@ def gate(
     db: str = DB_OPTION,
 ) -> None:
     """Check a run against a gate file. Exit 0 pass, 1 a check failed, 2 configuration or data error."""
-    from ..gate import run_gate
-    from ..gate_report import print_gate, write_outputs
+    from ..compare.gate import run_gate
+    from ..compare.gate_report import print_gate, write_outputs
 
     try:
         report = run_gate(open_store(db), run, config, baseline=baseline, app_url=app_url)
@@ -97,7 +97,7 @@ def baseline_set(
     db: str = DB_OPTION,
 ) -> None:
     """Point a baseline label at a run (replacing what it pointed at)."""
-    from ..run_refs import resolve
+    from ..compare.refs import resolve
 
     store = open_store(db)
     try:

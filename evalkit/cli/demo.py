@@ -33,8 +33,8 @@ def build_demo(directory: Path, n: int = 16, seed: int = 1, scribes: str = DEMO_
     from rich.progress import Progress
 
     from ..paths import synthetic_dir
-    from ..runner import run_suite
-    from ..suite import Suite
+    from ..run.runner import run_suite
+    from ..run.suite import Suite
     from ..synth import generate, load_cards, synthesize, with_turn_times
 
     directory.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ def export_cmd(
 ) -> None:
     """Export a run's sessions, scores, findings and flags."""
     from ..errors import InputError
-    from ..export import export_run
+    from ..run.export import export_run
 
     if format == "hf":
         import datasets

@@ -47,7 +47,7 @@ def generate_cmd(
 
     from ..synth import generate, load_cards
     from ..synth.batch import synthesize_all, write_jsonl
-    from ..templates import load_template
+    from ..text.templates import load_template
 
     if template:
         template = load_template(template).name

@@ -29,7 +29,7 @@ def read_cases(path: Path, template: str | None = None,
     """
     from ..context import case_from_context
     from ..errors import InputError
-    from ..text import parse_note, parse_transcript
+    from ..text.parse import parse_note, parse_transcript
 
     for n, rec, err in iter_jsonl(path, '{"id", "transcript", "note"}', warn=warn):
         where = f"{path}:{n}"
@@ -98,7 +98,7 @@ def _with_base(model: Any, api_base: str) -> Any:
 
 def _judge_one_process(spec: Any, cases: list[dict], pdqi: bool, store: Any, concurrency: int,
                        max_calls: int | None, max_cost: float | None) -> tuple[list[dict | None], bool, dict]:
-    from ..judge import make_llm_judge
+    from ..llm.judge import make_llm_judge
     from ..llm.client import Budget
 
     j = make_llm_judge(spec, store=store, budget=Budget(max_calls, max_cost), concurrency=concurrency)
@@ -143,7 +143,7 @@ def judge_command(
     """Judge notes against transcripts: claims (supported / unsupported / contradicted, CREOLA type,
     severity, evidence turns) and omissions. Bad lines are reported and skipped."""
     from ..errors import InputError
-    from ..safe_json import repair_text
+    from ..security.safe_json import repair_text
 
     if not input.exists():
         fail(f"{input}: file not found — fix: give the path of a JSONL file of cases")

@@ -107,7 +107,7 @@ def judge_bench_command(
         fail(f"{folder}: no labelled notes for split {split!r}{' and those systems' if systems else ''} — fix: "
              "check --split and --systems")
     if judge:
-        from ..judge import make_llm_judge
+        from ..llm.judge import make_llm_judge
         from ..llm.client import Budget
         from ._common import open_store
 

@@ -95,8 +95,8 @@ def run_cmd(
                                             "model calls (cache hits are free)."),
 ) -> None:
     """Run a suite. Kill it and run it again: it continues where it stopped."""
-    from ..runner import run_suite
-    from ..suite import load_suite
+    from ..run.runner import run_suite
+    from ..run.suite import load_suite
 
     suite = load_suite(suite_path)
     store = open_store(db)

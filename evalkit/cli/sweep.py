@@ -55,8 +55,8 @@ def sweep_cmd(
     Each condition is stored as its own run labelled sweep:<condition> (compare and dashboards work on it).
     """
     from ..synth.channels import parse_snr
-    from ..sweep import SweepConfig, run_sweep
-    from ..sweep_report import break_points, write_json, write_report
+    from ..sweep.run import SweepConfig, run_sweep
+    from ..sweep.report import break_points, write_json, write_report
 
     options: dict[str, dict] = {}
     asr = scribe.split("+")[0].strip()

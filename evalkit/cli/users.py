@@ -16,7 +16,7 @@ app.add_typer(users_app, name="users")
 
 
 def _auth(db: str):
-    from ..auth import Auth
+    from ..review.auth import Auth
 
     return Auth(open_store(db))
 
@@ -36,7 +36,7 @@ def add(name: str = typer.Argument(..., help="Login name, e.g. dr.patel"),
         password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from stdin."),
         db: str = DB_OPTION) -> None:
     """Add an account (the first account of a database must be an admin)."""
-    from ..auth import validate_name, validate_role
+    from ..review.auth import validate_name, validate_role
 
     auth = _auth(db)
     validate_name(name, "--name")

@@ -33,7 +33,7 @@ def score_pair(rec: dict[str, Any], warn: Callable[[str], None] | None = None,
         warn: called with a one-line warning for a transcript taken with a repair (a first turn
             with no speaker tag).
         where: the record's place (``FILE:LINE``), named in warnings.
-        normalizer: ``evalkit`` or ``whisper`` (:mod:`evalkit.normalizers`).
+        normalizer: ``evalkit`` or ``whisper`` (:mod:`evalkit.text.normalizers`).
 
     Returns:
         ``{"id", "wer", "cer", "hits", "substitutions", "deletions", "insertions", "medical_wer", ...}``.
@@ -51,7 +51,7 @@ def score_pair(rec: dict[str, Any], warn: Callable[[str], None] | None = None,
         if not isinstance(rec[f], (str, list)):
             raise InputError("pair", f, f"must be text or a list of turns, got {type(rec[f]).__name__}",
                              'give transcript text or a list of {"speaker", "text"}')
-    from ..limits import MAX_TRANSCRIPT_CHARS
+    from ..security.limits import MAX_TRANSCRIPT_CHARS
 
     for f in ("reference", "hypothesis"):
         size = len(rec[f]) if isinstance(rec[f], str) else sum(len(str(t.get("text", ""))) if isinstance(t, dict)
@@ -62,7 +62,7 @@ def score_pair(rec: dict[str, Any], warn: Callable[[str], None] | None = None,
     terms = rec.get("terms")
     if terms is not None and not (isinstance(terms, list) and all(isinstance(t, str) for t in terms)):
         raise InputError("pair", "terms", "must be a list of strings", 'e.g. "terms": ["lisinopril"]')
-    from ..text import has_speaker_tags, parse_transcript
+    from ..text.parse import has_speaker_tags, parse_transcript
 
     said = None if warn is None else (lambda m: warn(f"{where}: {m}"))
     ref, hyp = ((parse_transcript(v, source=f, warn=said)
@@ -96,7 +96,7 @@ def wer_command(
     """Word/character error rates, medical-term WER, speaker WER and cpWER for transcript pairs."""
     from ..errors import InputError
     from ..gcpolicy import batch_mode
-    from ..normalizers import get_normalizer
+    from ..text.normalizers import get_normalizer
 
     try:
         norm = get_normalizer(normalizer, source="--normalizer")

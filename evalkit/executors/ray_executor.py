@@ -2,7 +2,7 @@
 
 ``evalkit run SUITE --executor ray`` starts a local Ray instance (one worker per
 ``concurrency``), or joins a cluster with ``--address``. Each case is one task running
-:func:`evalkit.runner.process_case` in a worker process, so CPU-bound scribes and judges use
+:func:`evalkit.run.runner.process_case` in a worker process, so CPU-bound scribes and judges use
 every core instead of sharing one GIL. Workers never open the database: each result comes back
 to the driver, which writes it in batches exactly as the local executor does — the single-writer
 rule holds, and an interrupted run resumes from what was written.
@@ -143,7 +143,7 @@ class RayTasksFailed(RuntimeError):
 
 
 class RayExecutor:
-    """An :class:`evalkit.runner.Executor` backed by Ray tasks.
+    """An :class:`evalkit.run.runner.Executor` backed by Ray tasks.
 
     Args:
         concurrency: worker processes for a local Ray instance (``num_cpus``) and the default

@@ -2,7 +2,7 @@
 
 Everything here is built once per process and then used through plain dict and set
 lookups, so grounding a note costs microseconds per sentence. Term lists come from
-``evalkit.vocab`` (drugs, conditions, anatomy) plus the grounding-specific lists in
+``evalkit.text.vocab`` (drugs, conditions, anatomy) plus the grounding-specific lists in
 ``rubrics/grounding/`` (synonym groups, extra findings, anatomy groups).
 """
 
@@ -277,7 +277,7 @@ def _read_lines(path: Path) -> list[str]:
 
 def _vocab_list(name: str) -> frozenset[str]:
     try:
-        from .. import vocab
+        from ..text import vocab
     except ImportError:  # pragma: no cover - vocab ships with evalkit
         return frozenset()
     try:

@@ -2,7 +2,7 @@
 
 ACI-Bench (Yim et al., Nature Scientific Data 2023, CC BY 4.0) pairs real doctor–patient
 dialogues with clinician-written notes. Each row becomes a :class:`~evalkit.schema.Consultation`
-whose case id is the encounter id, whose turns come from :func:`evalkit.text.parse_transcript`
+whose case id is the encounter id, whose turns come from :func:`evalkit.text.parse.parse_transcript`
 and whose reference note is parsed with the ``HISTORY_AND_PHYSICAL`` template. The optional
 metadata CSV (``*_metadata.csv``) adds the patient's age, sex and name and the chief complaint.
 """
@@ -19,7 +19,7 @@ from typing import Any
 from ..errors import InputError
 from ..paths import datasets_dir
 from ..schema import Case, Clinician, Consultation, Persona, Sex
-from ..text import parse_note, parse_transcript
+from ..text.parse import parse_note, parse_transcript
 
 TEMPLATE = "HISTORY_AND_PHYSICAL"
 REQUIRED_COLUMNS = ("encounter_id", "dialogue", "note")

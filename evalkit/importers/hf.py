@@ -19,7 +19,7 @@ from typing import Any
 from ..errors import InputError
 from ..context import case_from_context
 from ..schema import Case, Consultation, Persona
-from ..text import parse_note, parse_transcript
+from ..text.parse import parse_note, parse_transcript
 
 FIELDS = ("id", "dialogue", "note", "specialty", "chief_complaint", "template",
           # the record, evidence for the judge beside the dialogue (evalkit.context)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..schema import Audio, Case, Clinician, Consultation, SpeakerRole, Turn, TurnTime
-from ..text import is_heading, parse_note, speaker_role
+from ..text.parse import is_heading, parse_note, speaker_role
 from .textgrid import read_textgrid
 
 TEMPLATE = "HISTORY_AND_PHYSICAL"
@@ -104,7 +104,7 @@ def _mix_audio(cid: str, wavs: list[Path], turns: list[Turn], audio_root: Path, 
     import numpy as np
     import soundfile as sf
 
-    from ..audio_check import checked_info
+    from ..security.audio_check import checked_info
 
     chans, rate = [], None
     for w in wavs:

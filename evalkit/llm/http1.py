@@ -8,7 +8,7 @@ per-request machinery (request and response objects, header multidicts, tracing,
 timeout handles) was ~0.4 ms of client CPU per call, the largest cost left on the lean route
 (``bench/bench_llm.py``). ``https://`` servers keep aiohttp.
 
-A reply larger than :data:`~evalkit.limits.MAX_REPLY_BYTES` (32 MB, announced, sent, or once
+A reply larger than :data:`~evalkit.security.limits.MAX_REPLY_BYTES` (32 MB, announced, sent, or once
 decompressed) is refused as soon as that is known.
 
 Failures raise ``ConnectionResetError`` or ``TimeoutError`` for the client's retry policy (a
@@ -23,7 +23,7 @@ import zlib
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..limits import MAX_REPLY_BYTES
+from ..security.limits import MAX_REPLY_BYTES
 
 _TOO_LARGE = f"HTTP reply larger than {MAX_REPLY_BYTES >> 20} MB"
 

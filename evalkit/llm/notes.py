@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..schema import Note, NoteSection, NoteSentence
-from ..templates import load_template
-from ..text import slug
+from ..text.templates import load_template
+from ..text.parse import slug
 from .schemas import NoteReply, turn_ids
 
 

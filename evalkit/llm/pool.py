@@ -47,7 +47,7 @@ class _CollectingStore:
 
 def _init(spec: Any, store_path: str | None, run_id: str | None, concurrency: int, max_calls: int | None,
           max_cost: float | None) -> None:
-    from ..judge import make_llm_judge
+    from .judge import make_llm_judge
     from .client import Budget, LLMClient
 
     sink = _CollectingStore(store_path)
@@ -89,7 +89,7 @@ class JudgePool:
     """Worker processes judging notes with one judge spec.
 
     Args:
-        spec: a judge spec for :func:`evalkit.judge.make_llm_judge` (model, mapping or jury).
+        spec: a judge spec for :func:`evalkit.llm.judge.make_llm_judge` (model, mapping or jury).
         processes: worker processes (default: the number of cores).
         store: the Store (cache reads in workers; the parent writes replies and call records).
         run_id: recorded on ``llm_calls`` rows.
@@ -99,7 +99,7 @@ class JudgePool:
 
     def __init__(self, spec: Any, *, processes: int | None = None, store: Any = None, run_id: str | None = None,
                  concurrency: int = 64, max_calls: int | None = None, max_cost_usd: float | None = None):
-        from ..judge import make_llm_judge
+        from .judge import make_llm_judge
 
         make_llm_judge(spec).close()  # a bad spec fails here, with its message, not in a worker
         self.processes = max(1, processes or os.cpu_count() or 1)

@@ -10,11 +10,9 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from ..schema import Note, NoteSection, NoteSentence, Turn
-from ..text import parse_note, parse_transcript
-from .spec import ModelSpec
+from ..text.parse import parse_note, parse_transcript
 
 CHARS_PER_TOKEN = 3.2  # conservative for clinical English (under-estimating would overflow the context)
-DEFAULT_CONTEXT = 8192
 
 
 def turns_of(transcript: Any, source: str = "transcript") -> list[Turn]:
@@ -48,22 +46,6 @@ def render_sentences(items: Iterable[tuple[NoteSection, NoteSentence]]) -> str:
 
 def est_tokens(text: str) -> int:
     return int(len(text) / CHARS_PER_TOKEN) + 1
-
-
-def context_window(spec: ModelSpec) -> int:
-    """The model's context in tokens: the spec's, litellm's model info, or 8,192."""
-    if spec.context_tokens:
-        return spec.context_tokens
-    try:
-        from .transport import litellm_module
-
-        info = litellm_module().get_model_info(spec.model)
-        n = info.get("max_input_tokens") or info.get("max_tokens")
-        if n:
-            return int(n)
-    except Exception:  # unknown to litellm (a private model): the safe default
-        pass
-    return DEFAULT_CONTEXT
 
 
 def windows(turns: list[Turn], budget: int, overlap: int = 2) -> list[list[Turn]]:

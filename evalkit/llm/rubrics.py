@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from .. import safe_yaml
+from ..security import safe_yaml
 from ..errors import InputError, pydantic_to_input_error
 from ..paths import rubrics_dir
 from ..schema import content_hash

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from ..errors import InputError, pydantic_to_input_error
 
 Structured = Literal["json_schema", "json_object", "none"]
+DEFAULT_CONTEXT = 8192
 
 
 class ModelSpec(BaseModel):
@@ -81,12 +82,10 @@ class ModelSpec(BaseModel):
                 "max_tokens": self.max_tokens, "structured": self.structured, "params": self.params}
 
     def context(self) -> int:
-        """The context window in tokens (see :func:`evalkit.llm.render.context_window`; memoised)."""
+        """The context window in tokens (see :func:`evalkit.llm.spec.context_window`; memoised)."""
         private = self.__pydantic_private__  # read directly: pydantic's private-attribute lookup
         got = private.get("_context") if private else None  # costs a raised exception per access
         if got is None:
-            from .render import context_window
-
             got = self._context = context_window(self)
         return got
 
@@ -115,3 +114,19 @@ class ModelSpec(BaseModel):
             return cls.model_validate(data)
         except ValidationError as e:
             raise pydantic_to_input_error(source, e, "see docs/private-models.md for the judge fields") from None
+
+
+def context_window(spec: "ModelSpec") -> int:
+    """The model's context in tokens: the spec's, litellm's model info, or 8,192."""
+    if spec.context_tokens:
+        return spec.context_tokens
+    try:
+        from .litellm_import import litellm_module
+
+        info = litellm_module().get_model_info(spec.model)
+        n = info.get("max_input_tokens") or info.get("max_tokens")
+        if n:
+            return int(n)
+    except Exception:  # unknown to litellm (a private model): the safe default
+        pass
+    return DEFAULT_CONTEXT

@@ -31,7 +31,7 @@ from typing import Any
 from .http1 import HTTP1Pool
 from .spec import ModelSpec
 
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # never fetch price maps at import
+from .litellm_import import litellm_module  # noqa: F401 - re-exported; sets LITELLM_LOCAL_MODEL_COST_MAP
 
 log = logging.getLogger("evalkit.llm")
 
@@ -61,32 +61,6 @@ def loads(body: bytes | str) -> Any:
     return json.loads(body)
 
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
-
-_LITELLM: Any = None
-
-
-def litellm_module() -> Any:
-    """Import litellm once, quietly: local price map, no debug banners, no prompts in its logs.
-
-    litellm's import leaves ~350,000 long-lived objects (modules, classes, price tables) for the
-    garbage collector to walk on every full collection; during a judge run that was most of the
-    client's CPU time (``bench/bench_llm.py``). Right after the import they are moved to the
-    permanent generation and the youngest generation's threshold is raised
-    (:func:`evalkit.gcpolicy.batch_mode`): thousands of requests in flight keep many young objects
-    alive, and collecting them every 700 allocations was ~20% of a judge run's CPU.
-    """
-    global _LITELLM
-    if _LITELLM is None:
-        import litellm
-
-        from ..gcpolicy import batch_mode
-
-        litellm.suppress_debug_info = True
-        litellm.turn_off_message_logging = True  # prompts hold patient text
-        logging.getLogger("LiteLLM").setLevel(logging.WARNING)
-        batch_mode()
-        _LITELLM = litellm
-    return _LITELLM
 
 
 class LLMCallError(Exception):

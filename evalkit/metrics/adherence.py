@@ -21,10 +21,10 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any, Final
 
-from ..normalize import normalize_words
+from ..text.normalize import normalize_words
 from ..schema import Note, NoteSentence, Score
-from ..templates import Template, TemplateSection, load_template
-from ..vocab import drugs, units
+from ..text.templates import Template, TemplateSection, load_template
+from ..text.vocab import drugs, units
 
 __all__ = ["AdherenceCheck", "AdherenceResult", "adherence", "adherence_scores", "states_action", "drugs_without_dose"]
 
@@ -206,7 +206,7 @@ def adherence(note: Note, template: Template | str) -> AdherenceResult:
 
     Args:
         note: the note (parsed with or without the template; headings are re-mapped).
-        template: a :class:`~evalkit.templates.Template` or a template name (``SOAP``...).
+        template: a :class:`~evalkit.text.templates.Template` or a template name (``SOAP``...).
 
     Returns:
         An :class:`AdherenceResult` whose ``score`` is passed checks / checks (0–1).

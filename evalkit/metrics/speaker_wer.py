@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from ..normalizers import Normalizer, get_normalizer
+from ..text.normalizers import Normalizer, get_normalizer
 from ..schema import Score, SpeakerRole, Turn
 
 __all__ = ["COLLAR_S", "SpeakerWer", "labels_speakers", "seglst_segments", "speaker_wer", "speaker_wer_scores",
@@ -75,7 +75,7 @@ class SpeakerWer:
 def _label(t: Turn | dict) -> str:
     if isinstance(t, Turn):
         return t.speaker.value
-    from ..text import speaker_role
+    from ..text.parse import speaker_role
 
     return speaker_role(str(t.get("speaker", "other"))).value
 

@@ -1,7 +1,7 @@
 """Word and character error rates for transcripts: overall, medical terms, numbers, per speaker.
 
-Every rate is computed on text normalised by the chosen normaliser (:mod:`evalkit.normalizers`:
-``evalkit``, :data:`evalkit.normalize.NORMALIZE`, by default; ``whisper``, Whisper's
+Every rate is computed on text normalised by the chosen normaliser (:mod:`evalkit.text.normalizers`:
+``evalkit``, :data:`evalkit.text.normalize.NORMALIZE`, by default; ``whisper``, Whisper's
 EnglishTextNormalizer), with one word alignment per pair (rapidfuzz's C Levenshtein, the one
 jiwer uses), so ``wer`` equals ``jiwer.wer`` on the normalised strings. Per-speaker and medical rates come from the same
 alignment: each reference word's error is charged to that word's speaker; an inserted
@@ -20,15 +20,13 @@ from typing import Any, Final, Iterable, NamedTuple, Sequence
 from rapidfuzz.distance import Levenshtein
 
 from ..errors import InputError
-from ..normalize import normalize_words
-from ..normalizers import Normalizer, get_normalizer
-from ..wordscan import indices_of
+from ..text.normalize import normalize_words
+from ..text.normalizers import NORMALIZATION_ID, Normalizer, get_normalizer
+from ..text.wordscan import indices_of
 from ..schema import Score, SpeakerRole, Turn
-from ..vocab import anatomy, conditions, drugs, units
+from ..text.vocab import anatomy, conditions, drugs, units
 
 __all__ = ["AlignOp", "WerResult", "wer_details", "wer_scores", "medical_mask", "normalized_pair", "NORMALIZATION_ID"]
-
-NORMALIZATION_ID: Final = "evalkit-norm-1"
 
 _NUMERIC: Final = re.compile(r"\d")
 _LATERALITY: Final = frozenset("left right bilateral bilaterally unilateral upper lower anterior posterior medial "
@@ -74,7 +72,7 @@ class WerResult:
     speakers: dict[str, dict[str, int]] = field(default_factory=dict)  # role → {words, errors}
     missed_terms: list[tuple[str, str | None]] = field(default_factory=list)  # (ref term word, hyp word)
     misheard_numbers: list[tuple[str, str | None]] = field(default_factory=list)  # ("500 mg", "100 mg"), numeric safety
-    normalizer: str = "evalkit"  # the normaliser's name (evalkit.normalizers)
+    normalizer: str = "evalkit"  # the normaliser's name (evalkit.text.normalizers)
     normalization: str = NORMALIZATION_ID  # its versioned id
     _src: Any = field(default=None, repr=False, compare=False)  # what the alignment is built from
 
@@ -119,7 +117,7 @@ def _words_and_speakers(value: str | Sequence[Turn] | Sequence[dict], source: st
     """Normalised words of a transcript, with the speaker role of each word (None for plain text;
     an empty list when ``with_speakers`` is false). ``norm`` None is the evalkit normaliser."""
     if isinstance(value, str):
-        from ..text import has_speaker_tags, parse_transcript
+        from ..text.parse import has_speaker_tags, parse_transcript
 
         if has_speaker_tags(value):
             value = parse_transcript(value, source=source)
@@ -133,7 +131,7 @@ def _words_and_speakers(value: str | Sequence[Turn] | Sequence[dict], source: st
             texts.append(t.text)
             roles.append(t.speaker._value_)  # = .value, without the enum property lookup
         elif isinstance(t, dict) and "text" in t:
-            from ..text import speaker_role
+            from ..text.parse import speaker_role
 
             texts.append(str(t["text"]))
             roles.append(speaker_role(str(t.get("speaker", "other"))).value)
@@ -228,7 +226,7 @@ def medical_mask(words: Sequence[str], terms: Iterable[str] | None = None, norma
     Multi-word terms are matched longest first.
 
     Args:
-        words: normalised words (from :func:`evalkit.normalize.normalize_words`).
+        words: normalised words (from :func:`evalkit.text.normalize.normalize_words`).
         terms: extra terms (single or multi-word), e.g. from the case card.
         normalizer: the normaliser ``words`` came from (the lexicon is normalised the same way).
     """
@@ -330,8 +328,8 @@ def wer_details(reference: str | Sequence[Turn] | Sequence[dict],
         hypothesis: the scribe's transcript, in any of the same forms (its speakers are ignored:
             errors are charged to the reference speaker).
         terms: extra medical terms (e.g. the case card's drugs and conditions) for medical WER.
-        normalizer: ``evalkit`` (default) or ``whisper`` (:mod:`evalkit.normalizers`), or a
-            :class:`~evalkit.normalizers.Normalizer`. With ``whisper``, turns are normalised one
+        normalizer: ``evalkit`` (default) or ``whisper`` (:mod:`evalkit.text.normalizers`), or a
+            :class:`~evalkit.text.normalizers.Normalizer`. With ``whisper``, turns are normalised one
             by one.
 
     Returns:

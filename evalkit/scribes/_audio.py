@@ -69,7 +69,7 @@ def load_wav(path: Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """
     import soundfile as sf
 
-    from ..audio_check import checked_info
+    from ..security.audio_check import checked_info
 
     checked_info(path)  # rate, channels and duration sane before a sample is decoded
     try:

@@ -25,18 +25,14 @@ import re
 from dataclasses import dataclass, fields
 from typing import Any
 
-from .. import safe_json
-from ..errors import InputError
+from ..security import safe_json
+from ..errors import InputError, ScribeError
 from ..schema import Note, NoteSection, NoteSentence, ScribeOutput, Turn
-from ..text import parse_note, parse_transcript, slug, split_sentences
-
-
-class ScribeError(RuntimeError):
-    """A backend failed or answered with something evalkit cannot read. One line, no note text."""
+from ..text.parse import parse_note, parse_transcript, slug, split_sentences
 
 
 def parse_reply(data: bytes, where: str, fix: str) -> tuple[Any, int]:
-    """A backend's answer parsed as JSON: ``(value, lone surrogates repaired)`` (see :mod:`evalkit.safe_json`).
+    """A backend's answer parsed as JSON: ``(value, lone surrogates repaired)`` (see :mod:`evalkit.security.safe_json`).
 
     Args:
         data: the answer's bytes.
@@ -169,7 +165,7 @@ def _auto_mapping(doc: Any, where: str) -> ResponseMapping:
 
 
 def _sections_from(value: Any, m: ResponseMapping, template: str | None, where: str) -> list[NoteSection]:
-    from ..templates import load_template
+    from ..text.templates import load_template
 
     tpl = None
     try:

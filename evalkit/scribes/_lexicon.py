@@ -1,7 +1,7 @@
 """Word lists and patterns the ``rules`` note writer classifies with (lower-case text).
 
 Everything here is a compiled regular expression or a set; the drug, condition and anatomy
-terms come from ``evalkit.vocab`` (``rubrics/vocab/*.txt``) when that is available.
+terms come from ``evalkit.text.vocab`` (``rubrics/vocab/*.txt``) when that is available.
 """
 
 from __future__ import annotations
@@ -210,9 +210,9 @@ LATERALITY = frozenset({"left", "right", "bilateral", "bilaterally", "both"})
 
 @lru_cache(maxsize=1)
 def vocab_sets() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
-    """(drugs, conditions, anatomy) term sets; empty when ``evalkit.vocab`` or its lists are missing."""
+    """(drugs, conditions, anatomy) term sets; empty when ``evalkit.text.vocab`` or its lists are missing."""
     try:
-        from .. import vocab
+        from ..text import vocab
 
         return vocab.drugs(), vocab.conditions(), frozenset(vocab.anatomy() - LATERALITY - {"back", "side", "front"})
     except Exception:  # vocab module is optional for this writer

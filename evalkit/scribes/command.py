@@ -38,8 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from ..limits import MAX_REPLY_BYTES, mb
-from ..redact import sized
+from ..security.limits import MAX_REPLY_BYTES, mb
+from ..security.redact import sized
 from ..schema import ScribeOutput
 from ._json_output import ResponseMapping, ScribeError, output_from_json, parse_reply, request_values
 from ._subprocess import Finished, run_program

@@ -22,12 +22,12 @@ import time
 import urllib.parse
 from typing import Any, Callable
 
-from .. import safe_json
+from ..security import safe_json
 from ..errors import InputError
-from ..limits import MAX_REPLY_BYTES, mb
-from ..redact import sized
+from ..security.limits import MAX_REPLY_BYTES, mb
+from ..security.redact import sized
 from ..schema import Note, NoteSection, NoteSentence, ScribeOutput, Turn
-from ..text import slug, speaker_role, split_sentences
+from ..text.parse import slug, speaker_role, split_sentences
 from ._json_output import ScribeError
 from .base import ScribeInput, register
 
@@ -93,7 +93,7 @@ def map_clinical_document(doc: dict, seg_to_turn: dict[str, int], template: str)
         seg_to_turn: segment id → turn id, from :func:`map_transcript`.
         template: the evalkit template used to map section names to keys.
     """
-    from ..templates import load_template
+    from ..text.templates import load_template
 
     cd = doc.get("ClinicalDocumentation") if isinstance(doc, dict) else None
     if not isinstance(cd, dict) or not isinstance(cd.get("Sections"), list):

@@ -40,8 +40,8 @@ import uuid
 from typing import Any
 
 from ..errors import InputError
-from ..limits import MAX_REPLY_BYTES, mb
-from ..redact import http_status
+from ..security.limits import MAX_REPLY_BYTES, mb
+from ..security.redact import http_status
 from ..schema import ScribeOutput
 from ._http_client import DeadlineExceeded, TooLarge, request
 from ._json_output import ResponseMapping, ScribeError, fill_template, output_from_json, parse_reply, request_values

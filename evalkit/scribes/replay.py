@@ -23,10 +23,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .. import safe_json
+from ..security import safe_json
 from ..errors import InputError
 from ..schema import ScribeOutput, Turn
-from ..text import parse_note, parse_transcript
+from ..text.parse import parse_note, parse_transcript
 from .base import ScribeInput, register
 
 _Rows = dict[str, tuple[int, dict[str, Any]]]

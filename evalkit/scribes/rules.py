@@ -1,6 +1,6 @@
 """``rules``: the offline note writer — transcript turns in, a note in any template out.
 
-Each utterance is sorted into one of :data:`evalkit.templates.CATEGORIES` (see
+Each utterance is sorted into one of :data:`evalkit.text.templates.CATEGORIES` (see
 :mod:`evalkit.scribes._classify`), phrased in the third person with its clinical words copied
 as spoken, and placed in the template section whose ``sources`` list that category. Every
 sentence carries the ids of the turns it came from. Nothing is added that was not said.
@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..schema import Note, NoteSection, NoteSentence, Turn
-from ..templates import load_template
+from ..text.templates import load_template
 from ._classify import Fact, extract_facts
 from ._phrasing import Pronouns
 from .base import ScribeInput, register

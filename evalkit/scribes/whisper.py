@@ -68,7 +68,7 @@ def vocab_prompt(case: Case, limit: int = 200) -> str:
         case: the case card (medications, drugs named in the plan or history, allergies).
         limit: maximum prompt length in characters (Whisper keeps ~224 prompt tokens).
     """
-    from ..vocab import drugs
+    from ..text.vocab import drugs
 
     words = [m.name for m in case.medications]
     known = {w.lower() for w in words}

@@ -159,7 +159,7 @@ def stream_figures(result: StreamResult, reference: Sequence[Turn], words: Calla
         slack_s: see :func:`final_latencies`.
     """
     if words is None:
-        from ..normalize import normalize_words as words
+        from ..text.normalize import normalize_words as words
     timed = [t for t in reference if t.start is not None and t.end is not None]
     speech_start = min((float(t.start) for t in timed), default=0.0)  # type: ignore[arg-type]
     ends = sorted(float(t.end) for t in timed)  # type: ignore[arg-type]

@@ -16,7 +16,7 @@ from ..errors import InputError
 from ..schema import Turn
 from ..scribes._audio import SAMPLE_RATE, Word, audio_path, load_wav, words_to_turns
 from ..scribes.base import ScribeInput, register
-from ..text import speaker_role
+from ..text.parse import speaker_role
 from .protocol import PACES, StreamResult, StreamingScribe, run_stream
 
 __all__ = ["StreamingTranscriber", "final_turns"]

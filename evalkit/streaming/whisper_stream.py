@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..normalize import normalize_words
+from ..text.normalize import normalize_words
 from ..scribes._audio import SAMPLE_RATE, Word
 from .protocol import TranscriptEvent
 

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from .. import safe_yaml
+from ..security import safe_yaml
 from ..errors import InputError, pydantic_to_input_error
 from ..paths import synthetic_dir
 from ..schema import Case
@@ -56,7 +56,7 @@ def card_text(case: Case) -> str:
 
 
 def _check(case: Case, source: str) -> None:
-    from ..templates import load_template
+    from ..text.templates import load_template
 
     try:
         load_template(case.template)

@@ -13,7 +13,7 @@ The chain, in the order sound travels:
 2. **noise** (``snr_db`` set): pink, brown or white noise, a clinic hum (mains hum and its
    harmonics over ventilation rumble) or babble made from other synthetic speakers is added at
    the requested SNR. The SNR is speech power over the turns' spans versus noise power over the
-   whole recording (:func:`evalkit.synth.tts.measured_snr`), measured at the microphone: for
+   whole recording (:func:`evalkit.synth.channels.measured_snr`), measured at the microphone: for
    ``clean`` and ``room`` that is the output file itself.
 3. **phone** (``channel="phone"``): band-limited to 300–3,400 Hz, down to 8 kHz, a G.711 μ-law
    round trip (8-bit), 20 ms packets lost at ``packet_loss`` (silent gaps), and back to 16 kHz
@@ -135,6 +135,28 @@ def parse_snr(text: str) -> float | None:
 def _unit_power(x: np.ndarray) -> np.ndarray:
     p = float(np.mean(x ** 2))
     return x / np.sqrt(p) if p > 0 else x
+
+
+def speech_mask(n: int, turn_times: list[TurnTime], sr: int = SAMPLE_RATE) -> np.ndarray:
+    """Boolean mask of the samples inside the turns' spans."""
+    mask = np.zeros(n, dtype=bool)
+    for t in turn_times:
+        mask[int(round(t.start * sr)): int(round(t.end * sr))] = True
+    return mask
+
+
+def measured_snr(clean: np.ndarray, noisy: np.ndarray, turn_times: list[TurnTime], sr: int = SAMPLE_RATE) -> float:
+    """SNR in dB of ``noisy`` against its ``clean`` speech (scale fitted by least squares).
+
+    Signal power is the mean power of the clean speech over the turns' spans; noise power is
+    the mean power of ``noisy - a*clean`` over the whole recording.
+    """
+    clean = clean.astype(np.float64)
+    noisy = noisy.astype(np.float64)
+    a = float(np.dot(noisy, clean) / np.dot(clean, clean))
+    noise = noisy - a * clean
+    mask = speech_mask(len(clean), turn_times, sr)
+    return float(10 * np.log10(np.mean((a * clean[mask]) ** 2) / np.mean(noise ** 2)))
 
 
 def colored_noise(n: int, rng: np.random.Generator, exponent: float, sr: int = SAMPLE_RATE) -> np.ndarray:
@@ -375,8 +397,6 @@ def apply_channel(clean: np.ndarray, turn_times: list[TurnTime], spec: ChannelSp
         ``measured_snr_db`` (SNR at the microphone on the returned samples' scale) and, for
         ``phone``, the packets lost.
     """
-    from .tts import measured_snr
-
     spec = ChannelSpec.coerce(spec)
     rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0xC4A7, CHANNELS.index(spec.name)])
     prov: dict[str, Any] = {"channel": spec.to_dict(), "chain": []}

@@ -29,7 +29,7 @@ from .voice import (join_list, lower_first, patient_voice, pronouns, regional_te
 class Fact:
     """A clinical statement made in the dialogue, as the reference note will state it."""
 
-    category: str  # one of evalkit.templates.CATEGORIES
+    category: str  # one of evalkit.text.templates.CATEGORIES
     text: str
     evidence: list[int] = field(default_factory=list)
     kind: str = ""  # "cc_short" for the bare chief complaint (dropped when CC and HPI share a section)

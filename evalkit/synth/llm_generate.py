@@ -25,9 +25,9 @@ from ..llm.schemas import DialogueReply, NoteReply
 from ..llm.spec import ModelSpec
 from ..llm.structured import ask
 from ..llm.transport import LLMCallError
-from ..normalize import normalize
+from ..text.normalize import normalize
 from ..schema import Case, Consultation, Note, PlantedFact, Turn
-from ..text import speaker_role
+from ..text.parse import speaker_role
 
 DEFAULT_TEMPERATURE = 0.7  # varied dialogues across seeds; the spec's own value wins when given
 

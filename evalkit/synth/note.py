@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..schema import Note, NoteSection, NoteSentence
-from ..templates import Template, load_template
+from ..text.templates import Template, load_template
 from .dialogue import Fact
 
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..schema import Audio, Consultation, SpeakerRole, TurnTime
+from .channels import measured_snr, speech_mask
 from .espeak import EspeakSession, VoiceSpec
 from .espeak import SAMPLE_RATE as ESPEAK_RATE
 from .generate import stable_hash
@@ -107,28 +108,6 @@ def background_noise(n: int, rng: np.random.Generator) -> np.ndarray:
     brown = lfilter([1.0], [1.0, -0.97], white)
     x = (0.6 * white + 0.4 * brown / (np.std(brown) or 1.0))[2048:]
     return x / np.sqrt(np.mean(x ** 2))
-
-
-def speech_mask(n: int, turn_times: list[TurnTime], sr: int = SAMPLE_RATE) -> np.ndarray:
-    """Boolean mask of the samples inside the turns' spans."""
-    mask = np.zeros(n, dtype=bool)
-    for t in turn_times:
-        mask[int(round(t.start * sr)): int(round(t.end * sr))] = True
-    return mask
-
-
-def measured_snr(clean: np.ndarray, noisy: np.ndarray, turn_times: list[TurnTime], sr: int = SAMPLE_RATE) -> float:
-    """SNR in dB of ``noisy`` against its ``clean`` speech (scale fitted by least squares).
-
-    Signal power is the mean power of the clean speech over the turns' spans; noise power is
-    the mean power of ``noisy - a*clean`` over the whole recording.
-    """
-    clean = clean.astype(np.float64)
-    noisy = noisy.astype(np.float64)
-    a = float(np.dot(noisy, clean) / np.dot(clean, clean))
-    noise = noisy - a * clean
-    mask = speech_mask(len(clean), turn_times, sr)
-    return float(10 * np.log10(np.mean((a * clean[mask]) ** 2) / np.mean(noise ** 2)))
 
 
 def _render(consultation: Consultation, seed: int, engine: str = "espeak", accents: bool = False,
@@ -315,7 +294,7 @@ def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
             raise ValueError(info.format)
     except Exception:  # soundfile.LibsndfileError, RuntimeError, ValueError
         raise InputError(str(p), "audio", "is not a readable WAV file", fix) from None
-    from ..audio_check import checked_info
+    from ..security.audio_check import checked_info
 
     checked_info(p)  # rate, channels and duration sane before a sample is decoded
     try:

@@ -11,7 +11,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .stub_llm import Responder, StubReply
+    from .stub_replies import Responder, StubReply
 
 
 def _http(status: int, body: bytes, extra: str = "") -> bytes:
@@ -57,7 +57,7 @@ class Core:
         if self.responder is not None:
             r = self.responder(req)
             if r is not None:
-                from .stub_llm import _as_reply
+                from .stub_replies import _as_reply
 
                 return _as_reply(r)
         return self.default

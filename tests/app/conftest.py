@@ -7,7 +7,7 @@ import shutil
 import pytest
 from argon2 import PasswordHasher
 
-from evalkit.auth import Auth, User
+from evalkit.review.auth import Auth, User
 from evalkit.store import Store
 
 from .apptest_util import APP, PW

@@ -17,7 +17,7 @@ import soundfile as sf
 from evalkit.schema import (Audio, Case, Consultation, Finding, Flag, Note, NoteSection, NoteSentence, Score,
                             ScribeOutput, Turn, TurnTime)
 from evalkit.store import SessionResult, Store
-from evalkit.text import parse_note, parse_transcript
+from evalkit.text.parse import parse_note, parse_transcript
 
 ACI = Path(__file__).resolve().parents[2] / "datasets" / "aci-bench" / "valid.csv"
 RUN_A, RUN_B = "a1b2c3d4e5f6", "0f1e2d3c4b5a"

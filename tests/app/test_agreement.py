@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from statsmodels.stats.inter_rater import aggregate_raters, cohens_kappa, fleiss_kappa, to_table
 
-from evalkit import agreement as ag
-from evalkit import review
-from evalkit.auth import User
+from evalkit.review import agreement as ag
+from evalkit.review import queue as review
+from evalkit.review.auth import User
 
 LABELS = ["supported", "unsupported", "contradicted"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from evalkit import review
-from evalkit.auth import User
+from evalkit.review import queue as review
+from evalkit.review.auth import User
 
 from .apptest_util import APP, PW, open_app
 from .demo_db import RUN_B
@@ -55,7 +55,7 @@ def test_a_throttled_client_is_told_how_long_to_wait_and_failures_reach_the_audi
     assert log[["Account", "Client", "Outcome"]].values.tolist()[0] == ["dr.ada", "local", "wrong_password"]
     assert "Winter2030!" not in log.to_csv()
     # a client with many recent failures (seeded, so no timing is involved) is asked to wait
-    from evalkit.auth import token_hash
+    from evalkit.review.auth import token_hash
     from evalkit.schema import utcnow
 
     for _ in range(12):
@@ -195,7 +195,7 @@ def test_admin_adds_a_user_and_assigns_sessions(app_for, demo):
     asg = demo["store"].list_assignments()
     assert sorted(asg["reviewer"]) == ["dr.bob", "dr.bob", "dr.dee", "dr.dee"]
     # the two most urgent flagged sessions in queue order: the planted fabrication leads
-    from evalkit.review import QueueFilter, review_queue
+    from evalkit.review.queue import QueueFilter, review_queue
     top = review_queue(demo["store"], demo["auth"].get("root"), QueueFilter(flagged_only=True), page_size=2)
     assert set(asg["session_id"]) == set(top.rows["session_id"]) and demo["fabricated"] in set(asg["session_id"])
     mine = app_for("dr.dee", password="long-enough-pw")

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from argon2 import PasswordHasher
 
-from evalkit.auth import PERMISSIONS, Auth, PermissionDenied, User, require, token_hash
+from evalkit.review.auth import PERMISSIONS, Auth, PermissionDenied, User, require, token_hash
 from evalkit.errors import InputError
 from evalkit.schema import utcnow
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from evalkit import agreement as ag
-from evalkit import review
-from evalkit.auth import User
-from evalkit.session_view import load_session
+from evalkit.review import agreement as ag
+from evalkit.review import queue as review
+from evalkit.review.auth import User
+from evalkit.review.session_view import load_session
 
 from .apptest_util import open_app
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from evalkit import review
-from evalkit.auth import Auth, User
+from evalkit.review import queue as review
+from evalkit.review.auth import Auth, User
 
 from .browser_util import CHROMIUM, browser, login, outside, pick, record_requests, running_app, settle
 from .demo_db import FABRICATION, TWO_CLAIMS, build_demo_db

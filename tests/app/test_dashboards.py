@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from evalkit import dashboards as dash
+from evalkit.review import dashboards as dash
 
 from .demo_db import RUN_A, RUN_B
 

@@ -3,12 +3,12 @@ never by its name — then the judge's confidence when findings carry one, then 
 
 from __future__ import annotations
 
-from evalkit import review
-from evalkit.review import QueueFilter
+from evalkit.review import queue as review
+from evalkit.review.queue import QueueFilter
 from evalkit.schema import Finding, Provenance, Score
-from evalkit.scoring import apply_flag_rules
+from evalkit.run.scoring import apply_flag_rules
 from evalkit.store import SessionResult
-from evalkit.suite import FlagRule, Suite
+from evalkit.run.suite import FlagRule, Suite
 from tests.conftest import make_consultation
 
 

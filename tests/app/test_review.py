@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from evalkit import review
-from evalkit.auth import PermissionDenied, User
+from evalkit.review import queue as review
+from evalkit.review.auth import PermissionDenied, User
 from evalkit.errors import InputError
-from evalkit.review import QueueFilter
+from evalkit.review.queue import QueueFilter
 
 from .demo_db import RUN_A, RUN_B
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from evalkit.session_view import SentenceView, evidence_note, load_session
+from evalkit.review.session_view import SentenceView, evidence_note, load_session
 
 from .apptest_util import open_app
 from .demo_db import TWO_CLAIMS

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from evalkit.auth import PermissionDenied, User
+from evalkit.review.auth import PermissionDenied, User
 from evalkit.schema import Annotation, Note, NoteSection, NoteSentence, SpeakerRole, Turn
-from evalkit.session_view import (adherence_checklist, diff_counts, load_session, sentence_views, status_of,
+from evalkit.review.session_view import (adherence_checklist, diff_counts, load_session, sentence_views, status_of,
                                   word_diff)
 
 from .demo_db import FABRICATION, XSS

@@ -8,10 +8,10 @@ import textwrap
 import pytest
 
 from evalkit.errors import InputError
-from evalkit.runner import process_case
+from evalkit.run.runner import process_case
 from evalkit.scribes import ScribeInput, get_scribe
 from evalkit.scribes._json_output import ScribeError
-from evalkit.suite import Suite
+from evalkit.run.suite import Suite
 from tests.conftest import make_consultation
 
 PROG = textwrap.dedent('''

@@ -12,11 +12,11 @@ import pytest
 import soundfile as sf
 
 from evalkit.errors import InputError
-from evalkit.runner import process_case
+from evalkit.run.runner import process_case
 from evalkit.schema import Audio
 from evalkit.scribes import ScribeInput, get_scribe
 from evalkit.scribes._json_output import ScribeError, jsonpath
-from evalkit.suite import Suite
+from evalkit.run.suite import Suite
 from tests.conftest import make_consultation
 
 SECTIONS = {"note": {"sections": [

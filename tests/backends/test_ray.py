@@ -12,9 +12,9 @@ ray = pytest.importorskip("ray")
 
 from evalkit.executors.ray_executor import RayExecutor, RayTasksFailed, _Batcher  # noqa: E402
 from evalkit.importers import load_aci_bench_sample  # noqa: E402
-from evalkit.runner import run_suite  # noqa: E402
+from evalkit.run.runner import run_suite  # noqa: E402
 from evalkit.store import Store  # noqa: E402
-from evalkit.suite import Suite  # noqa: E402
+from evalkit.run.suite import Suite  # noqa: E402
 from tests.conftest import make_consultation  # noqa: E402
 
 pytestmark = pytest.mark.slow

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pickle
 
 from evalkit.executors.ray_executor import pack, unpack
-from evalkit.runner import process_case
+from evalkit.run.runner import process_case
 from evalkit.store import SessionResult
-from evalkit.suite import Suite
+from evalkit.run.suite import Suite
 from tests.conftest import make_consultation
 
 

@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from evalkit.compare import compare_runs
-from evalkit.compare_report import headline, to_markdown, write_json
+from evalkit.compare.runs import compare_runs
+from evalkit.compare.report import headline, to_markdown, write_json
 from evalkit.errors import InputError
-from evalkit.metric_info import info_or_default, metric_info
+from evalkit.metrics.info import info_or_default, metric_info
 from tests.compare.fakes import put_cases, write_run
 
 N = 60

@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from evalkit.gate import run_gate
+from evalkit.compare.gate import run_gate
 from evalkit.importers.aci_bench import load_aci_bench
-from evalkit.runner import run_suite
+from evalkit.run.runner import run_suite
 from evalkit.store import Store
-from evalkit.suite import Suite
+from evalkit.run.suite import Suite
 from tests.conftest import ACI, REPO
 
 GATE = REPO / "examples" / "gate.yaml"

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from evalkit.cli import app
 from evalkit.errors import InputError
-from evalkit.gate import load_gate_config, parse_rule, run_gate
-from evalkit.gate_report import to_junit, to_markdown
+from evalkit.compare.gate import load_gate_config, parse_rule, run_gate
+from evalkit.compare.gate_report import to_junit, to_markdown
 from tests.compare.fakes import put_cases, write_run
 
 N = 50
@@ -254,7 +254,7 @@ def test_gate_against_a_baseline_with_no_common_cases_is_a_data_error(store, tmp
 def test_gate_json(runs, tmp_path):
     import json
 
-    from evalkit.gate_report import write_outputs
+    from evalkit.compare.gate_report import write_outputs
 
     store, ids, vals = runs
     write_run(store, "cand", ids, vals)

@@ -7,15 +7,15 @@ import hashlib
 
 import pytest
 
-from evalkit.compare import compare_runs
-from evalkit.gate import run_gate
-from evalkit.gate_report import to_markdown
+from evalkit.compare.runs import compare_runs
+from evalkit.compare.gate import run_gate
+from evalkit.compare.gate_report import to_markdown
 from evalkit.importers.aci_bench import load_aci_bench
-from evalkit.runner import run_suite
+from evalkit.run.runner import run_suite
 from evalkit.scribes import register
 from evalkit.scribes.base import WriterScribe
 from evalkit.scribes.rules import RulesWriter
-from evalkit.suite import Suite
+from evalkit.run.suite import Suite
 from tests.conftest import ACI
 
 pytestmark = pytest.mark.slow  # runs 60 real sessions through the scorer (~15 s)

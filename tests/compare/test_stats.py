@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evalkit.stats import bootstrap_counts, bootstrap_sums, mcnemar, paired_bootstrap, percentile_interval
+from evalkit.compare.stats import bootstrap_counts, bootstrap_sums, mcnemar, paired_bootstrap, percentile_interval
 
 
 def test_counts_are_multinomial_resamples():

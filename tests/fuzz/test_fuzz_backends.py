@@ -20,10 +20,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evalkit.errors import InputError
-from evalkit.runner import run_suite
+from evalkit.run.runner import run_suite
 from evalkit.scribes import ScribeInput, get_scribe
 from evalkit.scribes._json_output import ScribeError
-from evalkit.suite import FlagRule, Suite
+from evalkit.run.suite import FlagRule, Suite
 from tests.conftest import make_consultation
 
 from ._support import FUZZ, Tally, expect_refusal, json_values, junk_text, names

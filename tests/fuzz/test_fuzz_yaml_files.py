@@ -16,11 +16,11 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from evalkit.gate import load_gate_config
+from evalkit.compare.gate import load_gate_config
 from evalkit.paths import rubrics_dir, synthetic_dir
-from evalkit.suite import load_suite
+from evalkit.run.suite import load_suite
 from evalkit.synth import load_card
-from evalkit.templates import load_template_file
+from evalkit.text.templates import load_template_file
 
 from ._support import FUZZ, Tally, dump, expect_refusal, junk_text, mutated_mapping, names
 

@@ -11,7 +11,7 @@ from evalkit.cli import app
 from evalkit.context import case_from_context, restrict
 from evalkit.errors import InputError
 from evalkit.metrics.hallucination import judge_note
-from evalkit.text import parse_note, parse_transcript
+from evalkit.text.parse import parse_note, parse_transcript
 
 DIALOGUE = ("[doctor] good morning , what brings you in ?\n[patient] my left knee has been hurting for two weeks .\n"
             "[doctor] are you taking anything for it ?\n[patient] just ibuprofen .")

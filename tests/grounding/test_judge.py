@@ -159,7 +159,7 @@ def test_scores_use_the_shared_metric_names(aci_valid):
 
 def test_runner_uses_this_judge_and_reuses_the_transcript_index(aci_valid):
     from evalkit.grounding.index import transcript_index
-    from evalkit.runner import make_judge
+    from evalkit.run.runner import make_judge
 
     c = aci_valid[2]
     judge = make_judge("grounding")
@@ -210,7 +210,7 @@ def test_a_drug_class_is_still_grounded_by_a_member():
     ("HPI\n\nShe reports a cough that is worse at night and some nausea.", "minor"),  # asked about, never confirmed
 ])
 def test_severity_follows_what_is_wrong(note, severity):
-    from evalkit.text import parse_note, parse_transcript
+    from evalkit.text.parse import parse_note, parse_transcript
 
     turns = parse_transcript("[doctor] any chest pain or nausea ?\n[patient] yes some chest pain and i'm so tired all "
                              "the time , exhausted .\n[doctor] okay , we will check an ecg .\n[patient] okay .")
@@ -222,7 +222,7 @@ def test_severity_follows_what_is_wrong(note, severity):
 def test_a_very_long_turn_is_judged_in_pieces_that_keep_its_id():
     from evalkit.grounding.index import MAX_TURN_WORDS, bounded_turns
     from evalkit.schema import SpeakerRole, Turn
-    from evalkit.text import parse_note
+    from evalkit.text.parse import parse_note
 
     sentence = "i have been taking lisinopril ten milligrams every morning for my blood pressure . "
     long = Turn(id=7, speaker=SpeakerRole.PATIENT, text=sentence * 400)  # ~5,600 words, one turn

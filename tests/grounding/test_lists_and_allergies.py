@@ -8,7 +8,7 @@ from evalkit.grounding.entities import Unit
 from evalkit.grounding.lexicon import lexicon
 from evalkit.grounding.negation import AFF, NEG
 from evalkit.metrics.hallucination import judge_note
-from evalkit.text import parse_note, parse_transcript
+from evalkit.text.parse import parse_note, parse_transcript
 
 
 def _judge(transcript: str, note: str):

@@ -6,7 +6,7 @@ import pytest
 
 from evalkit.calibrate.realnotes import omission_matches
 from evalkit.metrics.hallucination import judge_note
-from evalkit.text import parse_note
+from evalkit.text.parse import parse_note
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from evalkit.cli import app
 from evalkit.errors import InputError
-from evalkit.export import export_run
+from evalkit.run.export import export_run
 from evalkit.schema import Finding, Flag, Score, ScribeOutput
 from evalkit.store import SessionResult, Store
 from tests.conftest import make_consultation

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from evalkit.agreement import cohen_kappa
+from evalkit.review.agreement import cohen_kappa
 from evalkit.calibrate.calibrate import calibrate, clinician_agreement, gate
 from evalkit.calibrate.measure import measure
 from evalkit.schema import Claim, JudgeResult, Omission

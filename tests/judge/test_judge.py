@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from evalkit.judge import LLMJudge, make_llm_judge
+from evalkit.llm.judge import LLMJudge, make_llm_judge
 from evalkit.llm import BudgetExceeded, Budget
 from evalkit.testing.stub_llm import error, malformed, ok, truncated
 
@@ -204,7 +204,7 @@ def test_make_llm_judge_specs(stub):
 
 
 def test_runner_make_judge_uses_llm_judge(stub):
-    from evalkit.runner import make_judge
+    from evalkit.run.runner import make_judge
 
     j = make_judge({"model": "openai/stub", "api_base": stub.api_base})
     assert isinstance(j, LLMJudge)

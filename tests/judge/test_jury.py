@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from evalkit.judge import make_llm_judge
+from evalkit.llm.judge import make_llm_judge
 
 from .conftest import verdicts_for
 
@@ -85,8 +85,8 @@ def test_a_failing_member_abstains_and_is_reported(jury_stub, consultation_facto
 
 
 def test_suite_run_with_a_jury_stores_per_judge_agreement(jury_stub, consultation_factory, store):
-    from evalkit.runner import run_suite
-    from evalkit.suite import Suite
+    from evalkit.run.runner import run_suite
+    from evalkit.run.suite import Suite
 
     store.put_consultations([consultation_factory(dataset="jury")])
     members = [{"model": f"openai/{m}", "api_base": jury_stub.api_base} for m in "abc"]

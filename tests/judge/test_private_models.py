@@ -23,8 +23,8 @@ def server():
 
 
 def test_suite_run_with_llm_scribe_and_llm_judge(server, store):
-    from evalkit.runner import run_suite
-    from evalkit.suite import Suite
+    from evalkit.run.runner import run_suite
+    from evalkit.run.suite import Suite
     from evalkit.synth import generate, load_cards
 
     store.put_consultations(generate(load_cards(), 2, seed=2, dataset="private"))
@@ -44,7 +44,7 @@ def test_suite_run_with_llm_scribe_and_llm_judge(server, store):
 
 
 def test_generation_jury_rubrics_and_cli(server, tmp_path):
-    from evalkit.judge import make_llm_judge
+    from evalkit.llm.judge import make_llm_judge
     from evalkit.synth import load_cards
     from evalkit.synth.llm_generate import generate_with_llm
 
@@ -92,10 +92,10 @@ def test_suite_judge_with_rubric_scores_stores_pdqi_and_content_adherence(server
     """``judge: {model, api_base, scores: [pdqi, adherence]}``: a suite run stores PDQI-9 items and
     content adherence with each session, next to the claims."""
     from evalkit.errors import InputError
-    from evalkit.judge import make_llm_judge
+    from evalkit.llm.judge import make_llm_judge
     from evalkit.llm.schemas import PDQI_ITEMS
-    from evalkit.runner import run_suite
-    from evalkit.suite import Suite
+    from evalkit.run.runner import run_suite
+    from evalkit.run.suite import Suite
     from evalkit.synth import generate, load_cards
 
     store.put_consultations(generate(load_cards(), 1, seed=4, dataset="rubric"))

@@ -51,7 +51,7 @@ NOTE = "SUBJECTIVE\n\nDenies chest pain.\n\nPLAN\n\nCheck HbA1c."
 
 
 def test_judge_replies_are_schema_valid_or_recorded(server, store):
-    from evalkit.judge import make_llm_judge
+    from evalkit.llm.judge import make_llm_judge
 
     j = make_llm_judge({**SPEC, "api_base": server, "repairs": 0}, store=store, concurrency=1)
     res = j.judge(TRANSCRIPT, NOTE)

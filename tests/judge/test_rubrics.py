@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from evalkit.errors import InputError
-from evalkit.judge import LLMJudge
+from evalkit.llm.judge import LLMJudge
 from evalkit.llm.rubrics import list_rubrics, load_rubric, load_rubric_file
 from evalkit.llm.schemas import PDQI_ITEMS, parse_json_reply
 from evalkit.testing.stub_llm import ok

@@ -51,7 +51,7 @@ def test_spawned_stub_runs_in_its_own_process():
 
 
 def test_evalkit_responder_answers_every_prompt(consultation_factory):
-    from evalkit.judge import LLMJudge
+    from evalkit.llm.judge import LLMJudge
     from evalkit.llm import LLMClient, ModelSpec
 
     c = consultation_factory()

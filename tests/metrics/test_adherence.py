@@ -4,8 +4,8 @@ import pytest
 
 from evalkit.errors import InputError
 from evalkit.metrics.adherence import adherence, adherence_scores, drugs_without_dose, states_action
-from evalkit.templates import load_template
-from evalkit.text import parse_note
+from evalkit.text.templates import load_template
+from evalkit.text.parse import parse_note
 
 GOOD_SOAP = """SUBJECTIVE
 Cough for two weeks, worse at night. Takes salbutamol 100 mcg two puffs as needed.
@@ -150,7 +150,7 @@ def test_medications_have_dose_fires_and_skips_allergies():
 
 
 def test_mentions_any_rule():
-    from evalkit.templates import Template
+    from evalkit.text.templates import Template
 
     tpl = Template.model_validate({"name": "T", "sections": [
         {"key": "exam", "title": "EXAM", "rules": [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from evalkit.metrics.hallucination import hallucination_scores
 from evalkit.schema import Claim, JudgeResult, Provenance
-from evalkit.scoring import apply_flag_rules
-from evalkit.suite import DEFAULT_FLAG_RULES, FlagRule, Suite
+from evalkit.run.scoring import apply_flag_rules
+from evalkit.run.suite import DEFAULT_FLAG_RULES, FlagRule, Suite
 
 
 def _flags(confidences, rules=None):

@@ -3,7 +3,7 @@
 import jiwer
 import pytest
 
-from evalkit.normalize import NORMALIZATION, NORMALIZE, normalize, normalize_words, words_to_digits
+from evalkit.text.normalize import NORMALIZATION, NORMALIZE, normalize, normalize_words, words_to_digits
 
 
 @pytest.mark.parametrize("text, expected", [

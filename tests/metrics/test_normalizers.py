@@ -9,9 +9,9 @@ from whisper_normalizer.english import EnglishTextNormalizer
 
 from evalkit.errors import InputError
 from evalkit.metrics.wer import normalized_pair, wer_details, wer_scores
-from evalkit.normalizers import get_normalizer, run_normalizer
+from evalkit.text.normalizers import get_normalizer, run_normalizer
 from evalkit.schema import SpeakerRole, Turn
-from evalkit.suite import Suite
+from evalkit.run.suite import Suite
 
 WHISPER = EnglishTextNormalizer()
 
@@ -69,7 +69,7 @@ def test_unknown_normaliser_is_a_one_line_error():
 
 
 def test_suite_takes_the_choice_and_keeps_old_run_ids(tmp_path):
-    from evalkit.suite import load_suite
+    from evalkit.run.suite import load_suite
 
     assert Suite().hash() == Suite(normalizer="evalkit").hash()  # the default changes no existing run id
     assert Suite(normalizer="whisper").hash() != Suite().hash()
@@ -83,9 +83,9 @@ def test_suite_takes_the_choice_and_keeps_old_run_ids(tmp_path):
 
 
 def test_run_stores_the_normaliser_and_compare_names_it(store):
-    from evalkit.compare import compare_runs
-    from evalkit.compare_report import to_markdown
-    from evalkit.runner import run_suite
+    from evalkit.compare.runs import compare_runs
+    from evalkit.compare.report import to_markdown
+    from evalkit.run.runner import run_suite
     from tests.conftest import make_consultation
 
     store.put_consultations([make_consultation(f"c{i}") for i in range(3)])

@@ -12,7 +12,7 @@ import pytest
 from evalkit.metrics.speaker_wer import (labels_speakers, seglst_segments, speaker_wer, speaker_wer_scores,
                                          write_seglst)
 from evalkit.schema import SpeakerRole, Turn
-from evalkit.text import parse_transcript
+from evalkit.text.parse import parse_transcript
 
 C, P, O = SpeakerRole.CLINICIAN, SpeakerRole.PATIENT, SpeakerRole.OTHER
 MEETEVAL = Path(sys.executable).parent / "meeteval-wer"
@@ -135,8 +135,8 @@ def test_agrees_with_the_meeteval_cli_on_aci_bench_dialogues(aci_dir, tmp_path, 
 
 
 def test_scoring_adds_speaker_scores_for_scribes_that_label_speakers(store):
-    from evalkit.runner import run_suite
-    from evalkit.suite import Suite
+    from evalkit.run.runner import run_suite
+    from evalkit.run.suite import Suite
     from tests.conftest import make_consultation
 
     store.put_consultations([make_consultation("c1")])

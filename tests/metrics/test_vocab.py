@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from evalkit import vocab
+from evalkit.text import vocab
 from evalkit.errors import InputError
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from evalkit.errors import InputError
 from evalkit.metrics.wer import medical_mask, wer_details, wer_scores
-from evalkit.normalize import normalize, normalize_words
+from evalkit.text.normalize import normalize, normalize_words
 from evalkit.schema import SpeakerRole, Turn
 
 PAIRS = [
@@ -34,7 +34,7 @@ def test_wer_and_cer_equal_jiwer_on_normalised_strings(ref, hyp):
 def test_wer_equals_jiwer_on_a_real_dialogue(aci_dir):
     import pandas as pd
 
-    from evalkit.text import parse_transcript
+    from evalkit.text.parse import parse_transcript
 
     row = pd.read_csv(aci_dir / "valid.csv").iloc[0]
     turns = parse_transcript(row["dialogue"])

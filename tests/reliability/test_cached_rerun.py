@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from evalkit.runner import run_suite
+from evalkit.run.runner import run_suite
 from evalkit.store import Store
-from evalkit.suite import Suite
+from evalkit.run.suite import Suite
 from evalkit.testing.stub_llm import StubLLM
 from tests.conftest import make_consultation
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.runner import run_suite
+from evalkit.run.runner import run_suite
 from evalkit.store import Store
-from evalkit.suite import Suite
+from evalkit.run.suite import Suite
 from evalkit.synth import generate, load_cards
 
 EVALKIT = Path(sys.executable).with_name("evalkit")
@@ -41,8 +41,8 @@ con.close()
 
 def _reviewer(db: str, name: str, sessions: list[str], stop: str, out: str) -> None:
     """Annotate sessions in turn until told to stop (and at least MIN_NOTES); report what was saved."""
-    from evalkit import review
-    from evalkit.auth import User
+    from evalkit.review import queue as review
+    from evalkit.review.auth import User
 
     busy: list[str] = []
     store = Store(db, busy_timeout=120, on_busy=busy.append)

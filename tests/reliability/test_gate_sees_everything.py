@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.runner import run_suite
+from evalkit.run.runner import run_suite
 from evalkit.store import SessionResult, Store
-from evalkit.suite import Suite
+from evalkit.run.suite import Suite
 from tests.conftest import make_consultation
 
 EVALKIT = Path(sys.executable).with_name("evalkit")
@@ -123,9 +123,9 @@ def test_resumed_to_the_end_the_run_passes(db, gate_file):
 
 
 def test_library_gate_and_compare_refuse_too(db, gate_file):
-    from evalkit.compare import compare_runs
+    from evalkit.compare.runs import compare_runs
     from evalkit.errors import InputError
-    from evalkit.gate import run_gate
+    from evalkit.compare.gate import run_gate
 
     store = Store(db)
     suite = Suite(name="g", dataset="unit", scribes=["reference"], metrics=["adherence"], concurrency=1)

@@ -72,10 +72,10 @@ def test_a_lone_surrogate_from_a_backend_is_repaired_and_the_scribe_is_not_calle
 
 def test_a_plugin_scribe_and_a_judge_returning_lone_surrogates_do_not_stop_the_run(tmp_path, monkeypatch):
     """What no backend repaired — a Python scribe's note, a judge's rationale — is repaired before it is stored."""
-    from evalkit import runner
+    from evalkit.run import runner
     from evalkit.schema import Claim, JudgeResult, Note, NoteSection, NoteSentence, ScribeOutput
     from evalkit.scribes.base import register
-    from evalkit.suite import Suite
+    from evalkit.run.suite import Suite
 
     class HalfEmoji:
         name, version, needs_audio = "half-emoji", "1", False
@@ -136,8 +136,8 @@ def test_http_timeout_is_a_total_deadline_against_a_trickling_server(tmp_path):
     import threading
     import time
 
-    from evalkit.runner import run_suite
-    from evalkit.suite import Suite
+    from evalkit.run.runner import run_suite
+    from evalkit.run.suite import Suite
 
     body = json.dumps({"note": NOTE, "pad": "x" * 200}).encode()
 
@@ -182,8 +182,8 @@ def test_command_timeout_kills_a_setsid_child_holding_stdout(tmp_path):
     at timeout_s the case fails, the child is killed, and the run records the session."""
     import time
 
-    from evalkit.runner import run_suite
-    from evalkit.suite import Suite
+    from evalkit.run.runner import run_suite
+    from evalkit.run.suite import Suite
 
     pidfile = tmp_path / "child.pid"
     prog = tmp_path / "scribe.py"
@@ -293,7 +293,7 @@ def test_billion_laughs_case_card_and_gate_file_are_refused_with_one_line(tmp_pa
 
 
 def test_yaml_anchors_in_moderation_still_load(tmp_path):
-    from evalkit.suite import load_suite
+    from evalkit.run.suite import load_suite
 
     p = tmp_path / "s.yaml"
     p.write_text("name: a\ndataset: unit\nscribes: [http, command]\nscribe_options:\n"
@@ -368,7 +368,7 @@ def test_replay_file_nested_too_deep_is_refused_with_one_line(tmp_path):
 
 
 def test_transcripts_longer_than_the_limit_are_refused_per_line(tmp_path):
-    from evalkit.limits import MAX_LINE_BYTES, MAX_TRANSCRIPT_CHARS
+    from evalkit.security.limits import MAX_LINE_BYTES, MAX_TRANSCRIPT_CHARS
 
     turn = "[doctor] take the amoxicillin 500 mg three times a day for a week\n"
     good = {"id": "g", "transcript": "[doctor] how are you\n[patient] better thanks", "note": "SUBJECTIVE\nBetter."}

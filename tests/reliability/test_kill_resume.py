@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.runner import run_id_for, run_suite
+from evalkit.run.runner import run_id_for, run_suite
 from evalkit.store import Store
-from evalkit.suite import load_suite
+from evalkit.run.suite import load_suite
 from evalkit.synth import generate, load_cards
 
 EVALKIT = Path(sys.executable).with_name("evalkit")

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evalkit.runner import run_suite
+from evalkit.run.runner import run_suite
 from evalkit.store import Store
-from evalkit.suite import Suite
+from evalkit.run.suite import Suite
 from tests.conftest import make_consultation
 
 EVALKIT = Path(sys.executable).with_name("evalkit")
@@ -96,8 +96,8 @@ def test_a_resume_with_work_left_is_running_until_it_finishes(tmp_path, monkeypa
 
 def test_compare_and_gate_print_no_numpy_warnings(tmp_path):
     """A metric one run has only NaN for (no interval to draw) must not make numpy warn "All-NaN slice"."""
-    from evalkit.compare import compare_runs
-    from evalkit.gate import run_gate
+    from evalkit.compare.runs import compare_runs
+    from evalkit.compare.gate import run_gate
     from tests.compare.fakes import write_run
 
     store = Store(tmp_path / "w.duckdb")

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import yaml
 
-from evalkit.runner import _judge_for, run_id_for, run_suite
+from evalkit.run.runner import _judge_for, run_id_for, run_suite
 from evalkit.store import Store
-from evalkit.suite import Suite
+from evalkit.run.suite import Suite
 from tests.conftest import REPO, make_consultation
 
 EVALKIT = Path(sys.executable).with_name("evalkit")

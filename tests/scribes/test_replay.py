@@ -10,7 +10,7 @@ import pytest
 from evalkit.errors import InputError
 from evalkit.scribes import ScribeInput, get_scribe
 from evalkit.scribes.replay import ReplayScribe
-from evalkit.text import parse_note, parse_transcript
+from evalkit.text.parse import parse_note, parse_transcript
 
 from ..conftest import make_consultation
 

@@ -11,8 +11,8 @@ from evalkit.errors import InputError
 from evalkit.schema import Case, Consultation, Note, Persona, SpeakerRole, Turn
 from evalkit.scribes import ScribeInput, get_scribe
 from evalkit.scribes.rules import RulesWriter
-from evalkit.templates import list_templates, load_template
-from evalkit.text import parse_transcript
+from evalkit.text.templates import list_templates, load_template
+from evalkit.text.parse import parse_transcript
 
 from ..conftest import make_consultation
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from evalkit.auth import Auth, User
-from evalkit.runner import run_suite
+from evalkit.review.auth import Auth, User
+from evalkit.run.runner import run_suite
 from evalkit.store import Store
-from evalkit.suite import FlagRule, Suite
+from evalkit.run.suite import FlagRule, Suite
 from tests.conftest import make_consultation
 
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

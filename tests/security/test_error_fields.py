@@ -24,11 +24,11 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from evalkit.runner import run_suite
+from evalkit.run.runner import run_suite
 from evalkit.schema import Audio
 from evalkit.scribes.base import register
 from evalkit.store import Store
-from evalkit.suite import Suite
+from evalkit.run.suite import Suite
 from tests.conftest import make_consultation
 
 NAME, REMEDY = "Quillonary Vexbridge", "vexroot"
@@ -212,7 +212,7 @@ def _cells(df: pd.DataFrame) -> str:
 def test_no_text_exports_and_the_apps_data_hold_no_canary(leaky_world, tmp_path):
     import datasets
 
-    from evalkit.export import export_run
+    from evalkit.run.export import export_run
 
     store, runs, _ = leaky_world
     for label, rid in runs.items():
@@ -238,7 +238,7 @@ def test_no_text_exports_and_the_apps_data_hold_no_canary(leaky_world, tmp_path)
 
 def test_no_text_export_of_a_good_run_drops_the_judges_claim_text(tmp_path):
     """``--no-text`` means no note text at all: the judge's claim text and rationale are note sentences."""
-    from evalkit.export import export_run
+    from evalkit.run.export import export_run
 
     store = Store(tmp_path / "ok.duckdb")
     store.put_consultations([_case("g0")])
@@ -259,7 +259,7 @@ def test_no_text_export_of_a_good_run_drops_the_judges_claim_text(tmp_path):
 
 def test_a_foreign_exception_is_described_not_quoted():
     from evalkit.errors import InputError
-    from evalkit.redact import error_text
+    from evalkit.security.redact import error_text
 
     def parse(text):
         raise KeyError(f"no heading in {text}")

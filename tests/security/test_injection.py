@@ -18,15 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from evalkit import review
-from evalkit.compare import compare_runs
-from evalkit.compare_report import to_markdown
-from evalkit.gate import run_gate
-from evalkit.gate_report import to_junit
-from evalkit.gate_report import to_markdown as gate_markdown
-from evalkit.review import QueueFilter
-from evalkit.runner import run_suite
-from evalkit.suite import FlagRule, Suite
+from evalkit.review import queue as review
+from evalkit.compare.runs import compare_runs
+from evalkit.compare.report import to_markdown
+from evalkit.compare.gate import run_gate
+from evalkit.compare.gate_report import to_junit
+from evalkit.compare.gate_report import to_markdown as gate_markdown
+from evalkit.review.queue import QueueFilter
+from evalkit.run.runner import run_suite
+from evalkit.run.suite import FlagRule, Suite
 
 from .conftest import LABEL, PAYLOADS, PW, SPECIALTY, SQLI, XSS
 
@@ -188,7 +188,7 @@ def test_gate_reports_escape_check_names(sec, tmp_path):
     gate.write_text(yaml.safe_dump({"checks": [{"name": n, "check": "adherence >= 0"} for n in CHECK_NAMES]}))
     report = run_gate(sec["store"], sec["run_id"], gate, baseline=base)
     root = ET.fromstring(to_junit(report))  # well-formed XML whatever the names hold
-    from evalkit._escape import xml_text
+    from evalkit.security.escape import xml_text
 
     assert [tc.get("name") for tc in root.iter("testcase")] == [xml_text(n) for n in CHECK_NAMES]
     md = gate_markdown(report)
@@ -202,7 +202,7 @@ def test_gate_reports_escape_check_names(sec, tmp_path):
 
     from rich.console import Console
 
-    from evalkit.gate_report import print_gate
+    from evalkit.compare.gate_report import print_gate
 
     buf = io.StringIO()
     print_gate(report, Console(file=buf, width=300, color_system=None))  # no MarkupError from "[/]"

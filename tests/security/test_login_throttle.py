@@ -1,7 +1,7 @@
 """Login throttling (issue 18 item 8): growing delays per client and per account, kept in the
 database, bounded, and never a lockout a third party can impose on a clinician.
 
-Every test drives :class:`evalkit.auth.Auth` with an injected clock: no sleeping, no timing.
+Every test drives :class:`evalkit.review.auth.Auth` with an injected clock: no sleeping, no timing.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from argon2 import PasswordHasher
 
-from evalkit.auth import Auth
+from evalkit.review.auth import Auth
 from evalkit.store import Store
 
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

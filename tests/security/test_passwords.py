@@ -12,7 +12,7 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 
-from evalkit.auth import Auth, token_hash
+from evalkit.review.auth import Auth, token_hash
 from evalkit.store import Store
 
 EVALKIT = Path(sys.executable).with_name("evalkit")

@@ -76,12 +76,12 @@ def all_logs(caplog):
 
 @pytest.mark.slow
 def test_phi_canary_never_reaches_logs_or_errors(tmp_path, all_logs):
-    from evalkit.compare import compare_runs
-    from evalkit.compare_report import to_markdown
-    from evalkit.gate import run_gate
-    from evalkit.runner import run_suite
+    from evalkit.compare.runs import compare_runs
+    from evalkit.compare.report import to_markdown
+    from evalkit.compare.gate import run_gate
+    from evalkit.run.runner import run_suite
     from evalkit.store import Store
-    from evalkit.suite import Suite
+    from evalkit.run.suite import Suite
     from evalkit.synth import generate, load_cards, synthesize, with_turn_times
     from evalkit.testing.stub_llm import StubLLM
 

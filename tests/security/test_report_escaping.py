@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from rich.console import Console
 
-from evalkit._escape import md_code, md_text, rich_text, xml_text
+from evalkit.security.escape import md_code, md_text, rich_text, xml_text
 
 MD = MarkdownIt("commonmark", {"html": True}).enable("table").enable("strikethrough")
 #: the only tags a rendered report fragment may contain (no emphasis either: text shows as typed)

@@ -1,6 +1,6 @@
 """Roles are enforced on the server side: every review action, called as every role.
 
-The policy is written out here, independently of :data:`evalkit.auth.PERMISSIONS`: clinicians
+The policy is written out here, independently of :data:`evalkit.review.auth.PERMISSIONS`: clinicians
 annotate and adjudicate; admins assign; engineers and admins read the audit log; everyone who is
 logged in and enabled may open the queue and sessions. A refused call raises PermissionDenied
 and writes nothing. The user a page acts as comes from the login token, re-read on every call,
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from evalkit import review
-from evalkit.auth import PermissionDenied, User
-from evalkit.session_view import load_session
+from evalkit.review import queue as review
+from evalkit.review.auth import PermissionDenied, User
+from evalkit.review.session_view import load_session
 
 ROLES = ("clinician", "engineer", "admin", "disabled", "anonymous")
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from evalkit.normalize import normalize_words
+from evalkit.text.normalize import normalize_words
 from evalkit.schema import SpeakerRole, Turn
 from evalkit.streaming.metrics import (final_latencies, first_partial_s, revision_rate, stream_figures,
                                        stream_scores)

@@ -167,9 +167,9 @@ def streamed_run(store, tmp_path):
     consultation)."""
     import soundfile as sf
 
-    from evalkit.runner import run_suite
+    from evalkit.run.runner import run_suite
     from evalkit.schema import Audio, TurnTime
-    from evalkit.suite import Suite
+    from evalkit.run.suite import Suite
     from tests.conftest import make_consultation
 
     c = make_consultation("s1")

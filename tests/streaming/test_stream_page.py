@@ -6,10 +6,10 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from evalkit.runner import run_suite
+from evalkit.run.runner import run_suite
 from evalkit.store import Store
 from evalkit.streaming import report
-from evalkit.suite import Suite
+from evalkit.run.suite import Suite
 
 from .test_protocol import streamed_run
 
@@ -60,8 +60,8 @@ def test_stream_page_without_streaming_runs_says_how_to_make_one(tmp_path):
 
 
 def test_sweep_rows_and_report_carry_the_streaming_figures(tmp_path):
-    from evalkit.sweep import Condition
-    from evalkit.sweep_report import summarise, write_report
+    from evalkit.sweep.run import Condition
+    from evalkit.sweep.report import summarise, write_report
 
     store = Store(tmp_path / "s.duckdb")
     rid, _ = streamed_run(store, tmp_path)

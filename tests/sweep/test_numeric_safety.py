@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from evalkit.metrics.wer import wer_details, wer_scores
 from evalkit.schema import Provenance, Score
-from evalkit.scoring import apply_flag_rules
-from evalkit.suite import DEFAULT_FLAG_RULES, Suite
+from evalkit.run.scoring import apply_flag_rules
+from evalkit.run.suite import DEFAULT_FLAG_RULES, Suite
 
 
 def test_misheard_numbers_are_listed_with_their_units():
@@ -36,7 +36,7 @@ def test_numeric_error_is_a_default_flag_rule():
 
 
 def test_session_view_lists_misheard_numbers():
-    from evalkit.session_view import misheard_numbers
+    from evalkit.review.session_view import misheard_numbers
 
     class V:  # the part of SessionView the helper reads
         scores = {"numeric_error_rate": {"value": 0.5, "detail": {"misheard": [{"said": "500 mg", "heard": "100"}]}}}

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from evalkit.errors import InputError
-from evalkit.sweep import Condition, SweepConfig, conditions_for, prepare_consultations, run_sweep
-from evalkit.sweep_report import bootstrap_mean, break_points, write_report
+from evalkit.sweep.run import Condition, SweepConfig, conditions_for, prepare_consultations, run_sweep
+from evalkit.sweep.report import bootstrap_mean, break_points, write_report
 
 
 def _one_card(tmp_path):
@@ -63,8 +63,8 @@ def test_sweep_stores_one_run_per_condition_and_resumes(store, tmp_path):
             assert (store.root / out.metadata["audio"]["path"]).is_file()
             assert out.metadata["audio"]["provenance"]["channel"]["channel"]["name"] == Condition.parse(name).channel
     # the session view plays the audio of the session's own condition
-    from evalkit.auth import User
-    from evalkit.session_view import load_session
+    from evalkit.review.auth import User
+    from evalkit.review.session_view import load_session
 
     sid = store.run_sessions(res.runs["espeak/phone@20dB"]).session_id[0]
     view = load_session(store, User("dr", "clinician"), sid, extras=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from evalkit.sweep import SweepConfig, run_sweep
+from evalkit.sweep.run import SweepConfig, run_sweep
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from evalkit.store import Store
-from evalkit.sweep import SweepConfig, run_sweep
+from evalkit.sweep.run import SweepConfig, run_sweep
 
 APPS = Path(__file__).resolve().parents[2] / "apps"
 

@@ -12,7 +12,7 @@ from evalkit.schema import SpeakerRole
 from evalkit.synth import generate, generate_consultation, load_cards
 from evalkit.synth.phrasing import plan_clause
 from evalkit.synth.voice import patient_voice
-from evalkit.templates import list_templates, load_template
+from evalkit.text.templates import list_templates, load_template
 
 
 @pytest.fixture(scope="module")
