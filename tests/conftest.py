@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 import hypothesis
+import hypothesis.configuration
 import pytest
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -17,6 +18,9 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 _SCRATCH = tempfile.mkdtemp(prefix="evalkit-tests-")
 os.environ["EVALKIT_DB"] = os.path.join(_SCRATCH, "evalkit.duckdb")  # never a user's own database
 hypothesis.settings.register_profile("evalkit-tests", database=None)
+# hypothesis also caches constants and Unicode tables under ./.hypothesis: keep them in the scratch folder
+os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = os.path.join(_SCRATCH, "hypothesis")
+hypothesis.configuration.set_hypothesis_home_dir(os.environ["HYPOTHESIS_STORAGE_DIRECTORY"])
 hypothesis.settings.load_profile("evalkit-tests")
 
 REPO = Path(__file__).resolve().parents[1]
