@@ -11,6 +11,7 @@ the build fails, it prints one line and exits 0: evalkit then runs as pure Pytho
 from __future__ import annotations
 
 import argparse
+import importlib.machinery
 import json
 import os
 import subprocess
@@ -44,6 +45,16 @@ def clean() -> int:
     native.MANIFEST.unlink(missing_ok=True)
     print(f"build_native: removed {len(files)} compiled file(s); evalkit runs as pure Python")
     return 0
+
+
+def remove_orphans() -> None:
+    """Drop compiled modules whose source is gone (a module moved or renamed since the last build)."""
+    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    for f in sorted(native.ROOT.rglob("*.so")):
+        if f.name.endswith(suffixes) and not f.name.startswith("_native__mypyc.") \
+                and not f.with_name(f.name.split(".", 1)[0] + ".py").is_file():
+            f.unlink()
+            print(f"build_native: removed {f.relative_to(REPO)} (its source moved or was removed)")
 
 
 def up_to_date() -> bool:
@@ -89,6 +100,7 @@ def main() -> int:
     ap.add_argument("--force", action="store_true", help="rebuild even when up to date")
     ap.add_argument("--clean", action="store_true", help="remove the compiled modules")
     args = ap.parse_args()
+    remove_orphans()
     if args.clean:
         return clean()
     if not args.force and up_to_date():
