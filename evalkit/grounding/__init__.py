@@ -33,4 +33,5 @@ GROUNDING_VERSION = "2.2"  # 1.1: list negation scope, allergies by substance, m
 #      ranges; coverage by passive lists, "discussed", compound synonyms, members of a broader item (claims
 #      unchanged)
 # 2.2: a patient-tagged "any history of ..." / "have you ever ..." is the clinician's question; "sharp or
-#      dull" is pinprick testing; brain, brainstem and skull are the head (read on unlabelled D2N125 notes)
+#      dull" is pinprick testing; brain, brainstem and skull are the head; "dermatologic" grounds a rash
+#      (read on unlabelled D2N125 notes)
