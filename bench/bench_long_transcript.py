@@ -38,13 +38,14 @@ while size < target:
     for line in rows[i % len(rows)]["dialogue"].splitlines():
         text = line.split("] ", 1)[-1]
         lines.append(text)
-        size += len(text) + 1
+        size += len(text) + (1 if mode == "one" else 10)  # a space, or a newline and a speaker tag
     i += 1
 if mode == "one":
     transcript = "[doctor] " + " ".join(lines)
 else:
     transcript = "\n".join(("[doctor] " if k % 2 == 0 else "[patient] ") + t for k, t in enumerate(lines))
-if len(transcript) <= MAX_TRANSCRIPT_CHARS:
+read = len(transcript) <= MAX_TRANSCRIPT_CHARS
+if read:
     turns = parse_transcript(transcript)
 else:  # past the read limit: the turns a library caller would build
     turns = [Turn(id=k, speaker=SpeakerRole.CLINICIAN if t.startswith("[doctor] ") else SpeakerRole.PATIENT,
@@ -54,7 +55,7 @@ judge_note(parse_transcript(rows[1]["dialogue"]), parse_note(rows[1]["note"]))  
 t = time.process_time()
 judge_note(turns, note)
 print(json.dumps({"mb": round(len(transcript) / 1e6, 2), "turns": len(turns),
-                  "read": len(transcript) <= MAX_TRANSCRIPT_CHARS, "cpu_s": round(time.process_time() - t, 3),
+                  "read": read, "cpu_s": round(time.process_time() - t, 3),
                   "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
 """
 

@@ -18,9 +18,10 @@ T1 = ACI / "test1"
 @pytest.fixture(scope="module")
 def flagged():
     cons = {c.case.id: c for c in load_aci_bench(T1 / "test1.csv", T1 / "test1_metadata.csv")}
-    notes = {"human": {r["encounter_id"]: r["note"] for r in csv.DictReader(open(T1 / "test1.csv", encoding="utf-8"))}}
-    for system in ("gpt-4", "chatgpt"):
-        with open(T1 / "systems" / f"{system}.csv", encoding="utf-8") as f:
+    notes = {}
+    for system, path in (("human", T1 / "test1.csv"), ("gpt-4", T1 / "systems" / "gpt-4.csv"),
+                         ("chatgpt", T1 / "systems" / "chatgpt.csv")):
+        with open(path, encoding="utf-8") as f:
             notes[system] = {r["encounter_id"]: r["note"] for r in csv.DictReader(f)}
 
     def flags(system: str, eid: str) -> dict[str, str]:
