@@ -6,6 +6,8 @@ the database, retried, concurrent, budgeted); give ``--judge`` twice or more for
 
 from __future__ import annotations
 
+from typing import Optional
+
 import json
 import sys
 from pathlib import Path
@@ -14,7 +16,8 @@ from typing import Any, Callable, Iterator
 import typer
 
 from . import app
-from ._common import DB_OPTION, console, err_console, error_line, fail, iter_jsonl, warning_line
+from ._common import (DB_OPTION, RPM_OPTION, TPM_OPTION, console, err_console, error_line, fail, iter_jsonl, pace,
+                      warning_line)
 
 
 def read_cases(path: Path, template: str | None = None,
@@ -134,6 +137,8 @@ def judge_command(
     pdqi: bool = typer.Option(False, "--pdqi", help="Also score PDQI-9 (LLM judge only)."),
     max_cost: float | None = typer.Option(None, "--max-cost", help="Stop cleanly after spending this many USD."),
     max_calls: int | None = typer.Option(None, "--max-calls", help="Stop cleanly after this many model calls."),
+    rpm: Optional[float] = RPM_OPTION,
+    tpm: Optional[float] = TPM_OPTION,
     concurrency: int = typer.Option(16, "--concurrency", min=1, max=512, help="Model calls in flight."),
     processes: int = typer.Option(1, "--processes", min=1, max=64, help="Worker processes for LLM judging "
                                   "(one per core lifts the client-CPU ceiling at high concurrency)."),
@@ -142,6 +147,7 @@ def judge_command(
 ) -> None:
     """Judge notes against transcripts: claims (supported / unsupported / contradicted, CREOLA type,
     severity, evidence turns) and omissions. Bad lines are reported and skipped."""
+    pace(rpm, tpm)
     from ..errors import InputError
     from ..security.safe_json import repair_text
 
