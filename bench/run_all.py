@@ -49,6 +49,7 @@ BENCHES: dict[str, tuple[list[str], list[str], str]] = {
     "bench_synth": ([], ["4"], "synthetic consultations: generation and TTS speed"),
     "bench_ray": ([], [], "Ray executor speed-up over threads"),
     "bench_hostile": ([], [], "hostile inputs (issue 18): peak RSS and time, each in a watched subprocess"),
+    "bench_ratelimit": ([], ["--calls", "300", "--only", "rps-none,tpm-none"], "judging under a provider rate limit: accepted/s, refused, failed"),
 }
 QUICK_DIR = _common.RESULTS / "quick"
 RUNS_FILE = "_run_all.json"  # per-benchmark exit code and wall time of the last run_all

@@ -200,8 +200,9 @@ def judge_command(
         msg = f"{len(done)} of {len(cases)} cases judged, {bad} bad line(s), {judge_errors} judge error(s)"
         if stats is not None:
             cost = f", ${stats['cost_usd']:.4f}" if stats.get("priced_calls") else ""
-            msg += (f"; {stats['calls']} model calls ({stats['cached']} cached, {stats['retries']} retries), "
-                    f"{stats['prompt_tokens'] + stats['completion_tokens']} tokens{cost}")
+            refused = f", {stats['rate_limited']} refused by the rate limit" if stats.get("rate_limited") else ""
+            msg += (f"; {stats['calls']} model calls ({stats['cached']} cached, {stats['retries']} retries"
+                    f"{refused}), {stats['prompt_tokens'] + stats['completion_tokens']} tokens{cost}")
         target.print(msg, highlight=False)
     if budget_hit:
         err_console.print(f"[yellow]budget reached:[/] {len(cases) - len(done)} case(s) not judged — re-run the "
