@@ -59,7 +59,8 @@ def result_line(case_id: Any, res: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": case_id,
         "claims": [{"text": c.text, "verdict": c.verdict, "type": c.type, "severity": c.severity,
-                    "confidence": c.confidence, "evidence": c.evidence, "sources": c.sources} for c in res.claims],
+                    "confidence": c.confidence, "evidence": c.evidence, "sources": c.sources, "rule": c.rule}
+                   for c in res.claims],
         "omissions": [{"text": o.text, "severity": o.severity, "evidence": o.evidence} for o in res.omissions],
     }
     if res.error:
