@@ -74,16 +74,21 @@ class _LoopState:
 
 
 class _Slot:
-    """One of ``concurrency`` slots, taken only when the budget allows another call."""
+    """One of ``concurrency`` slots, then the model's turn at its rate limiter, taken only when the
+    budget allows another call."""
 
-    __slots__ = ("sem", "budget", "budgets", "t0")
+    __slots__ = ("sem", "budget", "budgets", "t0", "limiter", "tokens")
 
-    def __init__(self, sem: asyncio.Semaphore, budget: Budget):
+    def __init__(self, sem: asyncio.Semaphore, budget: Budget, limiter: RateLimiter | None = None, tokens: int = 0):
         self.sem, self.budget, self.budgets, self.t0 = sem, budget, [budget], 0.0
+        self.limiter, self.tokens = limiter, tokens
 
     async def __aenter__(self) -> "_Slot":
         await self.sem.acquire()
-        try:  # inside the slot: at most `concurrency` calls overshoot a cost limit
+        try:
+            if self.limiter is not None:  # paced once in a slot, right before the request leaves:
+                await self.limiter.acquire(self.tokens)  # a pause set meanwhile still holds it back
+            # inside the slot: at most `concurrency` calls overshoot a cost limit
             self.budgets = reserve_all(self.budget)  # the client's budget and any run budget
         except BaseException:
             self.sem.release()
@@ -469,8 +474,7 @@ class LLMClient:
     async def _attempt(self, st: _LoopState, spec: ModelSpec, route: LeanRoute | None, messages: list[dict],
                        response_format: dict | None, purpose: str, limiter: RateLimiter,
                        tokens: int) -> tuple[RawReply, float]:
-        await limiter.acquire(tokens)
-        slot = _Slot(st.sem, self.budget)
+        slot = _Slot(st.sem, self.budget, limiter, tokens)
         err: str | None = None
         raw: RawReply | None = None
         try:

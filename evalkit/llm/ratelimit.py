@@ -177,7 +177,7 @@ class RateLimiter:
 
     def snapshot(self) -> dict[str, float]:
         """The pace now: requests and tokens per minute (0 = none), their sources, refusals seen,
-        seconds callers spent waiting, and how long calls are paused for."""
+        seconds calls spent waiting (summed over calls), and how long calls are paused for."""
         v, b = self.table.values, self._base
         with self.table.lock:
             return {"rpm": v[b + _RATE_R] * 60, "tpm": v[b + _RATE_T] * 60, "rpm_source": v[b + _SRC_R],
@@ -197,7 +197,7 @@ class RateLimiter:
             lock = self._locks[id(loop)] = asyncio.Lock()
         t0 = time.monotonic()
         async with lock:  # one waiter at a time, first come first served
-            wait = first
+            wait = self.reserve(time.monotonic(), tokens)  # (``first`` may be stale by now)
             while wait > 0:
                 await asyncio.sleep(min(wait, 5.0))  # re-checked: a pause may be lifted or extended
                 wait = self.reserve(time.monotonic(), tokens)
