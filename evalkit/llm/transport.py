@@ -138,7 +138,8 @@ def classify(model: str, e: BaseException) -> LLMCallError:
         return LLMCallError(model, "timeout", status, True, headers=headers)
     if "ContextWindow" in name:
         return LLMCallError(model, "context window exceeded", status, False, headers=headers)
-    if "Connection" in name or "Disconnected" in name or "ClientOSError" in name or "ClientPayload" in name:
+    if ("Connect" in name or "Disconnected" in name or "ClientOSError" in name or "ClientPayload" in name
+            or isinstance(e, ConnectionError)):  # aiohttp's ClientConnectorError (refused), httpx's ConnectError
         return LLMCallError(model, "connection error", status, True, headers=headers)
     if status is not None:
         kind = {429: "rate limited", 401: "authentication failed", 403: "permission denied",
