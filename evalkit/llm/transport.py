@@ -326,6 +326,9 @@ class LeanRoute:
         self.plain_openai = type(config).transform_response is OpenAIGPTConfig.transform_response
         self.url = config.get_complete_url(api_base=self.api_base, api_key=self.api_key, model=model,
                                            optional_params=opt, litellm_params=self.litellm_params, stream=False)
+        import aiohttp
+
+        self.timeout = aiohttp.ClientTimeout(total=spec.timeout)  # each attempt's whole deadline
 
     def build(self, messages: list[dict]) -> tuple[dict, dict, bytes]:
         data = self.config.transform_request(model=self.model, messages=messages,
@@ -418,6 +421,8 @@ async def read_capped(resp: Any, limit: int = MAX_REPLY_BYTES) -> bytes:
     announced = resp.content_length
     if announced is not None and announced > limit:
         raise ReplyTooLarge()
+    if announced is not None and "content-encoding" not in resp.headers:
+        return await resp.read()  # exactly the announced bytes, no more
     buf = bytearray()
     async for chunk in resp.content.iter_chunked(_CHUNK):
         buf += chunk
@@ -431,7 +436,8 @@ def new_session(limit: int) -> Any:
     at most ``limit`` open at once."""
     import aiohttp
 
-    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=max(limit, 1), ttl_dns_cache=300))
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=max(limit, 1), ttl_dns_cache=300),
+                                 cookie_jar=aiohttp.DummyCookieJar())  # no cookies kept from one server for another
 
 
 async def call_lean(route: LeanRoute, session: Any, messages: list[dict], slot: Any = None) -> RawReply:
@@ -451,14 +457,11 @@ async def call_lean(route: LeanRoute, session: Any, messages: list[dict], slot: 
     """
     import contextlib
 
-    import aiohttp
-
     spec = route.spec
     data, headers, body = route.build(messages)
     try:
         async with slot or contextlib.nullcontext():
-            async with session.post(route.url, data=body, headers=headers,
-                                    timeout=aiohttp.ClientTimeout(total=spec.timeout)) as r:
+            async with session.post(route.url, data=body, headers=headers, timeout=route.timeout) as r:
                 status, ctype = r.status, r.headers.get("content-type", "")
                 reply_headers = lower_headers(r.headers)
                 raw = await read_capped(r)
