@@ -247,7 +247,8 @@ class SpawnedStub:
 
 
 __all__ = ["SpawnedStub", "StubLLM", "StubReply", "disconnect", "echo_responder", "error", "evalkit_responder",
-           "judge_responder", "load_gate", "load_responder", "malformed", "ok", "requested_sentence_ids", "timeout", "truncated"]
+           "judge_responder", "load_gate", "load_responder", "malformed", "ok", "requested_sentence_ids", "timeout",
+           "truncated"]
 
 
 def main(argv: list[str] | None = None) -> None:
