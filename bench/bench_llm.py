@@ -1,24 +1,31 @@
-"""LLM judge throughput against the loopback stub: 2,000 judge calls at concurrency 64.
+"""LLM judge throughput against the loopback stub, at realistic model latency.
 
-Targets (bound = calls × latency / concurrency):
-- 50 ms server latency: wall time ≤ 1.5 × bound (2,000 × 0.05 / 64 = 1.56 s);
-- 500 ms server latency: wall time ≤ 1.05 × bound (15.6 s);
-- a cached re-run makes zero model calls.
+Headline target: 2,000 judge calls at 500 ms server latency, 64 in flight, wall time ≤ 1.05 × the
+latency bound (2,000 × 0.5 / 64 = 15.6 s), measured for both transports:
 
-The judge runs end to end (prompt rendering, cache lookup in DuckDB, litellm provider
-transforms, HTTP, JSON validation, claims, periodic cache and ``llm_calls`` writes to DuckDB);
-the last write after the calls is timed apart. The stub runs in its own process so the client
-keeps its core; a second 50 ms run splits the calls over one process per core (JudgePool). For comparison, a plain asyncio loop over
-``litellm.acompletion`` (what the lean route replaces) is measured on a smaller batch.
+- **lean**: litellm's provider layer computed once per model (:class:`evalkit.llm.transport.LeanRoute`)
+  posted over one shared aiohttp session;
+- **litellm**: plain ``litellm.acompletion`` per call (``transport: litellm``).
 
-What the client's CPU per call went to (py-spy, 2,000 calls, 50 ms): litellm's ``transform_request``
-(kept: it is the provider layer) and the HTTP write about a fifth each; prompt rendering, reply
-validation and building claims about a quarter together; event loop and glue the rest. Removed on
-the way (1.7 ms → ~0.4–0.5 ms a call): aiohttp's per-request machinery (plain ``http://`` servers
-get :mod:`evalkit.llm.http1`), asyncio's loop (uvloop), ``json`` (orjson), garbage collections
-every 700 allocations (threshold 10,000), DuckDB writes every 500 replies (now every 5 s), and —
-for priced models — ``litellm.cost_per_token`` on every call (~0.4 ms; rates read once per model).
-``EVALKIT_LEAN_HTTP=aiohttp`` measures the route over aiohttp instead.
+Also: client CPU per call for each route, a cached re-run (zero model calls), and a 50 ms run of
+the lean route for information (the old 50 ms target is withdrawn: at real model latency ~1 ms of
+client CPU per call does not show).
+
+The judge runs end to end (prompt rendering, cache lookup in DuckDB, provider transforms, HTTP,
+JSON validation, claims, periodic cache and ``llm_calls`` writes to DuckDB); the last write after
+the calls is timed apart. The stub runs in its own process so the client keeps its core.
+
+Decision (issue 20): **the lean route stays**, now over aiohttp (the hand-written HTTP/1.1 client
+is gone). On a shared 2-core Intel Xeon VM (other work running, load average 1–2.5;
+``EVALKIT_PURE=1``), 2,000 calls at 500 ms, 64 in flight: lean 1.048 × the bound with 1.0 ms of
+client CPU per call; plain ``litellm.acompletion`` 1.58–2.1 × with 8.9–10.5 ms per call (five
+runs). At 64 calls per 0.5 s (128 calls/s) litellm's per-call CPU needs more than one core, so
+that route cannot meet 1.05 × on one core at any server speed; the lean route needs ~0.13 core.
+The saving (~8 ms a call) is material at this latency, not an artefact of the withdrawn 50 ms
+target. The hand-written client saved ~0.15–0.2 ms a call over aiohttp (0.84–0.89 vs 1.01–1.06
+ms, same code otherwise, alternating runs) and the wall time was the same (1.042–1.046 vs
+1.043–1.045 ×): at 500 ms it does not show. The floor here is ~1.024 ×: the 64 slots start
+together and 2,000 calls need a 32nd, partly filled round.
 
 Run: ``.venv/bin/python bench/bench_llm.py [--calls 2000] [--quick]``; writes bench/results/llm.json.
 """
@@ -74,8 +81,9 @@ def make_cases(n: int, offset: int = 0) -> list[tuple[list[Turn], Note]]:
     return out
 
 
-def run_judge(api_base: str, store: Store, cases: list, model: str) -> dict:
-    judge = make_llm_judge({"model": model, "api_base": api_base}, store=store, concurrency=CONCURRENCY)
+def run_judge(api_base: str, store: Store, cases: list, model: str, transport: str = "auto") -> dict:
+    judge = make_llm_judge({"model": model, "api_base": api_base, "transport": transport}, store=store,
+                           concurrency=CONCURRENCY)
     client = judge.client
 
     async def all_() -> list:
@@ -95,55 +103,22 @@ def run_judge(api_base: str, store: Store, cases: list, model: str) -> dict:
     errors = sum(1 for r in results if r.error)
     claims = sum(len(r.claims) for r in results)
     return {"wall_s": wall, "final_flush_s": flush, "cpu_s": cpu, "errors": errors, "claims": claims,
-            "stats": dict(client.stats)}
+            "stats": dict(client.stats), "transport": transport}
 
 
-def run_pool(api_base: str, store: Store, cases: list, model: str, processes: int) -> dict:
-    """The same judge calls split over worker processes (one per core)."""
-    from evalkit.llm.pool import JudgePool
-
-    with JudgePool({"model": model, "api_base": api_base}, processes=processes, store=store,
-                   concurrency=CONCURRENCY) as pool:
-        pool.judge_many([(t, n, None) for t, n in make_cases(processes, offset=10**6)])  # warm workers up
-        t0 = time.perf_counter()
-        results, _ = pool.judge_many([(t, n, None) for t, n in cases])
-        wall = time.perf_counter() - t0  # includes writing replies and call records to DuckDB
-    import resource
-
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {"wall_s": wall, "children_cpu_s": kids.ru_utime + kids.ru_stime,
-            "errors": sum(1 for r in results if r is None or r.error),
-            "claims": sum(len(r.claims) for r in results if r), "stats": pool.stats, "processes": processes}
-
-
-def plain_litellm_loop(api_base: str, n: int, latency: float) -> dict:
-    """The naive baseline: asyncio.gather over litellm.acompletion with a semaphore."""
-    from evalkit.llm.transport import litellm_module
-
-    litellm = litellm_module()
-
-    async def main() -> float:
-        sem = asyncio.Semaphore(CONCURRENCY)
-
-        async def one(i: int) -> None:
-            async with sem:
-                await litellm.acompletion(model="openai/baseline", api_base=api_base, api_key="x", temperature=0,
-                                          messages=[{"role": "user", "content": f"[S:a.0] x {i}"}])
-
-        await one(-1)
-        t0 = time.perf_counter()
-        await asyncio.gather(*(one(i) for i in range(n)))
-        return time.perf_counter() - t0
-
-    c0 = time.process_time()
-    wall = asyncio.run(main())
-    return {"wall_s": wall, "cpu_s": time.process_time() - c0, "ratio": wall / (n * latency / CONCURRENCY)}
+def _route_figures(label: str, r: dict, n: int, bound: float, target: float | None) -> list[dict]:
+    ratio = r["wall_s"] / bound
+    wall = {"figure": f"{label}: wall / bound", "measured": round(ratio, 3), "unit": "x"}
+    if target is not None:
+        wall.update(target=f"<= {target}", ok=ratio <= target and r["errors"] == 0)
+    return [wall, {"figure": f"{label}: client CPU per call", "measured": round(1000 * r["cpu_s"] / n, 3),
+                   "unit": "ms"}]
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--calls", type=int, default=2000)
-    ap.add_argument("--quick", action="store_true", help="skip the 500 ms run and the baseline")
+    ap.add_argument("--quick", action="store_true", help="the 50 ms lean run and the cached re-run only")
     a = ap.parse_args(argv)
     n = a.calls
     cases = make_cases(n)
@@ -155,60 +130,38 @@ def main(argv: list[str] | None = None) -> int:
         from evalkit.llm.transport import litellm_module
 
         litellm_module()
+        if not a.quick:
+            with StubLLM.spawn(latency=0.5, responder="evalkit.testing.stub_llm:judge_responder") as stub:
+                bound = n * 0.5 / CONCURRENCY
+                for transport in ("lean", "litellm"):
+                    before = stub.calls
+                    r = run_judge(stub.api_base, store, cases, f"openai/bench-500ms-{transport}", transport)
+                    label = f"{n} judge calls at 500 ms, 64 in flight, transport {transport}"
+                    # the target is the lean route's (what api_base servers get); litellm's is the comparison
+                    figures += _route_figures(label, r, n, bound, 1.05 if transport == "lean" else None)
+                    extra[f"run_500ms_{transport}"] = {**r, "bound_s": bound, "ratio": r["wall_s"] / bound,
+                                                       "server_calls": stub.calls - before}
         with StubLLM.spawn(latency=0.05, responder="evalkit.testing.stub_llm:judge_responder") as stub:
             bound = n * 0.05 / CONCURRENCY
-            procs = os.cpu_count() or 1
-            if procs > 1:  # before this process starts any thread, so the workers can be forked
-                before = stub.calls
-                rp = run_pool(stub.api_base, store, cases, "openai/bench-50ms-pool", procs)
-                ratio = rp["wall_s"] / bound
-                figures.append({"figure": f"judge calls at 50 ms, concurrency 64, {procs} processes: wall / bound",
-                                "measured": round(ratio, 3), "unit": "x", "target": "<= 1.5", "ok": ratio <= 1.5})
-                extra["run_50ms_processes"] = {**rp, "bound_s": bound, "ratio": ratio,
-                                               "server_calls": stub.calls - before - procs}
             before = stub.calls
-            r = run_judge(stub.api_base, store, cases, "openai/bench-50ms")
-            calls = stub.calls - before
-            ratio = r["wall_s"] / bound
-            figures.append({"figure": "judge calls at 50 ms, concurrency 64: wall / bound", "measured": round(ratio, 3),
-                            "unit": "x", "target": "<= 1.5", "ok": ratio <= 1.5})
-            figures.append({"figure": "client CPU per judge call (50 ms run)",
-                            "measured": round(1000 * r["cpu_s"] / n, 3), "unit": "ms"})
-            figures.append({"figure": "final cache/llm_calls write after the 50 ms run (DuckDB)",
-                            "measured": round(r["final_flush_s"], 3), "unit": "s"})
-            extra["run_50ms"] = {**r, "bound_s": bound, "ratio": ratio, "server_calls": calls}
+            r = run_judge(stub.api_base, store, cases, "openai/bench-50ms", "lean")
+            figures += _route_figures(f"{n} judge calls at 50 ms, 64 in flight, transport lean (information)",
+                                      r, n, bound, None)
+            extra["run_50ms_lean"] = {**r, "bound_s": bound, "ratio": r["wall_s"] / bound,
+                                      "server_calls": stub.calls - before}
             before = stub.calls
-            rc = run_judge(stub.api_base, store, cases, "openai/bench-50ms")
+            rc = run_judge(stub.api_base, store, cases, "openai/bench-50ms", "lean")
             cached_calls = stub.calls - before
             figures.append({"figure": "cached re-run: model calls", "measured": cached_calls, "unit": "calls",
                             "target": "0", "ok": cached_calls == 0})
             figures.append({"figure": "cached re-run: wall time", "measured": round(rc["wall_s"], 3), "unit": "s"})
             extra["cached_rerun"] = {**rc, "server_calls": cached_calls}
-            if not a.quick:
-                nb = min(n, 500)
-                b = plain_litellm_loop(stub.api_base, nb, 0.05)
-                figures.append({"figure": f"plain litellm.acompletion loop ({nb} calls, 50 ms): wall / bound",
-                                "measured": round(b["ratio"], 3), "unit": "x"})
-                figures.append({"figure": "plain litellm.acompletion CPU per call",
-                                "measured": round(1000 * b["cpu_s"] / (nb + 1), 3), "unit": "ms"})
-                extra["plain_litellm"] = {**b, "calls": nb}
-        if not a.quick:
-            with StubLLM.spawn(latency=0.5, responder="evalkit.testing.stub_llm:judge_responder") as stub:
-                bound = n * 0.5 / CONCURRENCY
-                before = stub.calls
-                r = run_judge(stub.api_base, store, cases, "openai/bench-500ms")
-                ratio = r["wall_s"] / bound
-                figures.append({"figure": "judge calls at 500 ms, concurrency 64: wall / bound",
-                                "measured": round(ratio, 3), "unit": "x", "target": "<= 1.05", "ok": ratio <= 1.05})
-                extra["run_500ms"] = {**r, "bound_s": bound, "ratio": ratio, "server_calls": stub.calls - before}
     try:
         extra["load_average"] = os.getloadavg()
     except OSError:
         pass
     write_result("llm", figures, **extra)
-    at50 = [f for f in figures if f["figure"].startswith("judge calls at 50 ms")]
-    rest = [f for f in figures if f not in at50]
-    return 0 if any(f["ok"] for f in at50) and all(f.get("ok", True) for f in rest) else 1
+    return 0 if all(f.get("ok", True) for f in figures) else 1
 
 
 if __name__ == "__main__":

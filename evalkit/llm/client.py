@@ -39,10 +39,9 @@ from typing import Any, Awaitable, TypeVar
 
 from .budget import Budget, BudgetExceeded, reserve_all, spend_all
 from .reply import LLMReply, key_prefix, request_key
-from .http1 import HTTP1Pool
 from .ratelimit import RateLimiter, estimate_tokens, limiter_for
 from .spec import ModelSpec
-from .transport import LeanRoute, LLMCallError, RawReply, call_lean, call_litellm, classify
+from .transport import LeanRoute, LLMCallError, RawReply, call_lean, call_litellm, classify, new_session
 
 __all__ = ["Budget", "BudgetExceeded", "LLMClient", "LLMReply", "request_key"]
 
@@ -65,8 +64,7 @@ class _LoopState:
 
     def __init__(self, concurrency: int):
         self.sem = asyncio.Semaphore(concurrency)
-        self.session: Any = None  # aiohttp, for https:// servers
-        self.http1: HTTP1Pool | None = None  # plain http:// servers
+        self.session: Any = None  # one aiohttp ClientSession for every server the lean route posts to
         self.pending: dict[str, list[asyncio.Future]] = {}
         self.inflight: dict[str, asyncio.Future] = {}
         self.tasks: set[asyncio.Task] = set()
@@ -288,9 +286,6 @@ class LLMClient:
             if st.session is not None:
                 await st.session.close()
                 st.session = None
-            if st.http1 is not None:
-                await st.http1.close()
-                st.http1 = None
         if everything:
             others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
             for t in others:
@@ -418,16 +413,10 @@ class LLMClient:
         self._route_ids[(id(spec), id(response_format))] = (spec, response_format, self._routes[rk])
         return self._routes[rk]
 
-    async def _session(self, st: _LoopState, route: LeanRoute) -> Any:
-        if route.http1:
-            if st.http1 is None:
-                st.http1 = HTTP1Pool(limit=max(self.concurrency, 1))
-            return st.http1
-        if st.session is None:
-            import aiohttp
-
-            st.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(
-                limit=max(self.concurrency, 1), ttl_dns_cache=300, enable_cleanup_closed=True))
+    def _session(self, st: _LoopState) -> Any:
+        """This event loop's aiohttp session (one for every URL), made on first use."""
+        if st.session is None or st.session.closed:
+            st.session = new_session(self.concurrency)
         return st.session
 
     async def _call(self, st: _LoopState, spec: ModelSpec, messages: list[dict], response_format: dict | None,
@@ -479,7 +468,7 @@ class LLMClient:
         raw: RawReply | None = None
         try:
             if route is not None:  # holds the slot only while the request is on the wire
-                raw = await call_lean(route, await self._session(st, route), messages, slot)
+                raw = await call_lean(route, self._session(st), messages, slot)
             else:
                 async with slot:
                     raw = await call_litellm(spec, messages, response_format)

@@ -6,17 +6,26 @@
   handler takes — ``get_llm_provider``, ``get_optional_params`` (parameter mapping and dropping),
   the provider config's ``validate_environment`` / ``get_complete_url`` / ``transform_request`` /
   ``sign_request`` — with everything that does not depend on the messages computed once per
-  model, over shared keep-alive connections (:mod:`evalkit.llm.http1` for plain ``http://``
-  servers, aiohttp for ``https://``). Replies in plain OpenAI form are read directly (content,
-  finish reason, usage; priced with litellm's ``cost_per_token`` rates, read once per model);
-  anything else goes through the provider's ``transform_response``.
+  model, posted over one shared aiohttp ``ClientSession`` per event loop (keep-alive connections
+  for every URL). Replies in plain OpenAI form are read directly (content, finish reason, usage;
+  priced with litellm's ``cost_per_token`` rates, read once per model); anything else goes through
+  the provider's ``transform_response``.
 
-Why: litellm's per-call wrapper (logging object, success callbacks and their cost lookups, a
-new HTTP client per call, ``ModelResponse`` construction) measured ~5–10 ms of client CPU per
-call here, 5–18× the latency bound at 64-way concurrency; the lean route with aiohttp ~1.7 ms;
-with the HTTP/1.1 client, orjson, uvloop and the GC threshold below ~0.4 ms (``bench/bench_llm.py``).
+Why keep the lean route: litellm's per-call wrapper (logging object, success callbacks and their
+cost lookups, ``ModelResponse`` construction) costs several ms of client CPU per call; at 500 ms
+model latency and 64 calls in flight that is what decides whether a run stays within 1.05 × the
+latency bound on a shared core (``bench/bench_llm.py`` measures both routes and records the
+decision).
 
 Both raise :class:`LLMCallError` with a retryable flag; neither puts message text in errors.
+Both carry the server's response headers (lower-cased): :attr:`RawReply.headers` on success,
+:attr:`LLMCallError.headers` on an HTTP error (a 429's ``retry-after``, ``x-ratelimit-*``).
+
+Protections on the lean route: a reply larger than
+:data:`~evalkit.security.limits.MAX_REPLY_BYTES` (announced, sent, or once decompressed — the
+body is read in chunks) is refused; each attempt has ``spec.timeout`` as a total deadline; a
+dropped connection is a retryable :class:`LLMCallError`; a POST is never re-sent by the transport
+(aiohttp retries only idempotent methods): retries are the client's, counted and budgeted.
 """
 
 from __future__ import annotations
@@ -24,11 +33,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from .http1 import HTTP1Pool
+from ..security.limits import MAX_REPLY_BYTES
 from .spec import ModelSpec
 
 from .litellm_import import litellm_module  # noqa: F401 - re-exported; sets LITELLM_LOCAL_MODEL_COST_MAP
@@ -64,11 +72,17 @@ RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
 
 
 class LLMCallError(Exception):
-    """A model call failed. The message names the model and the failure, never the prompt."""
+    """A model call failed. The message names the model and the failure, never the prompt.
+
+    Attributes:
+        headers: the server's response headers (lower-cased names) when the failure was an HTTP
+            error reply, e.g. a 429's ``retry-after`` and ``x-ratelimit-*``; else None.
+    """
 
     def __init__(self, model: str, kind: str, status: int | None = None, retryable: bool = False,
-                 attempts: int = 1):
+                 attempts: int = 1, *, headers: dict[str, str] | None = None):
         self.model, self.kind, self.status, self.retryable, self.attempts = model, kind, status, retryable, attempts
+        self.headers = lower_headers(headers)
         where = f" (HTTP {status})" if status else ""
         super().__init__(f"{model}: {kind}{where}")
 
@@ -77,27 +91,64 @@ class LLMCallError(Exception):
         return "context" in self.kind.lower()
 
 
+_PROVIDER_PREFIX = "llm_provider-"
+
+
+def lower_headers(headers: Any) -> dict[str, str] | None:
+    """Response headers as ``{lower-cased name: value}`` (litellm's ``llm_provider-`` prefix
+    stripped; of a repeated header the last value), or None when there are none."""
+    if headers is None:
+        return None
+    try:
+        items = headers.items()
+        out: dict[str, str] = {}
+        for k, v in items:
+            k = str(k).lower()
+            if k.startswith(_PROVIDER_PREFIX):
+                k = k[len(_PROVIDER_PREFIX):]
+            out[k] = str(v)
+    except (AttributeError, TypeError, ValueError):
+        return None
+    return out
+
+
+def error_headers(e: BaseException) -> dict[str, str] | None:
+    """The response headers an exception carries: an :class:`LLMCallError`'s, litellm's
+    ``litellm_response_headers``, its httpx ``response.headers``, or an aiohttp error's ``headers``."""
+    if isinstance(e, LLMCallError):
+        return e.headers
+    for h in (getattr(e, "litellm_response_headers", None), getattr(getattr(e, "response", None), "headers", None),
+              getattr(e, "headers", None)):
+        got = lower_headers(h)
+        if got:
+            return got
+    return None
+
+
 def classify(model: str, e: BaseException) -> LLMCallError:
-    """Map any transport exception to an :class:`LLMCallError` (retryable or not)."""
+    """Map any transport exception to an :class:`LLMCallError` (retryable or not), keeping the
+    server's response headers when the exception carries them."""
     if isinstance(e, LLMCallError):
         return e
     name = type(e).__name__
     status = getattr(e, "status_code", None)
     status = status if isinstance(status, int) else None
+    headers = error_headers(e)
     if isinstance(e, (asyncio.TimeoutError, TimeoutError)) or "Timeout" in name:
-        return LLMCallError(model, "timeout", status, True)
+        return LLMCallError(model, "timeout", status, True, headers=headers)
     if "ContextWindow" in name:
-        return LLMCallError(model, "context window exceeded", status, False)
-    if "Connection" in name or "Disconnected" in name or "ClientOSError" in name or "ClientPayload" in name:
-        return LLMCallError(model, "connection error", status, True)
+        return LLMCallError(model, "context window exceeded", status, False, headers=headers)
+    if ("Connect" in name or "Disconnected" in name or "ClientOSError" in name or "ClientPayload" in name
+            or isinstance(e, ConnectionError)):  # aiohttp's ClientConnectorError (refused), httpx's ConnectError
+        return LLMCallError(model, "connection error", status, True, headers=headers)
     if status is not None:
         kind = {429: "rate limited", 401: "authentication failed", 403: "permission denied",
                 404: "model or endpoint not found", 400: "bad request"}.get(status, name)
-        return LLMCallError(model, kind, status, status in RETRY_STATUSES)
+        return LLMCallError(model, kind, status, status in RETRY_STATUSES, headers=headers)
     if name in ("RateLimitError", "InternalServerError", "ServiceUnavailableError", "APIConnectionError",
                 "BadGatewayError"):
-        return LLMCallError(model, name, status, True)
-    return LLMCallError(model, name, status, False)
+        return LLMCallError(model, name, status, True, headers=headers)
+    return LLMCallError(model, name, status, False, headers=headers)
 
 
 @dataclass
@@ -108,6 +159,8 @@ class RawReply:
     completion_tokens: int | None
     cost_usd: float | None
     response: Any = field(default=None, repr=False)
+    #: the server's response headers, lower-cased names (e.g. ``x-ratelimit-remaining-tokens``)
+    headers: dict[str, str] | None = field(default=None, repr=False)
 
 
 def _usage(resp: Any) -> tuple[int | None, int | None]:
@@ -208,7 +261,15 @@ async def call_litellm(spec: ModelSpec, messages: list[dict], response_format: d
         raise classify(spec.label, e) from None
     content, finish = _first_choice(resp, spec.label)
     pt, ct = _usage(resp)
-    return RawReply(content, finish, pt, ct, price(spec, resp, pt, ct), resp)
+    return RawReply(content, finish, pt, ct, price(spec, resp, pt, ct), resp, _reply_headers(resp))
+
+
+def _reply_headers(resp: Any) -> dict[str, str] | None:
+    """The provider's response headers litellm keeps on a reply (``llm_provider-`` prefix stripped)."""
+    hidden = getattr(resp, "_hidden_params", None)
+    if not isinstance(hidden, dict):
+        return None
+    return lower_headers(hidden.get("additional_headers"))
 
 
 # ---------------------------------------------------------------------------- lean route
@@ -265,7 +326,9 @@ class LeanRoute:
         self.plain_openai = type(config).transform_response is OpenAIGPTConfig.transform_response
         self.url = config.get_complete_url(api_base=self.api_base, api_key=self.api_key, model=model,
                                            optional_params=opt, litellm_params=self.litellm_params, stream=False)
-        self.http1 = use_http1(self.url)
+        import aiohttp
+
+        self.timeout = aiohttp.ClientTimeout(total=spec.timeout)  # each attempt's whole deadline
 
     def build(self, messages: list[dict]) -> tuple[dict, dict, bytes]:
         data = self.config.transform_request(model=self.model, messages=messages,
@@ -320,14 +383,6 @@ class LeanRoute:
         return self._httpx_request
 
 
-def use_http1(url: str) -> bool:
-    """Whether the lean route posts to ``url`` over :class:`~evalkit.llm.http1.HTTP1Pool` (plain
-    ``http://``) rather than aiohttp (``https://``; or any URL with ``EVALKIT_LEAN_HTTP=aiohttp``)."""
-    if not url.startswith("http://") or "@" in url.split("/", 3)[2]:  # TLS or credentials in the URL
-        return False
-    return os.environ.get("EVALKIT_LEAN_HTTP", "").lower() != "aiohttp"
-
-
 _RESPONSE_CLS: Any = None
 
 
@@ -349,16 +404,56 @@ def _response_class() -> Any:
     return _RESPONSE_CLS
 
 
+class ReplyTooLarge(Exception):
+    """The reply announces, sends or inflates to more than MAX_REPLY_BYTES."""
+
+
+_CHUNK = 1 << 16
+
+
+async def read_capped(resp: Any, limit: int = MAX_REPLY_BYTES) -> bytes:
+    """An aiohttp response's body (decompressed), read in chunks; refused past ``limit`` bytes.
+
+    Raises:
+        ReplyTooLarge: the body's ``Content-Length`` or the bytes read (after decompression) pass
+            ``limit``; nothing past the limit is kept in memory.
+    """
+    announced = resp.content_length
+    if announced is not None and announced > limit:
+        raise ReplyTooLarge()
+    if announced is not None and "content-encoding" not in resp.headers:
+        return await resp.read()  # exactly the announced bytes, no more
+    buf = bytearray()
+    async for chunk in resp.content.iter_chunked(_CHUNK):
+        buf += chunk
+        if len(buf) > limit:
+            raise ReplyTooLarge()
+    return bytes(buf)
+
+
+def new_session(limit: int) -> Any:
+    """The aiohttp session the lean route posts over: keep-alive connections to every server,
+    at most ``limit`` open at once."""
+    import aiohttp
+
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=max(limit, 1), ttl_dns_cache=300),
+                                 cookie_jar=aiohttp.DummyCookieJar())  # no cookies kept from one server for another
+
+
 async def call_lean(route: LeanRoute, session: Any, messages: list[dict], slot: Any = None) -> RawReply:
-    """One attempt on the lean route over a shared connection pool.
+    """One attempt on the lean route over a shared aiohttp session.
 
     Args:
         route, messages: what to send.
-        session: an :class:`~evalkit.llm.http1.HTTP1Pool` (plain ``http://`` servers) or an
-            aiohttp session (see :func:`use_http1`).
+        session: the event loop's aiohttp ``ClientSession`` (:func:`new_session`).
         slot: an async context manager (the client's concurrency semaphore) held only while the
             request is on the wire: the body is built before and the reply parsed after, so a slot
             is free for the next request as soon as a reply has arrived.
+
+    Raises:
+        LLMCallError: timeout (``spec.timeout``, the whole attempt), a dropped connection
+            (retryable), a reply over MAX_REPLY_BYTES (not retryable), an HTTP error (with the
+            server's headers), an unreadable reply.
     """
     import contextlib
 
@@ -366,15 +461,12 @@ async def call_lean(route: LeanRoute, session: Any, messages: list[dict], slot: 
     data, headers, body = route.build(messages)
     try:
         async with slot or contextlib.nullcontext():
-            if isinstance(session, HTTP1Pool):
-                status, ctype, raw = await session.post(route.url, body, headers, spec.timeout)
-            else:
-                import aiohttp
-
-                async with session.post(route.url, data=body, headers=headers,
-                                        timeout=aiohttp.ClientTimeout(total=spec.timeout)) as r:
-                    raw = await r.read()
-                    status, ctype = r.status, r.headers.get("content-type", "")
+            async with session.post(route.url, data=body, headers=headers, timeout=route.timeout) as r:
+                status, ctype = r.status, r.headers.get("content-type", "")
+                reply_headers = lower_headers(r.headers)
+                raw = await read_capped(r)
+    except ReplyTooLarge:
+        raise LLMCallError(spec.label, f"HTTP reply larger than {MAX_REPLY_BYTES >> 20} MB", None, False) from None
     except Exception as e:
         raise classify(spec.label, e) from None
     if slot is not None:
@@ -383,16 +475,19 @@ async def call_lean(route: LeanRoute, session: Any, messages: list[dict], slot: 
         # the burst has been parsed and judged (~0.3 ms each).
         await asyncio.sleep(0)
     if status != 200:
-        err = route.config.get_error_class(error_message=f"HTTP {status}", status_code=status, headers={})
-        raise classify(spec.label, err) from None
+        err = route.config.get_error_class(error_message=f"HTTP {status}", status_code=status,
+                                           headers=reply_headers or {})
+        ce = classify(spec.label, err)
+        ce.headers = reply_headers
+        raise ce from None
     fast = route.parse_openai(raw)
     if fast is not None:
         content, finish, pt, ct = fast
-        return RawReply(content, finish, pt, ct, price(spec, None, pt, ct))
+        return RawReply(content, finish, pt, ct, price(spec, None, pt, ct), headers=reply_headers)
     try:
         resp = route.parse(status, raw, ctype, data, messages)
     except Exception:
-        raise LLMCallError(spec.label, "unreadable reply from server", status, True) from None
+        raise LLMCallError(spec.label, "unreadable reply from server", status, True, headers=reply_headers) from None
     content, finish = _first_choice(resp, spec.label)
     pt, ct = _usage(resp)
-    return RawReply(content, finish, pt, ct, price(spec, resp, pt, ct), resp)
+    return RawReply(content, finish, pt, ct, price(spec, resp, pt, ct), resp, reply_headers)

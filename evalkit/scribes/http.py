@@ -34,16 +34,16 @@ import base64
 import json
 import os
 import time
-import urllib.error
 import urllib.parse
-import uuid
 from typing import Any
+
+import httpx
 
 from ..errors import InputError
 from ..security.limits import MAX_REPLY_BYTES, mb
 from ..security.redact import http_status
 from ..schema import ScribeOutput
-from ._http_client import DeadlineExceeded, TooLarge, request
+from ._http_client import DeadlineExceeded, TooLarge, encode_multipart, request
 from ._json_output import ResponseMapping, ScribeError, fill_template, output_from_json, parse_reply, request_values
 from .base import ScribeInput, register
 
@@ -62,15 +62,9 @@ def _safe_url(url: str) -> str:
 
 
 def _multipart(fields: dict[str, Any], file_field: str, filename: str, data: bytes) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    parts: list[bytes] = []
-    for k, v in fields.items():
-        val = v if isinstance(v, str) else json.dumps(v)
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{val}\r\n'.encode())
-    parts.append((f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; filename="{filename}"\r\n'
-                  "Content-Type: audio/wav\r\n\r\n").encode() + data + b"\r\n")
-    parts.append(f"--{boundary}--\r\n".encode())
-    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+    """The request fields as form fields (non-strings as JSON) and the WAV as a file part."""
+    form = {k: v if isinstance(v, str) else json.dumps(v) for k, v in fields.items()}
+    return encode_multipart(form, file_field, filename, data, "audio/wav")
 
 
 class HttpScribe:
@@ -176,9 +170,18 @@ class HttpScribe:
         delay, last = self.backoff_s, ""
         for attempt in range(self.retries + 1):
             try:
-                _status, _ctype, data = request(self.url, data=body, headers=headers, method=self.method,
-                                                deadline=deadline, max_bytes=self.max_reply)
-                return data
+                status, _ctype, answer_headers, data = request(self.url, data=body, headers=headers,
+                                                               method=self.method, deadline=deadline,
+                                                               max_bytes=self.max_reply)
+                if status < 400:
+                    return data
+                if status not in _RETRY_STATUS:
+                    raise ScribeError(f"{self._where}: {http_status(status)} — fix: check the URL, the auth "
+                                      "token and the request mapping") from None
+                last = http_status(status)
+                retry_after = answer_headers.get("retry-after", "")
+                if retry_after.isdigit():
+                    delay = max(delay, min(float(retry_after), 30.0))
             except TooLarge as e:
                 raise ScribeError(f"{self._where}: the answer is {mb(e.size)} or more, larger than max_reply_mb "
                                   f"({mb(self.max_reply)}) — fix: raise max_reply_mb in the scribe's options, or "
@@ -186,19 +189,8 @@ class HttpScribe:
             except DeadlineExceeded:
                 last = "timed out"
                 break
-            except urllib.error.HTTPError as e:
-                e.close()
-                if e.code not in _RETRY_STATUS:
-                    raise ScribeError(f"{self._where}: {http_status(e.code)} — fix: check the URL, the auth "
-                                      "token and the request mapping") from None
-                last = http_status(e.code)
-                retry_after = e.headers.get("Retry-After") if e.headers else None
-                if retry_after and retry_after.isdigit():
-                    delay = max(delay, min(float(retry_after), 30.0))
-            except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as e:
-                reason = getattr(e, "reason", e)
-                last = "timed out" if isinstance(reason, TimeoutError) or "timed out" in str(reason) else \
-                    f"{type(reason).__name__}"
+            except (httpx.TransportError, OSError) as e:  # refused, dropped, not HTTP: retried while time is left
+                last = type(e).__name__
             left = deadline - time.monotonic()
             if attempt < self.retries and left > 0:
                 time.sleep(min(delay, left))

@@ -1,5 +1,5 @@
-"""The stub server's HTTP/1.1 handling: keep-alive connections, ``Content-Length`` bodies, one
-request at a time per connection, replies rendered as OpenAI chat completions."""
+"""The stub server's HTTP side on ``aiohttp.web``: routes, the optional gate, latency, replies
+rendered as OpenAI chat completions. The state shared by all requests is :class:`Core`."""
 
 from __future__ import annotations
 
@@ -8,32 +8,42 @@ import json
 import threading
 import time
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
 
 if TYPE_CHECKING:
     from .stub_replies import Responder, StubReply
 
+#: request bodies the stub accepts (aiohttp's default is 1 MB; a long transcript's judge prompt is more)
+MAX_REQUEST_BYTES = 256 * 2**20
+_ERROR_TYPES = {429: "rate_limit_error", 400: "invalid_request_error"}
 
-def _http(status: int, body: bytes, extra: str = "") -> bytes:
-    reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests",
-              500: "Internal Server Error", 503: "Service Unavailable"}.get(status, "Error")
-    head = (f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
-            f"content-length: {len(body)}\r\n{extra}\r\n")
-    return head.encode() + body
+
+def _json(status: int, body: bytes, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(status=status, body=body, content_type="application/json", headers=headers)
+
+
+def error_body(status: int) -> bytes:
+    """An OpenAI-style error body (``rate_limit_error`` for 429)."""
+    return json.dumps({"error": {"message": f"stub {status}", "type": _ERROR_TYPES.get(status, "server_error"),
+                                 "code": str(status)}}).encode()
 
 
 class Core:
-    """Server state shared by all connections: the script, counters, received requests."""
+    """Server state shared by all connections: the script, gate, counters, received requests."""
 
     def __init__(self, replies: list[StubReply], responder: Responder | None, default: StubReply,
-                 latency: float, keep_requests: bool):
+                 latency: float, keep_requests: bool, gate: Any = None):
         self.script: deque[StubReply] = deque(replies)
         self.responder = responder
         self.default = default
         self.latency = latency
         self.keep_requests = keep_requests
+        self.gate = gate
         self.requests: list[dict] = []
         self.calls = 0
+        self.refused = 0
         self.inflight = 0
         self.max_inflight = 0
         self.lock = threading.Lock()
@@ -46,6 +56,9 @@ class Core:
     def end(self) -> None:
         with self.lock:
             self.inflight -= 1
+
+    def stats(self) -> dict:
+        return {"calls": self.calls, "max_inflight": self.max_inflight, "refused": self.refused}
 
     def next_reply(self, req: dict) -> StubReply:
         with self.lock:
@@ -62,26 +75,10 @@ class Core:
                 return _as_reply(r)
         return self.default
 
-    def respond(self, path: str, body: bytes) -> tuple[StubReply | None, bytes | None, str]:
-        """(reply, None, model) for a chat request, or (None, raw response, "") for anything else."""
-        if path.rstrip("/").endswith("/stub/stats"):
-            return None, _http(200, json.dumps({"calls": self.calls, "max_inflight": self.max_inflight}).encode()), ""
-        if path.rstrip("/").endswith("/models"):
-            return None, _http(200, b'{"object":"list","data":[{"id":"stub","object":"model"}]}'), ""
-        if not path.rstrip("/").endswith("/chat/completions"):
-            return None, _http(404, b'{"error":{"message":"not found"}}'), ""
-        try:
-            req = json.loads(body or b"{}")
-        except ValueError:
-            return None, _http(400, b'{"error":{"message":"body is not JSON"}}'), ""
-        return self.next_reply(req), None, str(req.get("model", "stub")) if isinstance(req, dict) else "stub"
-
-    def render(self, reply: StubReply, req_model: str, n: int) -> bytes:
+    def render(self, reply: StubReply, req_model: str, n: int, headers: dict[str, str] | None) -> web.Response:
         if reply.kind == "error":
-            kind = {429: "rate_limit_error", 400: "invalid_request_error"}.get(reply.status, "server_error")
-            body = json.dumps({"error": {"message": f"stub {reply.status}", "type": kind,
-                                         "code": str(reply.status)}}).encode()
-            return _http(reply.status, body, "retry-after: 0\r\n" if reply.status == 429 else "")
+            extra = dict(headers) if headers else ({"retry-after": "0"} if reply.status == 429 else {})
+            return _json(reply.status, error_body(reply.status), extra)
         text = reply.text()
         finish = "stop"
         if reply.kind == "truncated":
@@ -95,84 +92,64 @@ class Core:
                          "finish_reason": finish, "logprobs": None}],
             "usage": {"prompt_tokens": pt, "completion_tokens": ct, "total_tokens": pt + ct},
         }).encode()
-        return _http(200, body)
+        return _json(200, body, headers)
 
-
-class Conn(asyncio.Protocol):
-    def __init__(self, core: Core, loop: asyncio.AbstractEventLoop):
-        self.core = core
-        self.loop = loop
-        self.buf = b""
-        self.busy = False
-        self.transport: asyncio.Transport | None = None
-        self.timer: asyncio.TimerHandle | None = None
-        self.pending = False  # a chat request is being answered (counts as in flight)
-
-    def connection_made(self, transport):  # type: ignore[override]
-        self.transport = transport
-
-    def connection_lost(self, exc):  # type: ignore[override]
-        if self.timer:
-            self.timer.cancel()
-        if self.pending:
-            self.core.end()
-            self.pending = False
-        self.transport = None
-
-    def data_received(self, data: bytes) -> None:  # type: ignore[override]
-        self.buf += data
-        self._next()
-
-    def _next(self) -> None:
-        if self.busy or self.transport is None:
-            return
-        end = self.buf.find(b"\r\n\r\n")
-        if end < 0:
-            return
-        head = self.buf[:end].decode("latin-1").split("\r\n")
+    # -- aiohttp handler
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        loop = asyncio.get_running_loop()
+        arrived = loop.time()  # latency counts from here, not from when the reply was computed
+        path = request.path.rstrip("/")
+        if path.endswith("/stub/stats"):
+            return _json(200, json.dumps(self.stats()).encode())
+        if path.endswith("/models"):
+            return _json(200, b'{"object":"list","data":[{"id":"stub","object":"model"}]}')
+        if not path.endswith("/chat/completions"):
+            return _json(404, b'{"error":{"message":"not found"}}')
+        body = await request.read() if request.method == "POST" else b""
         try:
-            method, path, _ = head[0].split(" ", 2)
+            req = json.loads(body or b"{}")
         except ValueError:
-            self.transport.close()
-            return
-        headers = {}
-        for line in head[1:]:
-            k, _, v = line.partition(":")
-            headers[k.strip().lower()] = v.strip()
-        n = int(headers.get("content-length", "0") or 0)
-        if len(self.buf) < end + 4 + n:
-            return
-        body = self.buf[end + 4: end + 4 + n]
-        self.buf = self.buf[end + 4 + n:]
-        self.busy = True
-        arrived = self.loop.time()  # latency counts from here, not from when the reply was computed
-        reply, raw, model = self.core.respond(path, body if method == "POST" else b"")
-        if raw is not None:
-            self._send(raw)
-            return
-        assert reply is not None
-        self.core.begin()
-        self.pending = True
-        if reply.kind == "timeout":
-            return  # never answer; the client times out and closes
-        if reply.kind == "disconnect":
-            self.transport.close()
-            return
-        payload = self.core.render(reply, model, self.core.calls)
-        delay = (self.core.latency if reply.delay is None else reply.delay) - (self.loop.time() - arrived)
-        if delay > 0:
-            self.timer = self.loop.call_later(delay, self._send, payload)
-        else:
-            self._send(payload)
+            return _json(400, b'{"error":{"message":"body is not JSON"}}')
+        gate_headers: dict[str, str] | None = None
+        if self.gate is not None:
+            status, gate_headers = self.gate.check(req)
+            if status is not None:
+                with self.lock:
+                    self.refused += 1
+                return _json(int(status), error_body(int(status)), dict(gate_headers or {}))
+        reply = self.next_reply(req)
+        model = str(req.get("model", "stub")) if isinstance(req, dict) else "stub"
+        self.begin()
+        try:
+            if reply.kind == "timeout":  # never answer; the client times out and closes (which cancels this)
+                await asyncio.Event().wait()
+            if reply.kind == "disconnect":
+                if request.transport is not None:
+                    request.transport.close()
+                await asyncio.Event().wait()  # cancelled as the connection goes
+            response = self.render(reply, model, self.calls, gate_headers)
+            delay = (self.latency if reply.delay is None else reply.delay) - (loop.time() - arrived)
+            if delay > 0:
+                await asyncio.sleep(delay)
+        finally:
+            self.end()
+        return response
 
-    def _send(self, payload: bytes) -> None:
-        self.timer = None
-        if self.pending:
-            self.core.end()
-            self.pending = False
-        if self.transport is None:
-            return
-        self.transport.write(payload)
-        self.busy = False
-        if self.buf:
-            self._next()
+
+def make_app(core: Core) -> web.Application:
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+    app.router.add_route("*", "/{tail:.*}", core.handle)
+    return app
+
+
+async def start_site(core: Core, host: str, port: int) -> tuple[web.AppRunner, int]:
+    """Serve ``core`` on ``host:port`` (0: a free port); returns the runner and the port.
+
+    ``handler_cancellation``: a request whose client hangs up is cancelled, so a ``timeout`` or
+    ``disconnect`` reply, or a reply still waiting out its latency, stops counting as in flight.
+    """
+    runner = web.AppRunner(make_app(core), handler_cancellation=True, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, backlog=1024)
+    await site.start()
+    return runner, int(runner.addresses[0][1])

@@ -1,13 +1,19 @@
 """A loopback OpenAI-compatible chat-completions server, scripted, for tests and benchmarks.
 
-It speaks just enough HTTP/1.1 (keep-alive, ``Content-Length`` bodies) to serve
-``POST /v1/chat/completions`` to litellm's ``openai/`` provider through ``api_base``, so
-tests exercise the real litellm path end to end with no network and no model.
+It serves ``POST /v1/chat/completions`` (on ``aiohttp.web``) to litellm's ``openai/`` provider
+through ``api_base``, so tests exercise the real litellm path end to end with no network and no
+model.
 
 Replies come from a script (a list consumed in order), then from a *responder*
 (``request dict -> reply``), then from a default reply. Each reply can be slow, an HTTP
 error (429, 500...), a timeout (the server never answers), malformed JSON, a truncated
 reply (``finish_reason="length"``) or a dropped connection.
+
+A *gate* (any object with ``check(request dict) -> (status, headers)``, e.g. a rate limiter) is
+asked first about every chat request: a status refuses the request with it (429: an OpenAI-style
+``rate_limit_error``) and the gate's headers, without using a scripted reply or counting it in
+:attr:`StubLLM.calls` (it counts in :attr:`StubLLM.refused`); a None status lets the request be
+answered as usual, with the gate's headers added to the reply.
 
 Use it in a thread (tests)::
 
@@ -51,8 +57,17 @@ def load_responder(spec: str | Responder | None) -> Responder | None:
     return getattr(importlib.import_module(mod), fn)
 
 
-from ._stub_http import Conn as _Conn  # noqa: E402
 from ._stub_http import Core as _Core  # noqa: E402
+from ._stub_http import start_site as _start_site  # noqa: E402
+
+
+def load_gate(gate: Any) -> Any:
+    """A gate object as given, or built from its text by :func:`evalkit.testing.stub_limits.parse_gate`."""
+    if gate is None or not isinstance(gate, str):
+        return gate
+    from .stub_limits import parse_gate
+
+    return parse_gate(gate)
 
 
 class StubLLM:
@@ -66,18 +81,21 @@ class StubLLM:
         default: the reply when the script is exhausted and there is no responder.
         host, port: where to listen (port 0 picks a free port).
         keep_requests: keep every request body in :attr:`requests` (turn off for benchmarks).
+        gate: an object with ``check(request dict) -> (status or None, headers)`` asked before
+            each chat request is answered (see the module docstring), or its text for
+            ``evalkit.testing.stub_limits.parse_gate``.
     """
 
     def __init__(self, replies: list[StubReply | dict | str] | None = None, *,
                  responder: Responder | str | None = None, latency: float = 0.0,
                  default: StubReply | None = None, host: str = "127.0.0.1", port: int = 0,
-                 keep_requests: bool = True):
+                 keep_requests: bool = True, gate: Any = None):
         self.core = _Core([_as_reply(r) for r in replies or []], load_responder(responder),
-                          default or ok({}), latency, keep_requests)
+                          default or ok({}), latency, keep_requests, load_gate(gate))
         self.host, self.port = host, port
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._server: asyncio.base_events.Server | None = None
+        self._runner: Any = None
 
     # -- scripting
     def push(self, *replies: StubReply | dict | str) -> None:
@@ -89,6 +107,11 @@ class StubLLM:
     def calls(self) -> int:
         """Chat-completion requests received so far."""
         return self.core.calls
+
+    @property
+    def refused(self) -> int:
+        """Chat requests the gate refused so far (not in :attr:`calls`)."""
+        return self.core.refused
 
     @property
     def max_inflight(self) -> int:
@@ -116,22 +139,30 @@ class StubLLM:
     def start(self) -> "StubLLM":
         ready = threading.Event()
 
+        failed: list[BaseException] = []
+
         def run() -> None:
             loop = asyncio.new_event_loop()
             self._loop = loop
             asyncio.set_event_loop(loop)
-            self._server = loop.run_until_complete(loop.create_server(
-                lambda: _Conn(self.core, loop), self.host, self.port, backlog=1024))
-            self.port = self._server.sockets[0].getsockname()[1]
+            try:
+                self._runner, self.port = loop.run_until_complete(_start_site(self.core, self.host, self.port))
+            except BaseException as e:  # e.g. the port is taken: reported by start()
+                failed.append(e)
+                ready.set()
+                loop.close()
+                return
             ready.set()
             loop.run_forever()
-            self._server.close()
-            loop.run_until_complete(asyncio.sleep(0))
+            loop.run_until_complete(self._runner.cleanup())
             loop.close()
 
         self._thread = threading.Thread(target=run, name="stub-llm", daemon=True)
         self._thread.start()
         ready.wait(10)
+        if failed:
+            self._loop = self._thread = None
+            raise failed[0]
         return self
 
     def stop(self) -> None:
@@ -150,12 +181,16 @@ class StubLLM:
     # -- other process
     @staticmethod
     def spawn(*, latency: float = 0.0, responder: str | None = None,
-              replies: list[StubReply] | None = None, port: int = 0) -> "SpawnedStub":
-        """Start the stub in its own Python process (so it does not share the client's GIL)."""
+              replies: list[StubReply] | None = None, port: int = 0, gate: str | None = None) -> "SpawnedStub":
+        """Start the stub in its own Python process (so it does not share the client's GIL).
+
+        ``gate``: the gate's text, built in the child by ``stub_limits.parse_gate``."""
         args = [sys.executable, "-m", "evalkit.testing.stub_llm", "--port", str(port),
                 "--latency", str(latency)]
         if responder:
             args += ["--responder", responder]
+        if gate is not None:
+            args += ["--gate", gate]
         if replies:
             args += ["--replies", json.dumps([{**asdict(_as_reply(r)), "__stub__": 1} for r in replies])]
         proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
@@ -181,7 +216,7 @@ class SpawnedStub:
         return f"http://{self.host}:{self.port}/v1"
 
     def stats(self) -> dict:
-        """``{"calls", "max_inflight"}`` from the server."""
+        """``{"calls", "max_inflight", "refused"}`` from the server."""
         import urllib.request
 
         with urllib.request.urlopen(f"{self.api_base}/stub/stats", timeout=5) as r:
@@ -190,6 +225,10 @@ class SpawnedStub:
     @property
     def calls(self) -> int:
         return int(self.stats()["calls"])
+
+    @property
+    def refused(self) -> int:
+        return int(self.stats()["refused"])
 
     def stop(self) -> None:
         if not self._stopped:
@@ -208,7 +247,8 @@ class SpawnedStub:
 
 
 __all__ = ["SpawnedStub", "StubLLM", "StubReply", "disconnect", "echo_responder", "error", "evalkit_responder",
-           "judge_responder", "load_responder", "malformed", "ok", "requested_sentence_ids", "timeout", "truncated"]
+           "judge_responder", "load_gate", "load_responder", "malformed", "ok", "requested_sentence_ids", "timeout",
+           "truncated"]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -220,10 +260,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--latency", type=float, default=0.0)
     p.add_argument("--responder", default=None, help="module:function building replies")
     p.add_argument("--replies", default=None, help="JSON list of scripted replies")
+    p.add_argument("--gate", default=None, help="a gate for evalkit.testing.stub_limits.parse_gate")
     a = p.parse_args(argv)
     replies = json.loads(a.replies) if a.replies else None
     stub = StubLLM(replies, responder=a.responder, latency=a.latency, host=a.host, port=a.port,
-                   keep_requests=False).start()
+                   keep_requests=False, gate=a.gate).start()
     print(f"stub LLM listening on {stub.host} port {stub.port}", flush=True)
     try:
         while True:

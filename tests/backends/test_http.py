@@ -192,3 +192,22 @@ def test_jsonpath_subset():
     assert jsonpath(doc, '$.a["b c"][*].d') == [1, 2]
     assert jsonpath(doc, "$.x[-1]") == [3] and jsonpath(doc, "x[0]") == [1]
     assert jsonpath(doc, "$.missing.z") == []
+
+
+def test_multipart_body_is_a_valid_form_with_fields_and_the_wav(tmp_path):
+    """The multipart body (encoded by httpx) parses back into the request fields and the WAV file part."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    wav = tmp_path / "a.wav"
+    sf.write(str(wav), np.zeros(1600, dtype="float32"), 16000)
+    s = get_scribe("http", {"http": {"url": "http://127.0.0.1:9/x", "input": "audio", "send": "multipart",
+                                     "audio_field": "file", "request": {"fmt": "{template}", "meta": {"a": [1]}}}})
+    body, headers = s.build_request(_item(audio_path=wav))
+    msg = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + headers["Content-Type"].encode() + b"\r\n\r\n" + body)
+    parts = {p.get_param("name", header="content-disposition"): p for p in msg.iter_parts()}
+    assert set(parts) == {"fmt", "meta", "file"}
+    assert parts["fmt"].get_content().strip() == "SOAP" and json.loads(parts["meta"].get_content()) == {"a": [1]}
+    f = parts["file"]
+    assert f.get_filename() == "h1.wav" and f.get_content_type() == "audio/wav"
+    assert f.get_payload(decode=True) == wav.read_bytes()

@@ -391,7 +391,7 @@ def test_transcripts_longer_than_the_limit_are_refused_per_line(tmp_path):
 
 _LLM_HOSTILE = r'''
 import asyncio, sys, zlib
-from evalkit.llm.http1 import HTTP1Pool
+from evalkit.llm import LLMCallError, LLMClient, ModelSpec
 
 def reply(kind):
     if kind == "length":  # announces 2 GB
@@ -403,37 +403,44 @@ def reply(kind):
     z = b"".join(c.compress(block) for _ in range(1024)) + c.flush()
     return b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(z), z, 1
 
-async def main(kind):
-    head, block, times = reply(kind)
-    async def handle(reader, writer):
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(head)
-        try:
-            for _ in range(times):
-                writer.write(block)
-                await writer.drain()
-        except (ConnectionError, asyncio.CancelledError):  # the client hung up, or the loop is closing
-            pass
-        writer.close()
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    pool = HTTP1Pool()
-    try:
-        await pool.post(f"http://127.0.0.1:{port}/v1/chat/completions", b"{}", {}, 60.0)
-        print(kind, "accepted")
-    except (ConnectionResetError, TimeoutError) as e:
-        print(kind, type(e).__name__, e)
-    await pool.close()
-    server.close()
+kind = sys.argv[1]
+head, block, times = reply(kind)
+served = []
 
-asyncio.run(main(sys.argv[1]))
+async def handle(reader, writer):
+    served.append(1)
+    await reader.readuntil(b"\r\n\r\n")
+    writer.write(head)
+    try:
+        for _ in range(times):
+            writer.write(block)
+            await writer.drain()
+    except (ConnectionError, asyncio.CancelledError):  # the client hung up, or the loop is closing
+        pass
+    writer.close()
+
+async def start():
+    return await asyncio.start_server(handle, "127.0.0.1", 0)
+
+client = LLMClient(None, retries=0)
+server = client.run(start())  # on the client's own loop
+port = server.sockets[0].getsockname()[1]
+spec = ModelSpec(model="openai/hostile", api_base=f"http://127.0.0.1:{port}/v1", transport="lean", timeout=60)
+try:
+    client.complete(spec, [{"role": "user", "content": "hi"}])
+    print(kind, "accepted")
+except LLMCallError as e:
+    print(kind, e.kind, "retryable" if e.retryable else "final", len(served))
+server.close()
+client.close()
 '''
 
 
 @pytest.mark.parametrize("kind", ["length", "close", "gzip"])
 def test_llm_client_refuses_a_2_gb_or_inflating_reply_in_bounded_memory(kind):
-    """The lean LLM route's HTTP client: an answer announcing, sending or inflating to gigabytes is refused."""
+    """The lean LLM route (aiohttp): an answer announcing, sending or inflating to gigabytes is refused,
+    once (not re-sent), in bounded memory."""
     r = python(_LLM_HOSTILE, kind, timeout=120)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.startswith(f"{kind} ConnectionResetError HTTP reply larger than 32 MB"), r.stdout  # retried or reported
+    assert r.stdout.startswith(f"{kind} HTTP reply larger than 32 MB final 1"), r.stdout
     assert r.peak_rss_mb < GB, r.peak_rss_mb
