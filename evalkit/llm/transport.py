@@ -240,7 +240,7 @@ def _first_choice(resp: Any, model: str) -> tuple[str, str]:
 
 
 async def call_litellm(spec: ModelSpec, messages: list[dict], response_format: dict | None) -> RawReply:
-    """One attempt through ``litellm.acompletion`` (its own retries off: tenacity retries)."""
+    """One attempt through ``litellm.acompletion`` (its own retries off: the client retries)."""
     litellm = litellm_module()
     kw: dict[str, Any] = dict(spec.params)
     if spec.api_base:
