@@ -77,11 +77,15 @@ class Core:
         return self.next_reply(req), None, str(req.get("model", "stub")) if isinstance(req, dict) else "stub"
 
     def render(self, reply: StubReply, req_model: str, n: int) -> bytes:
+        status, body = self.render_body(reply, req_model, n)
+        return _http(status, body, "retry-after: 0\r\n" if status == 429 else "")
+
+    def render_body(self, reply: StubReply, req_model: str, n: int) -> tuple[int, bytes]:
+        """(HTTP status, JSON body) of a reply: an OpenAI chat completion, or an error object."""
         if reply.kind == "error":
             kind = {429: "rate_limit_error", 400: "invalid_request_error"}.get(reply.status, "server_error")
-            body = json.dumps({"error": {"message": f"stub {reply.status}", "type": kind,
-                                         "code": str(reply.status)}}).encode()
-            return _http(reply.status, body, "retry-after: 0\r\n" if reply.status == 429 else "")
+            return reply.status, json.dumps({"error": {"message": f"stub {reply.status}", "type": kind,
+                                                       "code": str(reply.status)}}).encode()
         text = reply.text()
         finish = "stop"
         if reply.kind == "truncated":
@@ -95,7 +99,7 @@ class Core:
                          "finish_reason": finish, "logprobs": None}],
             "usage": {"prompt_tokens": pt, "completion_tokens": ct, "total_tokens": pt + ct},
         }).encode()
-        return _http(200, body)
+        return 200, body
 
 
 class Conn(asyncio.Protocol):
