@@ -309,3 +309,39 @@ def test_unreachable_batch_server_is_one_line_and_leaves_nothing_half_done(cases
     assert len(lines) == 1 and lines[0].startswith("error: --batch: openai/stub: connection error — fix: ") and "re-run the same command" in lines[0]
     [row] = Store(db).batches()  # recorded before the upload; a re-run finds no batch and submits
     assert row["batch_id"] is None and row["state"] == "submitting"
+
+
+def test_evalkit_run_in_batch_mode_and_its_errors_are_one_line(tmp_path):
+    """``evalkit run`` with ``judge: {batch: true}``: judged through the batch stub, the same command again
+    is all cache hits; an unreachable batch server and ``--executor ray`` are one-line errors."""
+    from evalkit.store import Store
+    from evalkit.synth import generate, load_cards
+
+    db = tmp_path / "r.duckdb"
+    Store(db).put_consultations(generate(load_cards(), 2, seed=3, dataset="bm"))
+    suite = tmp_path / "suite.yaml"
+
+    def write(api_base: str) -> list[str]:
+        suite.write_text(json.dumps({"name": "bm", "dataset": "bm", "scribes": ["reference"],
+                                     "metrics": ["hallucination"],
+                                     "judge": {"model": "openai/stub", "api_base": api_base, "batch": True,
+                                               "batch_poll": 0.05}}))
+        return ["run", str(suite), "--db", str(db)]
+
+    r = CliRunner().invoke(app, write("http://127.0.0.1:9/v1"))
+    assert r.exit_code == 2, r.output
+    lines = [x for x in r.output.splitlines() if x.strip()]
+    assert len(lines) == 1 and "judge.batch: openai/stub: connection error — fix:" in lines[0], r.output
+    with StubBatch(duration=0.2, step=0.05) as stub:
+        base = write(stub.api_base)
+        r = CliRunner().invoke(app, base + ["--fresh"])
+        assert r.exit_code == 0, r.output
+        [run] = [x for x in Store(db).list_runs().itertuples() if x.sessions]
+        assert run.status == "finished" and run.sessions == 2 and run.failed == 0
+        s = stub.stats()
+        assert s["batches"] == 1 and s["live_calls"] == 0 and s["batch_requests"] > 0
+        r = CliRunner().invoke(app, base + ["--fresh"])
+        assert r.exit_code == 0, r.output
+        assert stub.stats() == s  # nothing submitted or paid again
+        r = CliRunner().invoke(app, base + ["--executor", "ray"])
+        assert r.exit_code == 2 and "judge.batch: batch mode judges in the process" in r.output
