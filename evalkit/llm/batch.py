@@ -90,13 +90,15 @@ class BatchReport:
     failed: int = 0  # requests that failed or expired in a batch
     leftovers_live: int = 0  # model calls made live afterwards
     cost_usd: float = 0.0  # at the batch price
+    priced: int = 0  # collected replies with a price (the model may have none)
     batches: list[str] = field(default_factory=list)  # provider batch ids
     states: dict[str, str] = field(default_factory=dict)  # batch id → final state
 
     def summary(self) -> str:
         return (f"batch: {len(self.batches)} batch(es) ({self.resumed} resumed), {self.submitted} request(s) "
                 f"submitted, {self.collected} collected, {self.failed} failed or expired, "
-                f"{self.leftovers_live} made live afterwards; ${self.cost_usd:.4f} at the batch price")
+                f"{self.leftovers_live} made live afterwards; "
+                + (f"${self.cost_usd:.4f} at the batch price" if self.priced else "no price known for the model"))
 
 
 @dataclass
@@ -159,22 +161,23 @@ def _provider_kw(spec: ModelSpec) -> dict[str, Any]:
 class _Batches:
     """Submit, poll and collect batches for one model and server."""
 
-    def __init__(self, client: Any, spec: ModelSpec, options: BatchOptions, report: BatchReport):
-        self.client, self.spec, self.options, self.report = client, spec, options, report
+    def __init__(self, client: Any, spec: ModelSpec, options: BatchOptions, report: BatchReport, bar: Any = None):
+        self.client, self.spec, self.options, self.report, self.bar = client, spec, options, report, bar
         self.store = client.store
         self.kw = _provider_kw(spec)
         self.litellm = litellm_module()
 
     # -- submit
     def _lines(self, reqs: list[_Deferred]) -> bytes:
-        routes: dict[int, LeanRoute] = {}
+        routes: dict[tuple[int, int], LeanRoute] = {}
         out = []
         for d in reqs:
-            route = routes.get(id(d.response_format))
+            rk = (id(d.spec), id(d.response_format))  # (a repair round may ask with a larger max_tokens)
+            route = routes.get(rk)
             if route is None:
                 body_spec = d.spec if d.spec.api_base else d.spec.model_copy(update={"api_base": OPENAI_BASE})
                 try:
-                    route = routes[id(d.response_format)] = LeanRoute(body_spec, d.response_format)
+                    route = routes[rk] = LeanRoute(body_spec, d.response_format)
                 except NotImplementedError:
                     raise InputError("judge", "batch", f"{d.spec.label}: batch mode needs an OpenAI-compatible "
                                      "model", "use an openai/... model, or openai/NAME with api_base") from None
@@ -215,28 +218,27 @@ class _Batches:
 
     # -- wait and collect
     async def wait(self, row: dict) -> Any:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        bid, state = row["batch_id"], row.get("state")
-        cols = [TextColumn("[bold]batch[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
-                TimeElapsedColumn()]
-        with Progress(*cols, console=Console(stderr=True), disable=not self.options.progress,
-                      transient=True) as bar:
-            task = bar.add_task(f"{bid} submitted", total=len(row["requests"]))
+        """Poll a batch until it is completed, failed, expired or cancelled (its state kept in the store)."""
+        bid, state, bar = row["batch_id"], row.get("state"), self.bar
+        task = bar.add_task(f"{bid} submitted", total=len(row["requests"])) if bar is not None else None
+        try:
             while True:
                 b = await self.litellm.aretrieve_batch(batch_id=bid, **self.kw)
                 rc = getattr(b, "request_counts", None)
                 done, failed, total = (getattr(rc, "completed", 0) or 0, getattr(rc, "failed", 0) or 0,
                                        getattr(rc, "total", 0) or 0)
-                bar.update(task, completed=done + failed, total=total or len(row["requests"]),
-                           description=f"{bid} {b.status}" + (f" ({failed} failed)" if failed else ""))
+                if bar is not None:
+                    bar.update(task, completed=done + failed, total=total or len(row["requests"]),
+                               description=f"{bid} {b.status}" + (f" ({failed} failed)" if failed else ""))
                 if b.status != state:
                     state = b.status
                     self.store.batch_update(row["submission"], state=state, completed=done, failed=failed)
                 if b.status in TERMINAL:
                     return b
                 await asyncio.sleep(self.options.poll)
+        finally:
+            if bar is not None:
+                bar.remove_task(task)
 
     async def _lines_of(self, file_id: str | None) -> list[dict]:
         if not file_id:
@@ -291,13 +293,14 @@ class _Batches:
         rep.collected += len(values)
         rep.failed += len(failed)
         rep.cost_usd += sum(v["cost_usd"] or 0.0 for v in values.values())
+        rep.priced += sum(1 for v in values.values() if v["cost_usd"] is not None)
         rep.states[row["batch_id"]] = b.status
         if row["batch_id"] not in rep.batches:
             rep.batches.append(row["batch_id"])
         return values
 
-    async def resume(self, row: dict) -> dict[str, dict] | None:
-        """Collect a batch an earlier process left open (None: it never reached the provider)."""
+    async def resume(self, row: dict) -> dict | None:
+        """A batch an earlier process left open, ready to collect (None: it never reached the provider)."""
         if not row.get("batch_id"):
             bid = await self.find(row)
             if bid is None:  # created nowhere: its requests are submitted again
@@ -306,7 +309,7 @@ class _Batches:
             self.store.batch_update(row["submission"], batch_id=bid)
             row = {**row, "batch_id": bid}
         self.report.resumed += 1
-        return await self.collect(row)
+        return row
 
 
 def _read_reply(body: Any) -> tuple[str, str, int | None, int | None] | None:
@@ -366,13 +369,7 @@ def prepare_batches(client: Any, work: Callable[[], Any], options: BatchOptions 
         for d in misses.values():
             groups.setdefault((d.spec.model, d.spec.api_base or ""), []).append(d)
         before = report.collected
-        for reqs in groups.values():
-            try:
-                tried |= client.run(_round(client, reqs, options, report, tried))
-            except (InputError, KeyboardInterrupt):
-                raise
-            except Exception as e:  # the provider or the server: one line, never a request's text
-                raise classify(reqs[0].spec.label, e) from None
+        tried |= client.run(_round(client, list(groups.values()), options, report, tried))
         if report.collected == before:  # nothing new came back: the rest is for the final run
             break
     return report
@@ -391,18 +388,41 @@ def leftovers(client: Any, options: BatchOptions, report: BatchReport) -> Iterat
         report.leftovers_live = client.stats["calls"] - calls_before
 
 
-async def _round(client: Any, reqs: list[_Deferred], options: BatchOptions, report: BatchReport,
+async def _round(client: Any, groups: list[list[_Deferred]], options: BatchOptions, report: BatchReport,
                  tried: set[str]) -> set[str]:
-    """Collect open batches of this model and server, then submit and collect the other misses."""
-    spec = reqs[0].spec
-    b = _Batches(client, spec, options, report)
+    """One round: for each model and server, pick up its open batches and submit the other misses; then
+    wait for all those batches at once and collect each as it finishes. Returns the keys they hold."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    cols = [TextColumn("[bold]batch[/] {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
     seen: set[str] = set()
-    for row in client.store.batches_open(spec.model, spec.api_base):
-        if await b.resume(row) is not None:
-            seen |= set(row["requests"])
-    todo = [d for d in reqs if d.key not in seen and d.key not in tried]
-    for i in range(0, len(todo), MAX_REQUESTS):
-        row = await b.submit(todo[i:i + MAX_REQUESTS])
-        await b.collect(row)
-        seen |= set(row["requests"])
+    with Progress(*cols, console=Console(stderr=True), disable=not options.progress, transient=True) as bar:
+        jobs = []
+        for reqs in groups:
+            spec = reqs[0].spec
+            b = _Batches(client, spec, options, report, bar)
+            try:
+                for row in client.store.batches_open(spec.model, spec.api_base):
+                    row = await b.resume(row)
+                    if row is not None:
+                        seen |= set(row["requests"])
+                        jobs.append(_labelled(spec, b.collect(row)))
+                todo = [d for d in reqs if d.key not in seen and d.key not in tried]
+                for i in range(0, len(todo), MAX_REQUESTS):
+                    row = await b.submit(todo[i:i + MAX_REQUESTS])
+                    seen |= set(row["requests"])
+                    jobs.append(_labelled(spec, b.collect(row)))
+            except InputError:
+                raise
+            except Exception as e:  # the provider or the server: one line, never a request's text
+                raise classify(spec.label, e) from None
+        await asyncio.gather(*jobs)
     return seen
+
+
+async def _labelled(spec: ModelSpec, coro: Any) -> Any:
+    try:
+        return await coro
+    except Exception as e:  # the provider or the server: one line naming the model, never a request's text
+        raise classify(spec.label, e) from None

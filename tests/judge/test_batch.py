@@ -54,7 +54,9 @@ def test_batch_gives_the_findings_of_live_judging_with_the_same_request_bodies(c
         r = CliRunner().invoke(app, judge_args(cases, tmp_path / "b.jsonl", tmp_path / "b.duckdb",
                                                batched.api_base, *BATCH))
         assert r.exit_code == 0, r.output
-        assert "1 batch(es) (0 resumed), 6 request(s) submitted, 6 collected" in r.output.replace("\n", " ")
+        flat = r.output.replace("\n", " ")
+        assert "1 batch(es) (0 resumed), 6 request(s) submitted, 6 collected" in flat
+        assert "no price known for the model" in flat  # openai/stub: tokens only, never a made-up $0
         assert _out(tmp_path / "b.jsonl") == _out(tmp_path / "live.jsonl")
         assert live.stats()["live_calls"] == 6 and live.stats()["batch_requests"] == 0
         s = batched.stats()
@@ -113,8 +115,6 @@ def test_resume_after_the_process_is_killed_between_submit_and_completion(cases,
 def test_resume_finds_a_batch_created_before_its_id_was_stored(cases, tmp_path):
     """A kill between the provider creating the batch and evalkit storing its id: the batch is found by
     the submission id sent as metadata, and collected — not submitted again."""
-    import asyncio
-
     from evalkit.llm.batch import BatchOptions, run_batched
     from evalkit.llm.judge import make_llm_judge
     from evalkit.llm.litellm_import import litellm_module
@@ -146,7 +146,7 @@ def test_resume_finds_a_batch_created_before_its_id_was_stored(cases, tmp_path):
                 await lt.acreate_batch(completion_window="24h", endpoint="/v1/chat/completions", input_file_id=f.id,
                                        metadata={"evalkit_submission": "evalkit-lost"}, **b.kw)
 
-            asyncio.run(create())
+            j.client.run(create())
             (lines, _), report = run_batched(j.client, work, BatchOptions(poll=0.05, progress=False))
         finally:
             j.client.close()
@@ -219,6 +219,9 @@ def test_cost_is_recorded_at_half_the_live_price(cases, tmp_path):
             r = CliRunner().invoke(app, judge_args(cases, tmp_path / f"{name}.jsonl", tmp_path / f"{name}.duckdb",
                                                    stub.api_base, *extra, model="openai/gpt-4o-mini"))
             assert r.exit_code == 0, r.output
+            if name == "batch":
+                assert f"${Store(tmp_path / 'batch.duckdb').llm_call_summary()['cost_usd']:.4f} at the batch price" \
+                    in r.output.replace("\n", " ")
     live, batch = (Store(tmp_path / f"{n}.duckdb").llm_call_summary() for n in ("live", "batch"))
     assert live["calls"] == batch["calls"] == 6
     assert (live["prompt_tokens"], live["completion_tokens"]) == (batch["prompt_tokens"], batch["completion_tokens"])
@@ -345,3 +348,19 @@ def test_evalkit_run_in_batch_mode_and_its_errors_are_one_line(tmp_path):
         assert stub.stats() == s  # nothing submitted or paid again
         r = CliRunner().invoke(app, base + ["--executor", "ray"])
         assert r.exit_code == 2 and "judge.batch: batch mode judges in the process" in r.output
+
+
+def test_a_jury_sends_one_batch_per_model_waited_for_together(cases, tmp_path):
+    out, db = tmp_path / "out.jsonl", tmp_path / "j.duckdb"
+    with StubBatch(duration=2.5, step=0.05) as stub:
+        args = ["judge", "-i", str(cases), "-o", str(out), "-j", "openai/a", "-j", "openai/b", "--api-base",
+                stub.api_base, "--db", str(db), *BATCH]
+        r = CliRunner().invoke(app, args)
+        assert r.exit_code == 0, r.output
+        assert "2 batch(es) (0 resumed), 12 request(s) submitted, 12 collected" in r.output.replace("\n", " ")
+        s = stub.stats()
+        assert (s["batches"], s["batch_requests"], s["live_calls"], s["duplicates"]) == (2, 12, 0, 0)
+        starts = sorted(b["created_at"] for b in stub.state.batches.values())
+        assert starts[1] - starts[0] <= 1  # both submitted before either was waited for (each takes 2.6 s)
+    rows = _out(out)
+    assert len(rows) == 6 and not any(x.get("error") for x in rows) and all("jury" in x for x in rows)
