@@ -1,7 +1,9 @@
 """``evalkit judge``: claim-level hallucinations and omissions for transcript/note pairs in JSONL.
 
 Default: the offline grounding judge. ``--judge MODEL`` uses an LLM through litellm (cached in
-the database, retried, concurrent, budgeted); give ``--judge`` twice or more for a jury.
+the database, retried, concurrent, budgeted); give ``--judge`` twice or more for a jury. ``--batch``
+sends the model calls through the provider's batch API instead (:mod:`evalkit.llm.batch`; a re-run
+resumes an open batch).
 """
 
 from __future__ import annotations

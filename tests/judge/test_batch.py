@@ -364,3 +364,32 @@ def test_a_jury_sends_one_batch_per_model_waited_for_together(cases, tmp_path):
         assert starts[1] - starts[0] <= 1  # both submitted before either was waited for (each takes 2.6 s)
     rows = _out(out)
     assert len(rows) == 6 and not any(x.get("error") for x in rows) and all("jury" in x for x in rows)
+
+
+def _first_answer_unusable(req: dict):
+    """Judge replies that are not JSON the first time, valid once evalkit asks for a repair."""
+    from evalkit.testing.responders import judge_responder
+    from evalkit.testing.stub_replies import malformed
+
+    if any(m.get("role") == "assistant" for m in req.get("messages", [])):
+        return judge_responder(req)
+    return malformed()
+
+
+def test_follow_up_requests_go_in_the_next_round_and_match_live(cases, tmp_path):
+    """A repair after an unusable reply is only known once the reply is in: round 2 batches the repairs."""
+    with StubBatch(duration=0.2, step=0.05, responder=_first_answer_unusable) as live, \
+            StubBatch(duration=0.2, step=0.05, responder=_first_answer_unusable) as batched:
+        r = CliRunner().invoke(app, judge_args(cases, tmp_path / "live.jsonl", tmp_path / "live.duckdb",
+                                               live.api_base))
+        assert r.exit_code == 0, r.output
+        r = CliRunner().invoke(app, judge_args(cases, tmp_path / "b.jsonl", tmp_path / "b.duckdb",
+                                               batched.api_base, *BATCH))
+        assert r.exit_code == 0, r.output
+        assert "2 batch(es) (0 resumed), 12 request(s) submitted, 12 collected" in r.output.replace("\n", " ")
+        assert live.stats()["live_calls"] == 12
+        s = batched.stats()
+        assert (s["batches"], s["batch_requests"], s["live_calls"], s["duplicates"]) == (2, 12, 0, 0)
+        assert set(batched.state.charged) == set(live.state.charged)
+    assert _out(tmp_path / "b.jsonl") == _out(tmp_path / "live.jsonl")
+    assert not any(x.get("error") for x in _out(tmp_path / "b.jsonl"))
