@@ -131,7 +131,7 @@ class _Skip:
     dry_run = False
 
     def add(self, *a: Any) -> str:
-        return "its batch request failed or expired (not retried live: --batch-leftovers skip; re-run to resubmit)"
+        return "no batch reply (failed or expired; not called live with --batch-leftovers skip: re-run to resubmit)"
 
 
 def batch_price(spec: ModelSpec, pt: int | None, ct: int | None) -> float | None:
