@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -50,6 +51,18 @@ def write_cases(path: Path, n: int) -> None:
 def judge_cmd(cases: Path, out: Path, db: Path, api_base: str, poll: float) -> list[str]:
     return [sys.executable, "-c", "from evalkit.cli import main; main()", "judge", "-i", str(cases), "-o", str(out),
             "-j", MODEL, "--api-base", api_base, "--db", str(db), "--batch", "--batch-poll", str(poll), "-q"]
+
+
+def _watch(api_base: str, batch_id: str, done_at: list[float]) -> None:
+    """Note when the stub finishes the batch (polled every 0.1 s)."""
+    import urllib.request
+
+    while True:
+        with urllib.request.urlopen(f"{api_base}/batches/{batch_id}", timeout=10) as r:
+            if json.loads(r.read())["status"] in ("completed", "failed", "expired", "cancelled"):
+                done_at.append(time.perf_counter())
+                return
+        time.sleep(0.1)
 
 
 def main() -> None:
@@ -92,10 +105,15 @@ def main() -> None:
         [row] = Store(db).batches()
         state_at_kill = row["state"]
         at_kill = stub.stats()
+        done_at: list[float] = []
+        watcher = threading.Thread(target=_watch, args=(stub.api_base, row["batch_id"], done_at), daemon=True)
+        watcher.start()
         t1 = time.perf_counter()
         rerun = subprocess.run(judge_cmd(cases, out, db, stub.api_base, a.poll), cwd=ROOT, env=env,
                                capture_output=True, text=True)
-        collect = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        collect = t2 - t1
+        after_provider = t2 - done_at[0] if done_at else None
         if rerun.returncode != 0:
             raise SystemExit(f"error: the resumed run failed ({rerun.returncode}): {rerun.stderr.strip()[-500:]}")
         stats = stub.stats()
@@ -116,6 +134,8 @@ def main() -> None:
          "unit": "s"},
         {"figure": f"time to collect after the kill (re-run wall time; the stub answers over {a.duration:g} s)",
          "measured": round(collect, 2), "unit": "s"},
+        {"figure": "of which after the provider finished (download, parse, cache, final pass)",
+         "measured": round(after_provider, 2) if after_provider is not None else None, "unit": "s"},
         {"figure": "notes judged after resume", "measured": judged, "unit": "notes", "target": a.notes,
          "ok": judged == a.notes},
         {"figure": "duplicate charges (requests answered more than once)", "measured": dup, "unit": "requests",
