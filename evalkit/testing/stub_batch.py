@@ -97,8 +97,8 @@ class _State:
         stop_at = len(lines) // 2 if self.expire else len(lines)
         out: list[dict] = []
         errs: list[dict] = []
-        ticks = max(1, int(self.duration / 0.05))
-        per = max(1, -(-stop_at // ticks))
+        ticks = max(1, min(stop_at, int(self.duration / 0.05)))  # answered a few at a time over `duration`
+        per, pause = max(1, -(-stop_at // ticks)), self.duration / ticks
         for i, line in enumerate(lines[:stop_at]):
             if b["status"] == "cancelling":
                 break
@@ -118,7 +118,7 @@ class _State:
                                                                      "body": json.loads(body)}, "error": None})
                 b["request_counts"]["completed"] += 1
             if (i + 1) % per == 0:
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(pause)
         if b["status"] == "cancelling":
             return self._finish(b, out, errs, "cancelled")
         if self.expire:
@@ -158,7 +158,7 @@ def _app(state: _State) -> Any:
     async def create_file(request: web.Request) -> web.Response:
         form = await request.post()
         f = form.get("file")
-        if f is None or not hasattr(f, "file"):
+        if not isinstance(f, web.FileField):
             return web.json_response({"error": {"message": "file is required"}}, status=400)
         return web.json_response(state.add_file(f.file.read(), str(form.get("purpose") or ""), f.filename or "f"))
 

@@ -393,3 +393,32 @@ def test_follow_up_requests_go_in_the_next_round_and_match_live(cases, tmp_path)
         assert set(batched.state.charged) == set(live.state.charged)
     assert _out(tmp_path / "b.jsonl") == _out(tmp_path / "live.jsonl")
     assert not any(x.get("error") for x in _out(tmp_path / "b.jsonl"))
+
+
+def test_a_batch_cancelled_at_the_provider_is_collected_and_finished_live(cases, tmp_path):
+    import threading
+    import urllib.request
+
+    from evalkit.store import Store
+
+    out, db = tmp_path / "out.jsonl", tmp_path / "j.duckdb"
+    with StubBatch(duration=2.0, step=0.05) as stub:
+        def cancel_when_started() -> None:
+            while True:
+                started = [b for b in list(stub.state.batches.values()) if b["request_counts"]["completed"]]
+                if started:
+                    req = urllib.request.Request(f"{stub.api_base}/batches/{started[0]['id']}/cancel", method="POST")
+                    urllib.request.urlopen(req, timeout=5).read()
+                    return
+                time.sleep(0.02)
+
+        t = threading.Thread(target=cancel_when_started, daemon=True)
+        t.start()
+        r = CliRunner().invoke(app, judge_args(cases, out, db, stub.api_base, *BATCH))
+        t.join(5)
+        assert r.exit_code == 0, r.output
+        s = stub.stats()
+        assert 0 < s["batch_requests"] < 6 and s["batch_requests"] + s["live_calls"] == 6 and s["duplicates"] == 0
+    [row] = Store(db).batches()
+    assert row["state"] == "cancelled" and len(row["failed_keys"]) == s["live_calls"]
+    assert not any(x.get("error") for x in _out(out)) and len(_out(out)) == 6
