@@ -99,9 +99,13 @@ def run_cmd(
     from ..run.suite import load_suite
 
     suite = load_suite(suite_path)
-    if executor != "local" and isinstance(suite.judge, dict) and suite.judge.get("batch") is True:
-        fail(f"{suite_path}: judge.batch: batch mode judges in the process that writes the database — fix: use "
-             "--executor local, or drop batch: true")
+    if isinstance(suite.judge, dict) and suite.judge.get("batch") is True:
+        if executor != "local":
+            fail(f"{suite_path}: judge.batch: batch mode judges in the process that writes the database — fix: use "
+                 "--executor local, or drop batch: true")
+        if max_cost is not None or max_calls is not None:
+            fail(f"{suite_path}: judge.batch: --max-cost and --max-calls limit live calls, not batches — fix: drop "
+                 "them, or drop batch: true")
     store = open_store(db)
     opts: dict = {"address": address} if address else {}
     if batch_size:

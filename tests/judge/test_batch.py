@@ -348,6 +348,8 @@ def test_evalkit_run_in_batch_mode_and_its_errors_are_one_line(tmp_path):
         assert stub.stats() == s  # nothing submitted or paid again
         r = CliRunner().invoke(app, base + ["--executor", "ray"])
         assert r.exit_code == 2 and "judge.batch: batch mode judges in the process" in r.output
+        r = CliRunner().invoke(app, base + ["--max-cost", "1"])
+        assert r.exit_code == 2 and "judge.batch: --max-cost and --max-calls limit live calls" in r.output
 
 
 def test_a_jury_sends_one_batch_per_model_waited_for_together(cases, tmp_path):
