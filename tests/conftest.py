@@ -94,3 +94,17 @@ def make_consultation(cid: str = "c1", dataset: str = "unit", template: str = "S
 @pytest.fixture
 def consultation_factory():
     return make_consultation
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Each test paces on its own table: a loopback port reused by a later test's stub server must
+    not inherit the pace an earlier test's refusals set for that address."""
+    from evalkit.llm import ratelimit
+
+    old = ratelimit._TABLE
+    ratelimit.install_table(ratelimit._LocalTable())
+    ratelimit.set_default_limits(None, None)
+    yield
+    ratelimit.install_table(old)
+    ratelimit.set_default_limits(None, None)

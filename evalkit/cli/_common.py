@@ -53,6 +53,18 @@ err_console = _console(stderr=True)
 
 DB_OPTION = typer.Option("evalkit.duckdb", "--db", help="DuckDB file (created if missing).",
                          envvar="EVALKIT_DB")
+RPM_OPTION = typer.Option(None, "--rpm", min=0.001, help="The provider's requests per minute for each model "
+                          "called (a model's own rpm wins); calls are paced to it. Default: learnt from the "
+                          "server's rate-limit replies.")
+TPM_OPTION = typer.Option(None, "--tpm", min=1, help="The provider's tokens per minute for each model called "
+                          "(prompt + max_tokens, as providers count them); calls are paced to it.")
+
+
+def pace(rpm: float | None, tpm: float | None) -> None:
+    """Apply ``--rpm``/``--tpm`` to every model this command calls that sets no limits of its own."""
+    from ..llm.ratelimit import set_default_limits
+
+    set_default_limits(rpm, tpm)
 
 
 def error_line(message: str) -> None:

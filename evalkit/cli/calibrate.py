@@ -9,6 +9,8 @@ exit code: 0 pass, 1 a gate failed, 2 bad input, 3 the LLM budget ran out (re-ru
 
 from __future__ import annotations
 
+from typing import Optional
+
 import json
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from . import app
-from ._common import DB_OPTION, console, err_console, fail
+from ._common import DB_OPTION, console, err_console, fail, RPM_OPTION, TPM_OPTION, pace
 
 
 def _fmt(v: Any, digits: int = 3) -> str:
@@ -80,11 +82,14 @@ def calibrate_command(
     clinicians: bool = typer.Option(True, "--clinicians/--no-clinicians", help="Compare with clinicians' labels."),
     max_cost: float | None = typer.Option(None, "--max-cost", help="Stop cleanly after spending this many USD."),
     max_calls: int | None = typer.Option(None, "--max-calls", help="Stop cleanly after this many model calls."),
+    rpm: Optional[float] = RPM_OPTION,
+    tpm: Optional[float] = TPM_OPTION,
     concurrency: int = typer.Option(16, "--concurrency", min=1, max=512, help="Model calls in flight."),
     json_out: Path | None = typer.Option(None, "--json", help="Also write the full result as JSON here."),
     db: str = DB_OPTION,
 ) -> None:
     """Measure a judge on planted errors (recall per kind, false flags, cost) and against clinicians (κ)."""
+    pace(rpm, tpm)
     from ..calibrate.calibrate import calibrate, gate, load_items, make_calibration_judge
     from ..calibrate.plant import KINDS
     from ..errors import InputError

@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from . import app
-from ._common import DB_OPTION, console, fail, open_store
+from ._common import DB_OPTION, console, fail, open_store, RPM_OPTION, TPM_OPTION, pace
 
 
 @app.command("generate")
@@ -41,8 +41,11 @@ def generate_cmd(
                                         "(e.g. openai/gpt-4o-mini; default: the offline generator)."),
     api_base: Optional[str] = typer.Option(None, "--api-base", help="OpenAI-compatible server for --model "
                                            "(vLLM, Ollama, llama.cpp), e.g. http://127.0.0.1:8000/v1."),
+    rpm: Optional[float] = RPM_OPTION,
+    tpm: Optional[float] = TPM_OPTION,
 ) -> None:
     """Generate consultations from case cards: seeded dialogue, reference note and espeak-ng speech."""
+    pace(rpm, tpm)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ..synth import generate, load_cards

@@ -8,6 +8,8 @@ resumes an open batch).
 
 from __future__ import annotations
 
+from typing import Optional
+
 import json
 import sys
 from pathlib import Path
@@ -16,7 +18,8 @@ from typing import Any, Callable, Iterator
 import typer
 
 from . import app
-from ._common import DB_OPTION, console, err_console, error_line, fail, iter_jsonl, warning_line
+from ._common import (DB_OPTION, RPM_OPTION, TPM_OPTION, console, err_console, error_line, fail, iter_jsonl, pace,
+                      warning_line)
 
 
 def read_cases(path: Path, template: str | None = None,
@@ -58,7 +61,8 @@ def result_line(case_id: Any, res: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": case_id,
         "claims": [{"text": c.text, "verdict": c.verdict, "type": c.type, "severity": c.severity,
-                    "confidence": c.confidence, "evidence": c.evidence, "sources": c.sources} for c in res.claims],
+                    "confidence": c.confidence, "evidence": c.evidence, "sources": c.sources, "rule": c.rule}
+                   for c in res.claims],
         "omissions": [{"text": o.text, "severity": o.severity, "evidence": o.evidence} for o in res.omissions],
     }
     if res.error:
@@ -151,6 +155,8 @@ def judge_command(
     pdqi: bool = typer.Option(False, "--pdqi", help="Also score PDQI-9 (LLM judge only)."),
     max_cost: float | None = typer.Option(None, "--max-cost", help="Stop cleanly after spending this many USD."),
     max_calls: int | None = typer.Option(None, "--max-calls", help="Stop cleanly after this many model calls."),
+    rpm: Optional[float] = RPM_OPTION,
+    tpm: Optional[float] = TPM_OPTION,
     concurrency: int = typer.Option(16, "--concurrency", min=1, max=512, help="Model calls in flight."),
     processes: int = typer.Option(1, "--processes", min=1, max=64, help="Worker processes for LLM judging "
                                   "(one per core lifts the client-CPU ceiling at high concurrency)."),
@@ -165,6 +171,7 @@ def judge_command(
 ) -> None:
     """Judge notes against transcripts: claims (supported / unsupported / contradicted, CREOLA type,
     severity, evidence turns) and omissions. Bad lines are reported and skipped."""
+    pace(rpm, tpm)
     from ..errors import InputError
     from ..llm.transport import LLMCallError
     from ..security.safe_json import repair_text
@@ -236,8 +243,9 @@ def judge_command(
         msg = f"{len(done)} of {len(cases)} cases judged, {bad} bad line(s), {judge_errors} judge error(s)"
         if stats is not None:
             cost = f", ${stats['cost_usd']:.4f}" if stats.get("priced_calls") else ""
-            msg += (f"; {stats['calls']} model calls ({stats['cached']} cached, {stats['retries']} retries), "
-                    f"{stats['prompt_tokens'] + stats['completion_tokens']} tokens{cost}")
+            refused = f", {stats['rate_limited']} refused by the rate limit" if stats.get("rate_limited") else ""
+            msg += (f"; {stats['calls']} model calls ({stats['cached']} cached, {stats['retries']} retries"
+                    f"{refused}), {stats['prompt_tokens'] + stats['completion_tokens']} tokens{cost}")
         target.print(msg, highlight=False)
         if report is not None:
             target.print(report.summary(), highlight=False)

@@ -19,7 +19,7 @@ import typer
 from rich.table import Table
 
 from . import app
-from ._common import DB_OPTION, console, err_console, fail
+from ._common import DB_OPTION, console, err_console, fail, RPM_OPTION, TPM_OPTION, pace
 
 _COLS = (("notes", "notes"), ("errors", "errors"), ("major_errors", "major"), ("flagged", "flags"),
          ("precision", "prec."), ("recall", "recall"), ("recall_major", "rec. major"),
@@ -90,9 +90,12 @@ def judge_bench_command(
                                                      "labelled major errors is below this."),
     max_calls: Optional[int] = typer.Option(None, "--max-calls", help="LLM judge: stop after this many calls."),
     max_cost: Optional[float] = typer.Option(None, "--max-cost", help="LLM judge: stop after this many USD."),
+    rpm: Optional[float] = RPM_OPTION,
+    tpm: Optional[float] = TPM_OPTION,
     db: str = DB_OPTION,
 ) -> None:
     """Measure a judge on labelled real notes (per system: precision, recall, false flags, omissions)."""
+    pace(rpm, tpm)
     from ..calibrate.labels import labeller_agreement, labellers, load_labelled_set
     from ..calibrate.realnotes import fit_confidence as fit, judge_bench, judge_notes
     from ..paths import datasets_dir

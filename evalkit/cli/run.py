@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from . import app
-from ._common import DB_OPTION, console, fail, open_store
+from ._common import DB_OPTION, console, fail, open_store, RPM_OPTION, TPM_OPTION, pace
 
 #: columns of the runs table: (metric, header, format)
 SUMMARY_COLUMNS = [
@@ -93,8 +93,11 @@ def run_cmd(
                                              "model calls (LLM scribe and judge) have cost this many USD."),
     max_calls: Optional[int] = typer.Option(None, "--max-calls", min=0, help="Stop cleanly after this many "
                                             "model calls (cache hits are free)."),
+    rpm: Optional[float] = RPM_OPTION,
+    tpm: Optional[float] = TPM_OPTION,
 ) -> None:
     """Run a suite. Kill it and run it again: it continues where it stopped."""
+    pace(rpm, tpm)
     from ..run.runner import run_suite
     from ..run.suite import load_suite
 

@@ -10,8 +10,11 @@ blocking :meth:`LLMClient.complete`). For each request it:
    after this one loaded its keys are not seen by it: at worst a repeated call, never a wrong reply.)
 2. otherwise checks the :class:`Budget` (``--max-calls``, ``--max-cost``), waits for one of
    ``concurrency`` slots and calls the model through litellm (:mod:`evalkit.llm.transport`),
-   retrying rate limits, server errors, timeouts and dropped connections with exponential
-   backoff and jitter (tenacity);
+   first waiting its turn at the model's :mod:`rate limiter <evalkit.llm.ratelimit>` (shared
+   by every client and worker process). Server errors, timeouts and dropped connections are
+   retried with exponential backoff and jitter; refusals by the provider's rate limit (429) are
+   waited out as long as its ``Retry-After`` and ``x-ratelimit-*`` headers say, pausing every
+   call to that model, and do not use up the retries;
 3. records tokens, cost (litellm's price when known, else tokens only), latency and errors for
    every attempt, and the reply in the cache; both are written to the store in batches
    (``Store.llm_flush``) so an interrupted run keeps what it paid for.
@@ -34,11 +37,10 @@ import time
 import weakref
 from typing import Any, Awaitable, TypeVar
 
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
-
 from .budget import Budget, BudgetExceeded, reserve_all, spend_all
 from .reply import LLMReply, key_prefix, request_key
 from .http1 import HTTP1Pool
+from .ratelimit import RateLimiter, estimate_tokens, limiter_for
 from .spec import ModelSpec
 from .transport import LeanRoute, LLMCallError, RawReply, call_lean, call_litellm, classify
 
@@ -72,16 +74,21 @@ class _LoopState:
 
 
 class _Slot:
-    """One of ``concurrency`` slots, taken only when the budget allows another call."""
+    """One of ``concurrency`` slots, then the model's turn at its rate limiter, taken only when the
+    budget allows another call."""
 
-    __slots__ = ("sem", "budget", "budgets", "t0")
+    __slots__ = ("sem", "budget", "budgets", "t0", "limiter", "tokens")
 
-    def __init__(self, sem: asyncio.Semaphore, budget: Budget):
+    def __init__(self, sem: asyncio.Semaphore, budget: Budget, limiter: RateLimiter | None = None, tokens: int = 0):
         self.sem, self.budget, self.budgets, self.t0 = sem, budget, [budget], 0.0
+        self.limiter, self.tokens = limiter, tokens
 
     async def __aenter__(self) -> "_Slot":
         await self.sem.acquire()
-        try:  # inside the slot: at most `concurrency` calls overshoot a cost limit
+        try:
+            if self.limiter is not None:  # paced once in a slot, right before the request leaves:
+                await self.limiter.acquire(self.tokens)  # a pause set meanwhile still holds it back
+            # inside the slot: at most `concurrency` calls overshoot a cost limit
             self.budgets = reserve_all(self.budget)  # the client's budget and any run budget
         except BaseException:
             self.sem.release()
@@ -102,8 +109,9 @@ class LLMClient:
         run_id: recorded on every ``llm_calls`` row.
         concurrency: model calls in flight at once (per event loop).
         budget: a shared :class:`Budget` (default: unlimited).
-        retries: extra attempts after a retryable failure.
+        retries: extra attempts after a retryable failure (rate-limit refusals not counted).
         backoff: first backoff in seconds (doubles, with jitter, up to ``max_backoff``).
+        max_rate_wait: seconds one call may keep being refused by the rate limit before it fails.
         flush_every, flush_interval: write cache and call records after this many replies or
             seconds, whichever comes first. Each write opens the DuckDB file and commits (~0.1 s
             of CPU and up to ~0.5 s of I/O); writing every 500 replies cost a fast run a third of
@@ -113,15 +121,16 @@ class LLMClient:
 
     def __init__(self, store: Any = None, *, run_id: str | None = None, concurrency: int = 16,
                  budget: Budget | None = None, retries: int = 4, backoff: float = 0.5, max_backoff: float = 20.0,
-                 flush_every: int = 5000, flush_interval: float = 5.0):
+                 flush_every: int = 5000, flush_interval: float = 5.0, max_rate_wait: float = 900.0):
         self.store = store
         self.run_id = run_id
         self.concurrency = concurrency
         self.budget = budget or Budget()
         self.retries, self.backoff, self.max_backoff = retries, backoff, max_backoff
+        self.max_rate_wait = max_rate_wait
         self.flush_every, self.flush_interval = flush_every, flush_interval
         self.stats = {"calls": 0, "cached": 0, "errors": 0, "retries": 0, "prompt_tokens": 0,
-                      "completion_tokens": 0, "cost_usd": 0.0, "priced_calls": 0}
+                      "completion_tokens": 0, "cost_usd": 0.0, "priced_calls": 0, "rate_limited": 0}
         self._mem: dict[str, dict] = {}
         self._known: dict[str, set[str]] = {}  # cache keys in the store, per model + prompt hash
         self._preloaded: dict[str, str] = {}  # their values (JSON text), when few enough to load at once
@@ -436,38 +445,49 @@ class LLMClient:
 
     async def _call(self, st: _LoopState, spec: ModelSpec, messages: list[dict], response_format: dict | None,
                     purpose: str, key: str) -> LLMReply:
+        """Call until a reply, a failure that is not retryable, ``retries`` failed retries, or — for
+        refusals by the provider's rate limit, which are waited out as the provider says and do
+        not use up ``retries`` — ``max_rate_wait`` seconds spent refused."""
         route = self._route(spec, response_format)
-        try:  # the common case, a first attempt that works, without building a retry controller
-            raw, latency = await self._attempt(st, spec, route, messages, response_format, purpose)
-        except LLMCallError as e:
-            if not e.retryable or self.retries < 1:
-                raise
-        else:
+        limiter = limiter_for(spec)
+        tokens = estimate_tokens(messages, spec.max_tokens)
+        failures = refusals = 0
+        started = time.monotonic()
+        while True:
+            try:
+                raw, latency = await self._attempt(st, spec, route, messages, response_format, purpose, limiter,
+                                                   tokens)
+            except LLMCallError as e:
+                e.attempts = failures + refusals + 1
+                if not e.retryable:
+                    raise
+                if e.status == 429:
+                    refusals += 1
+                    self.stats["rate_limited"] += 1
+                    if time.monotonic() - started > self.max_rate_wait:
+                        raise
+                    if getattr(e, "retry_after", None) is None:  # the server named no wait: back off
+                        limiter.pause(self._backoff(refusals))
+                else:
+                    failures += 1
+                    if failures > self.retries:
+                        raise
+                    await asyncio.sleep(self._backoff(failures))
+                self.stats["retries"] += 1
+                continue
             return LLMReply(content=raw.content, finish_reason=raw.finish_reason, prompt_tokens=raw.prompt_tokens,
                             completion_tokens=raw.completion_tokens, cost_usd=raw.cost_usd, latency_s=latency,
                             cached=False, model=spec.model, key=key)
-        retrying = AsyncRetrying(stop=stop_after_attempt(self.retries),
-                                 wait=wait_exponential_jitter(initial=self.backoff, max=self.max_backoff),
-                                 retry=retry_if_exception(lambda e: isinstance(e, LLMCallError) and e.retryable),
-                                 reraise=True)
-        await asyncio.sleep(self.backoff * (0.5 + random.random()))  # backoff after the first failure
-        attempts = 1
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    attempts += 1
-                    self.stats["retries"] += 1
-                    raw, latency = await self._attempt(st, spec, route, messages, response_format, purpose)
-        except LLMCallError as e:
-            e.attempts = attempts
-            raise
-        return LLMReply(content=raw.content, finish_reason=raw.finish_reason, prompt_tokens=raw.prompt_tokens,
-                        completion_tokens=raw.completion_tokens, cost_usd=raw.cost_usd, latency_s=latency,
-                        cached=False, model=spec.model, key=key)
+
+    def _backoff(self, n: int) -> float:
+        """Exponential backoff with jitter for the ``n``-th failure: ``backoff`` × 2^(n-1), at most
+        ``max_backoff``, times 0.5–1.5."""
+        return min(self.backoff * 2 ** min(n - 1, 16), self.max_backoff) * (0.5 + random.random())
 
     async def _attempt(self, st: _LoopState, spec: ModelSpec, route: LeanRoute | None, messages: list[dict],
-                       response_format: dict | None, purpose: str) -> tuple[RawReply, float]:
-        slot = _Slot(st.sem, self.budget)
+                       response_format: dict | None, purpose: str, limiter: RateLimiter,
+                       tokens: int) -> tuple[RawReply, float]:
+        slot = _Slot(st.sem, self.budget, limiter, tokens)
         err: str | None = None
         raw: RawReply | None = None
         try:
@@ -478,18 +498,33 @@ class LLMClient:
                     raw = await call_litellm(spec, messages, response_format)
         except LLMCallError as e:
             err = str(e)
+            self._observe_refusal(limiter, e, tokens)
             raise
         except BudgetExceeded:
             raise
         except Exception as e:  # anything unexpected from a transport: classified, never lost
             ce = classify(spec.label, e)
             err = str(ce)
+            self._observe_refusal(limiter, ce, tokens)
             raise ce from None
+        else:
+            used = (raw.prompt_tokens or 0) + (raw.completion_tokens or 0) if raw.prompt_tokens is not None else None
+            limiter.observe(getattr(raw, "headers", None), False, estimated=tokens, used=used)
         finally:
             latency = time.perf_counter() - slot.t0 if slot.t0 else 0.0
             if slot.t0:  # a call was made (not refused by the budget)
                 self._record(spec, purpose, raw, latency, err, slot.budgets)
         return raw, latency
+
+    @staticmethod
+    def _observe_refusal(limiter: RateLimiter, e: LLMCallError, tokens: int) -> None:
+        """Tell the limiter what a failed call's reply said (a 429 is a refusal; any reply may
+        carry ``Retry-After`` or limit headers); keep the wait it named on the error."""
+        headers = getattr(e, "headers", None)
+        if e.status is None and not headers:
+            return
+        sig = limiter.observe(headers, e.status == 429, estimated=tokens)
+        e.retry_after = sig.retry_after  # type: ignore[attr-defined]
 
     def _record(self, spec: ModelSpec, purpose: str, raw: RawReply | None, latency: float, err: str | None,
                 budgets: list[Budget] | None = None) -> None:

@@ -7,7 +7,8 @@ not the model, sets the pace. ``JudgePool`` splits the notes across worker proce
 read the reply cache from the store (one batched query each) but never write to it: their new
 replies and call records come back with the results and the parent writes them in one
 transaction, so DuckDB's one-writer rule holds and nothing paid for is lost. A budget is split
-evenly between workers (the total is never exceeded). Workers are forked when the parent has no
+evenly between workers (the total is never exceeded); the rate limits are not split but shared
+(:func:`evalkit.llm.ratelimit.share_table`): all workers pace to one allowance per model. Workers are forked when the parent has no
 other threads (they then share litellm's imported state copy-on-write), else spawned.
 """
 
@@ -46,9 +47,14 @@ class _CollectingStore:
 
 
 def _init(spec: Any, store_path: str | None, run_id: str | None, concurrency: int, max_calls: int | None,
-          max_cost: float | None) -> None:
+          max_cost: float | None, limits: Any = None, default_limits: tuple = (None, None)) -> None:
     from .judge import make_llm_judge
     from .client import Budget, LLMClient
+    from .ratelimit import install_table, set_default_limits
+
+    if limits is not None:  # pace together with the parent and the other workers
+        install_table(limits)
+    set_default_limits(*default_limits)
 
     sink = _CollectingStore(store_path)
     client = LLMClient(sink, run_id=run_id, concurrency=concurrency, budget=Budget(max_calls, max_cost),
@@ -109,10 +115,13 @@ class JudgePool:
         share_cost = None if max_cost_usd is None else max_cost_usd / n
         ctx = mp.get_context("fork" if _can_fork() else "spawn")
         path = str(store.path) if store is not None else None
+        from .ratelimit import default_limits, share_table
+
         self._pool = ctx.Pool(n, initializer=_init,
-                              initargs=(spec, path, run_id, max(1, concurrency // n), share_calls, share_cost))
+                              initargs=(spec, path, run_id, max(1, concurrency // n), share_calls, share_cost,
+                                        share_table(ctx), default_limits()))
         self.stats = {"calls": 0, "cached": 0, "errors": 0, "retries": 0, "prompt_tokens": 0,
-                      "completion_tokens": 0, "cost_usd": 0.0, "priced_calls": 0}
+                      "completion_tokens": 0, "cost_usd": 0.0, "priced_calls": 0, "rate_limited": 0}
 
     def judge_many(self, items: list[tuple[Any, Any, Any]]) -> tuple[list[JudgeResult | None], bool]:
         """Judge ``(transcript, note, case)`` items; returns results in order (None where the budget

@@ -34,6 +34,8 @@ class ModelSpec(BaseModel):
         params: extra litellm keyword arguments (``aws_region_name``, ``seed``...).
         transport: ``auto`` (a lean path through litellm's provider transforms for OpenAI-compatible
             servers given by ``api_base``, else ``litellm.acompletion``), ``litellm`` or ``lean``.
+        rpm, tpm: the provider's requests and tokens per minute for this model; calls are paced
+            to them (:mod:`evalkit.llm.ratelimit`). Default: learnt from the server's replies.
         name: a short label for reports (defaults to ``model``).
     """
 
@@ -51,6 +53,8 @@ class ModelSpec(BaseModel):
     output_cost_per_token: float | None = Field(default=None, ge=0)
     params: dict[str, Any] = Field(default_factory=dict)
     transport: Literal["auto", "litellm", "lean"] = "auto"
+    rpm: float | None = Field(default=None, gt=0)
+    tpm: float | None = Field(default=None, gt=0)
     name: str | None = None
     _context: int | None = PrivateAttr(default=None)
 

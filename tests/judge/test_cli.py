@@ -38,7 +38,8 @@ def test_judge_offline_default_reports_bad_lines_and_goes_on(cases, tmp_path):
     rows = _out(out)
     assert [x["id"] for x in rows] == ["case-0", "case-1", "case-2", "case-3"]
     c = rows[0]["claims"][0]
-    assert set(c) == {"text", "verdict", "type", "severity", "confidence", "evidence", "sources"}
+    assert set(c) == {"text", "verdict", "type", "severity", "confidence", "evidence", "sources", "rule"}
+    assert any(x["rule"] for row in rows for x in row["claims"] if x["verdict"] != "supported")  # why it was flagged
     assert set(rows[0]) >= {"claims", "omissions"}
 
 
