@@ -49,6 +49,8 @@ BENCHES: dict[str, tuple[list[str], list[str], str]] = {
     "bench_synth": ([], ["4"], "synthetic consultations: generation and TTS speed"),
     "bench_ray": ([], [], "Ray executor speed-up over threads"),
     "bench_hostile": ([], [], "hostile inputs (issue 18): peak RSS and time, each in a watched subprocess"),
+    "bench_batch": ([], ["--notes", "200", "--duration", "3"], "batch mode (issue 20): 2,000 notes through the "
+                   "files+batches stub, killed between submit and completion, resumed: duplicates, batch price"),
     "bench_ratelimit": ([], ["--calls", "300", "--only", "rps-none,tpm-none"], "judging under a provider rate limit: accepted/s, refused, failed"),
 }
 QUICK_DIR = _common.RESULTS / "quick"

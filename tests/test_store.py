@@ -146,7 +146,8 @@ def test_a_version_1_database_is_migrated_in_place(tmp_path):
                 "('r', 'r:c', 'major_hallucinations', 3, '{}', now())")
     con.close()
     store = Store(path)
-    assert store.schema_version() == SCHEMA_VERSION == 3
+    assert store.schema_version() == SCHEMA_VERSION == 4
+    assert store.batches_open() == []  # schema 4 (issue 20): the llm_batches table
     rows, counts = store.review_queue()
     assert rows["session_id"].tolist() == ["r:c", "r:b", "r:a"] and counts["flagged"] == 3
     assert rows["severity"].tolist() == ["high", "high", "medium"]

@@ -1,7 +1,9 @@
 """``evalkit judge``: claim-level hallucinations and omissions for transcript/note pairs in JSONL.
 
 Default: the offline grounding judge. ``--judge MODEL`` uses an LLM through litellm (cached in
-the database, retried, concurrent, budgeted); give ``--judge`` twice or more for a jury.
+the database, retried, concurrent, budgeted); give ``--judge`` twice or more for a jury. ``--batch``
+sends the model calls through the provider's batch API instead (:mod:`evalkit.llm.batch`; a re-run
+resumes an open batch).
 """
 
 from __future__ import annotations
@@ -113,6 +115,21 @@ def _judge_one_process(spec: Any, cases: list[dict], pdqi: bool, store: Any, con
     return lines, budget_hit, j.client.stats
 
 
+def _judge_batched(spec: Any, cases: list[dict], pdqi: bool, store: Any, concurrency: int, poll: float,
+                   leftovers: str, quiet: bool) -> tuple[list[dict | None], bool, dict, Any]:
+    """Judge through the provider's batch endpoint (:mod:`evalkit.llm.batch`)."""
+    from ..llm.batch import BatchOptions, run_batched
+    from ..llm.judge import make_llm_judge
+
+    options = BatchOptions(poll=poll, leftovers=leftovers, progress=not quiet)
+    j = make_llm_judge(spec, store=store, concurrency=concurrency)
+    try:
+        (lines, budget_hit), report = run_batched(j.client, lambda: _judge_llm(j, cases, pdqi), options)
+    finally:
+        j.client.close()
+    return lines, budget_hit, j.client.stats, report
+
+
 def _judge_pool(spec: Any, cases: list[dict], processes: int, store: Any, concurrency: int,
                 max_calls: int | None, max_cost: float | None) -> tuple[list[dict | None], bool, dict]:
     from ..llm.pool import JudgePool
@@ -143,6 +160,12 @@ def judge_command(
     concurrency: int = typer.Option(16, "--concurrency", min=1, max=512, help="Model calls in flight."),
     processes: int = typer.Option(1, "--processes", min=1, max=64, help="Worker processes for LLM judging "
                                   "(one per core lifts the client-CPU ceiling at high concurrency)."),
+    batch: bool = typer.Option(False, "--batch", help="Judge through the provider's batch API (OpenAI-compatible "
+                               "/v1/files + /v1/batches): about half the price, results within the provider's "
+                               "24 h window. The batch is kept in --db: re-run the same command to resume it."),
+    batch_poll: float = typer.Option(30.0, "--batch-poll", help="Seconds between batch status checks."),
+    batch_leftovers: str = typer.Option("live", "--batch-leftovers", help="Requests that failed or expired in "
+                                        "a batch: live (call the model now) or skip (leave them not judged)."),
     db: str = DB_OPTION,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary."),
 ) -> None:
@@ -150,12 +173,25 @@ def judge_command(
     severity, evidence turns) and omissions. Bad lines are reported and skipped."""
     pace(rpm, tpm)
     from ..errors import InputError
+    from ..llm.transport import LLMCallError
     from ..security.safe_json import repair_text
 
     if not input.exists():
         fail(f"{input}: file not found — fix: give the path of a JSONL file of cases")
     if pdqi and not judge:
         fail("--pdqi: needs an LLM judge — fix: add --judge MODEL")
+    if batch:
+        if not judge:
+            fail("--batch: needs an LLM judge — fix: add --judge MODEL")
+        if processes > 1:
+            fail("--batch: runs in one process (the provider does the work) — fix: drop --processes")
+        if max_cost is not None or max_calls is not None:
+            fail("--batch: --max-cost and --max-calls limit live calls, not batches — fix: drop them (the batch "
+                 "cost is reported at the end)")
+        if batch_leftovers not in ("live", "skip"):
+            fail(f"--batch-leftovers: {batch_leftovers!r} is not a choice — fix: use live or skip")
+        if not batch_poll > 0:
+            fail(f"--batch-poll: {batch_poll} is not a positive number of seconds — fix: give e.g. --batch-poll 30")
     cases, bad = [], 0
     for n, rec, err in read_cases(input, template, warn=warning_line):
         if rec is None:
@@ -163,7 +199,7 @@ def judge_command(
             error_line(err or "")
         else:
             cases.append(rec)
-    budget_hit, stats = False, None
+    budget_hit, stats, report = False, None, None
     if not judge:
         from ..gcpolicy import batch_mode
         from ..metrics.hallucination import judge_note
@@ -178,7 +214,10 @@ def judge_command(
         members = [_with_base(m, api_base) if api_base else m for m in judge]
         spec: Any = members[0] if len(members) == 1 else {"jury": members, "rule": jury_rule}
         try:
-            if processes > 1 and not pdqi:
+            if batch:
+                lines, budget_hit, stats, report = _judge_batched(spec, cases, pdqi, store, concurrency, batch_poll,
+                                                                  batch_leftovers, quiet)
+            elif processes > 1 and not pdqi:
                 lines, budget_hit, stats = _judge_pool(spec, cases, processes, store, concurrency, max_calls,
                                                        max_cost)
             else:
@@ -186,6 +225,9 @@ def judge_command(
                                                               max_cost)
         except InputError as e:
             fail(str(e))
+        except LLMCallError as e:  # only batch mode lets these out: the files or batches endpoint failed
+            fail(f"--batch: {e} — fix: check the server and its batch API, then re-run the same command "
+                 "(open batches are resumed, never paid twice)")
     out_fh = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")
     try:
         for line in lines:
@@ -205,6 +247,8 @@ def judge_command(
             msg += (f"; {stats['calls']} model calls ({stats['cached']} cached, {stats['retries']} retries"
                     f"{refused}), {stats['prompt_tokens'] + stats['completion_tokens']} tokens{cost}")
         target.print(msg, highlight=False)
+        if report is not None:
+            target.print(report.summary(), highlight=False)
     if budget_hit:
         err_console.print(f"[yellow]budget reached:[/] {len(cases) - len(done)} case(s) not judged — re-run the "
                           "same command to resume (replies already paid for are cached)", highlight=False)

@@ -102,6 +102,13 @@ def run_cmd(
     from ..run.suite import load_suite
 
     suite = load_suite(suite_path)
+    if isinstance(suite.judge, dict) and suite.judge.get("batch") is True:
+        if executor != "local":
+            fail(f"{suite_path}: judge.batch: batch mode judges in the process that writes the database — fix: use "
+                 "--executor local, or drop batch: true")
+        if max_cost is not None or max_calls is not None:
+            fail(f"{suite_path}: judge.batch: --max-cost and --max-calls limit live calls, not batches — fix: drop "
+                 "them, or drop batch: true")
     store = open_store(db)
     opts: dict = {"address": address} if address else {}
     if batch_size:
@@ -123,6 +130,13 @@ def run_cmd(
         console.print(f"[yellow]budget reached ({e}): finished sessions and paid replies are stored; "
                       f"run the same command again (without --fresh) to resume.[/]")
         raise typer.Exit(3)
+    except Exception as e:  # noqa: BLE001 - re-raised unless it is a batch endpoint failure
+        from ..llm.transport import LLMCallError  # (imported only then: an offline run does not load it)
+
+        if not isinstance(e, LLMCallError):  # only a suite judge in batch mode lets these out
+            raise
+        fail(f"{suite_path}: judge.batch: {e} — fix: check the server and its batch API, then run the same command "
+             "again (open batches are resumed, never paid twice)")
     table, records = runs_table(store, run_ids)
     console.print(table)
     if json_out:

@@ -143,6 +143,9 @@ class LLMClient:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._start_lock = threading.Lock()
+        #: batch mode (:mod:`evalkit.llm.batch`): when set, a cache miss is handed to ``defer.add(...)``
+        #: and fails with "deferred to batch" instead of calling the model
+        self.defer: Any = None
         if store is not None:  # nothing paid for is lost, even if the caller never closes the client
             atexit.register(self._flush_quietly)
 
@@ -175,6 +178,9 @@ class LLMClient:
                 return self._from_cache(spec, key, hit, purpose)
             if key in st.inflight:  # the same request is already being made: share its reply
                 return await asyncio.shield(st.inflight[key])
+            if self.defer is not None:  # batch mode: the request goes into a provider batch instead
+                kind = self.defer.add(key, spec, messages, response_format, purpose)
+                raise LLMCallError(spec.label, kind or "deferred to batch", retryable=False)
         fut: asyncio.Future = asyncio.get_running_loop().create_future()
         if cache:
             st.inflight[key] = fut
@@ -220,6 +226,10 @@ class LLMClient:
         if self.store is not None:
             with self._buf_lock:
                 self._buf_cache[reply.key] = value
+
+    def prime(self, values: dict[str, dict]) -> None:
+        """Make replies already written to the store (a collected batch) cache hits for this client."""
+        self._mem.update(values)
 
     def complete(self, spec: ModelSpec, messages: list[dict], **kw: Any) -> LLMReply:
         """Blocking :meth:`acomplete` (runs on the client's own event-loop thread)."""
@@ -386,6 +396,9 @@ class LLMClient:
                     f.set_result(found.get(k))
 
     def _from_cache(self, spec: ModelSpec, key: str, hit: dict, purpose: str) -> LLMReply:
+        if self.defer is not None and self.defer.dry_run:  # a batch mode dry run: not counted
+            return LLMReply(content=hit.get("content") or "", finish_reason=hit.get("finish_reason") or "stop",
+                            cached=True, model=spec.model, key=key)
         self.stats["cached"] += 1
         if self.store is not None:
             with self._buf_lock:

@@ -39,7 +39,8 @@ from .transport import LLMCallError
 from ..schema import Claim, JudgeResult, NoteSection, NoteSentence, Omission, Score, Turn
 
 _RANK = {"supported": 0, "unsupported": 1, "contradicted": 2}
-_JUDGE_KEYS = {"rubric", "repairs", "concurrency", "scores"}
+_BATCH_KEYS = {"batch", "batch_poll", "batch_leftovers"}  # batch mode (evalkit.llm.batch), for suite runs
+_JUDGE_KEYS = {"rubric", "repairs", "concurrency", "scores"} | _BATCH_KEYS
 RUBRIC_SCORES = ("pdqi", "adherence")
 
 
@@ -88,6 +89,7 @@ class LLMJudge:
         self.stats = {"invalid_evidence": 0, "unknown_sentence_ids": 0}
         self._admit: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = \
             weakref.WeakKeyDictionary()
+        self.batch: Any = None  # BatchOptions when a suite asks for batch mode (``batch: true``)
         self._scorer = RubricScorer(self.spec, self.client, repairs=repairs)
         self._system = self.rubric.render("system")
         self._overhead = est_tokens(self._system + self.rubric.render(
@@ -376,12 +378,38 @@ def make_llm_judge(spec: Any, *, store: Any = None, run_id: str | None = None, c
         return make_llm_judge({"jury": spec}, client=client, api_base=api_base)
     opts: dict[str, Any] = {}
     if isinstance(spec, dict):
-        opts = {k: spec[k] for k in _JUDGE_KEYS & set(spec) if k != "concurrency"}
+        opts = {k: spec[k] for k in _JUDGE_KEYS & set(spec) if k != "concurrency" and k not in _BATCH_KEYS}
+        batch = _batch_options(spec)
         spec = {k: v for k, v in spec.items() if k not in _JUDGE_KEYS}
+    else:
+        batch = None
     model_spec = ModelSpec.parse(spec, "judge")
     if api_base and not model_spec.api_base:
         model_spec = model_spec.model_copy(update={"api_base": api_base})
-    return LLMJudge(model_spec, client=client, **opts)
+    judge = LLMJudge(model_spec, client=client, **opts)
+    judge.batch = batch
+    return judge
+
+
+def _batch_options(spec: dict) -> Any:
+    """``judge: {model: ..., batch: true, batch_poll: 30, batch_leftovers: live}`` → BatchOptions, or None."""
+    from .batch import BatchOptions
+
+    on = spec.get("batch", False)
+    if not isinstance(on, bool):
+        raise InputError("judge", "batch", f"expected true or false, got {on!r}", "write batch: true")
+    if not on:
+        if set(spec) & (_BATCH_KEYS - {"batch"}):
+            raise InputError("judge", "batch_poll", "batch options without batch: true",
+                             "add batch: true, or drop batch_poll and batch_leftovers")
+        return None
+    poll = spec.get("batch_poll", 30.0)
+    if isinstance(poll, bool) or not isinstance(poll, (int, float)):
+        raise InputError("judge", "batch_poll", f"expected seconds, got {poll!r}", "write e.g. batch_poll: 30")
+    try:
+        return BatchOptions(poll=float(poll), leftovers=spec.get("batch_leftovers", "live"))
+    except InputError as e:
+        raise InputError("judge", e.source.lstrip("-").replace("-", "_"), e.problem, e.fix) from None
 
 
 __all__ = ["LLMJudge", "make_llm_judge"]

@@ -11,6 +11,8 @@ stored with its error (never the backend's own words: :mod:`evalkit.security.red
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
 import os
 import time
@@ -340,6 +342,33 @@ def _env_int(name: str, default: int) -> int:
     return value
 
 
+def _judge_batches(store: Store, suite: Suite, spec: str, rid: str, todo: list[str], ex: Executor, root: str,
+                   judge: Any, progress: bool) -> Any:
+    """Batch mode (``judge: {model: ..., batch: true}``): judge the cases through the provider's batch API
+    first (:func:`evalkit.llm.batch.prepare_batches`: dry runs of the cases, open batches resumed, the
+    rest submitted and collected into the reply cache); returns the context manager the real run goes
+    in (leftovers live or skipped), or None when the suite's judge is not in batch mode."""
+    wanted = isinstance(suite.judge, dict) and suite.judge.get("batch") is True
+    if not wanted:
+        return None
+    if judge is None or getattr(judge, "batch", None) is None:
+        raise InputError("suite", "judge.batch", "batch mode judges in the process that writes the database",
+                         "run with the local executor (drop --executor)")
+    from ..llm.batch import leftovers, prepare_batches
+
+    options = dataclasses.replace(judge.batch, run_id=rid, progress=progress)
+    work = _work_fn(suite, spec, rid, root, judge)
+    scribe = _scribe(spec, suite.scribe_options)
+    report = prepare_batches(judge.client, lambda: [work(item) for item in _Cases(store, suite, root, todo, scribe)],
+                             options)
+    log.info("%s", report.summary())
+    if progress:
+        from rich.console import Console
+
+        Console(stderr=True).print(report.summary(), highlight=False)
+    return leftovers(judge.client, options, report)
+
+
 def _run_cases(store: Store, suite: Suite, spec: str, rid: str, todo: list[str], ex: Executor,
                root: str, progress: bool, on_result: Callable[[SessionRows], None] | None) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -347,6 +376,7 @@ def _run_cases(store: Store, suite: Suite, spec: str, rid: str, todo: list[str],
     # in this process the judge caches its replies in the store (an LLM judge's re-run makes no call);
     # other executors build their own judge in each worker, which never opens the database
     judge = _judge_for(suite, store) if isinstance(ex, LocalExecutor) else None
+    batched = _judge_batches(store, suite, spec, rid, todo, ex, root, judge, progress)
     batch_mode()  # what is loaded now stays; the collector walks only what the cases allocate
     pending: list[SessionRows] = []
     flush_every = _env_int("EVALKIT_FLUSH_EVERY", FLUSH_EVERY)
@@ -372,14 +402,15 @@ def _run_cases(store: Store, suite: Suite, spec: str, rid: str, todo: list[str],
         failed = 0
         try:
             cases = _Cases(store, suite, root, todo, _scribe(spec, suite.scribe_options))
-            for res in ex.map_unordered(_work_fn(suite, spec, rid, root, judge), cases):
-                pending.append(res)
-                failed += res.error is not None
-                bar.update(task, advance=1, description=f"run {rid}" + (f" ({failed} failed)" if failed else ""))
-                if on_result:
-                    on_result(res)
-                if len(pending) >= flush_every or time.monotonic() - last_flush > FLUSH_SECONDS:
-                    flush()
+            with batched if batched is not None else contextlib.nullcontext():  # batch mode's leftovers
+                for res in ex.map_unordered(_work_fn(suite, spec, rid, root, judge), cases):
+                    pending.append(res)
+                    failed += res.error is not None
+                    bar.update(task, advance=1, description=f"run {rid}" + (f" ({failed} failed)" if failed else ""))
+                    if on_result:
+                        on_result(res)
+                    if len(pending) >= flush_every or time.monotonic() - last_flush > FLUSH_SECONDS:
+                        flush()
             flush()
         except BaseException:  # a budget stop (--max-calls/--max-cost), Ctrl-C, a crash: keep finished sessions
             try:

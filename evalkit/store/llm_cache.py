@@ -62,7 +62,12 @@ class LLMCacheMixin(StoreBase):
         """
         if not cache_items and not calls:
             return
-        now = utcnow()
+        with self.connect() as con:
+            self._llm_write(con, cache_items, calls, utcnow(), kind)
+
+    def _llm_write(self, con: Any, cache_items: dict[str, Any], calls: Sequence[dict], now: Any,
+                   kind: str = "llm") -> None:
+        """:meth:`llm_flush`'s writes, on an open connection (inside the caller's transaction)."""
         cdf = pd.DataFrame([{"key": k, "kind": kind, "value": _j(v), "created_at": now}
                             for k, v in cache_items.items()])
         ldf = pd.DataFrame([{c: r.get(c, now if c == "created_at" else None) for c in self._LLM_CALL_COLS}
@@ -74,12 +79,11 @@ class LLMCacheMixin(StoreBase):
                 ldf[c] = ldf[c].astype("float64")
             ldf["cached"] = ldf["cached"].astype("boolean")
             ldf["created_at"] = pd.to_datetime(ldf["created_at"], utc=True)
-        with self.connect() as con:
-            if not cdf.empty:
-                con.register("_c", cdf)
-                con.execute("INSERT INTO cache SELECT key, kind, value, created_at FROM _c ON CONFLICT DO NOTHING")
-                con.unregister("_c")
-            self._insert_df(con, "llm_calls", ldf)
+        if not cdf.empty:
+            con.register("_c", cdf)
+            con.execute("INSERT INTO cache SELECT key, kind, value, created_at FROM _c ON CONFLICT DO NOTHING")
+            con.unregister("_c")
+        self._insert_df(con, "llm_calls", ldf)
 
     def cache_keys(self, prefix: str, max_values: int = 20_000) -> tuple[set[str], dict[str, str]]:
         """Cache keys starting with ``prefix``, and their values (JSON text) when there are at most

@@ -6,7 +6,7 @@ from typing import Any
 
 __all__ = ["SCHEMA_VERSION", "init_schema"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: login attempts (issue 18): what login throttling counts, and the audit trail of logins
 _LOGIN_ATTEMPTS = """CREATE TABLE IF NOT EXISTS login_attempts (
@@ -15,6 +15,12 @@ _LOGIN_ATTEMPTS = """CREATE TABLE IF NOT EXISTS login_attempts (
 _SESSION_SEVERITY = """CREATE TABLE IF NOT EXISTS session_severity (
     run_id VARCHAR, session_id VARCHAR, major_hallucinations DOUBLE, major_omissions DOUBLE,
     hallucination_rate DOUBLE, confidence DOUBLE, created_at TIMESTAMPTZ)"""
+#: provider batch jobs (issue 20): what was submitted, so a stopped process picks a batch up again
+_LLM_BATCHES = """CREATE TABLE IF NOT EXISTS llm_batches (
+    submission VARCHAR PRIMARY KEY, batch_id VARCHAR, model VARCHAR, api_base VARCHAR, input_file_id VARCHAR,
+    output_file_id VARCHAR, error_file_id VARCHAR, state VARCHAR, requests VARCHAR, n_requests INTEGER,
+    completed INTEGER, failed INTEGER, failed_keys VARCHAR, run_id VARCHAR, created_at TIMESTAMPTZ,
+    updated_at TIMESTAMPTZ, collected_at TIMESTAMPTZ)"""
 
 _DDL = [
     """CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)""",
@@ -62,6 +68,7 @@ _DDL = [
         created_at TIMESTAMPTZ)""",
     _LOGIN_ATTEMPTS,
     _SESSION_SEVERITY,
+    _LLM_BATCHES,
     "CREATE INDEX IF NOT EXISTS scores_run ON scores(run_id)",
     "CREATE INDEX IF NOT EXISTS findings_session ON findings(session_id)",
     "CREATE INDEX IF NOT EXISTS sessions_run ON sessions(run_id)",
@@ -94,6 +101,8 @@ _MIGRATIONS: dict[int, list[str]] = {
            WHERE NOT EXISTS (SELECT 1 FROM session_severity x WHERE x.session_id = f.session_id)
            GROUP BY f.run_id, f.session_id""",
     ],
+    # 4: provider batch jobs (issue 20)
+    4: [_LLM_BATCHES],
 }
 
 

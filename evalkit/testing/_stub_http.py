@@ -76,23 +76,29 @@ class Core:
         return self.default
 
     def render(self, reply: StubReply, req_model: str, n: int, headers: dict[str, str] | None) -> web.Response:
+        status, body = self.render_body(reply, req_model, n)
+        if status != 200:
+            extra = dict(headers) if headers else ({"retry-after": "0"} if status == 429 else {})
+            return _json(status, body, extra)
+        return _json(200, body, headers)
+
+    def render_body(self, reply: StubReply, req_model: str, n: int) -> tuple[int, bytes]:
+        """(HTTP status, JSON body) of a reply: an OpenAI chat completion, or an error object."""
         if reply.kind == "error":
-            extra = dict(headers) if headers else ({"retry-after": "0"} if reply.status == 429 else {})
-            return _json(reply.status, error_body(reply.status), extra)
+            return reply.status, error_body(reply.status)
         text = reply.text()
         finish = "stop"
         if reply.kind == "truncated":
             text, finish = text[: max(1, len(text) // 2)], "length"
         pt = reply.prompt_tokens if reply.prompt_tokens is not None else 100
         ct = reply.completion_tokens if reply.completion_tokens is not None else max(1, len(text) // 4)
-        body = json.dumps({
+        return 200, json.dumps({
             "id": f"chatcmpl-stub-{n}", "object": "chat.completion", "created": int(time.time()),
             "model": req_model, "system_fingerprint": "stub",
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                          "finish_reason": finish, "logprobs": None}],
             "usage": {"prompt_tokens": pt, "completion_tokens": ct, "total_tokens": pt + ct},
         }).encode()
-        return _json(200, body, headers)
 
     # -- aiohttp handler
     async def handle(self, request: web.Request) -> web.StreamResponse:
