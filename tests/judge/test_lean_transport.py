@@ -138,19 +138,32 @@ class Gate:
 LIMITED = {"retry-after": "3", "X-RateLimit-Remaining-Requests": "0"}
 
 
+def _one_attempt(spec: ModelSpec) -> RawReply:
+    """One attempt on the spec's transport, with no client around it (no retries, no pacing)."""
+    async def one() -> RawReply:
+        if spec.transport == "litellm":
+            return await call_litellm(spec, HI, None)
+        session = new_session(4)
+        try:
+            return await call_lean(LeanRoute(spec, None), session, HI)
+        finally:
+            await session.close()
+
+    return asyncio.run(one())
+
+
 @pytest.mark.parametrize("transport", ["lean", "litellm"])
-def test_a_429s_headers_surface_on_the_call_error(make_client, transport):
+def test_a_429s_headers_surface_on_the_call_error(transport):
     gate = Gate(1, LIMITED)
     with StubLLM([ok({"a": 1})], gate=gate) as s:
-        c = make_client(retries=0)
-        spec = ModelSpec(model="openai/stub", api_base=s.api_base, transport=transport, timeout=5)
+        spec = ModelSpec(model="openai/stub", api_base=s.api_base, transport=transport, timeout=5, api_key="k")
         with pytest.raises(LLMCallError) as ei:
-            c.complete(spec, HI)
+            _one_attempt(spec)
         e = ei.value
         assert e.status == 429 and e.retryable
         assert e.headers["retry-after"] == "3" and e.headers["x-ratelimit-remaining-requests"] == "0"
         assert s.refused == 1 and s.calls == 0  # refused by the gate: no scripted reply used
-        assert json.loads(c.complete(spec, HI).content) == {"a": 1}
+        assert json.loads(_one_attempt(spec).content) == {"a": 1}
         assert s.calls == 1 and gate.seen == ["stub", "stub"]
 
 
@@ -159,31 +172,20 @@ def test_a_200s_headers_surface_on_the_raw_reply(transport):
     gate = Gate(0, {}, {"X-RateLimit-Remaining-Tokens": "9000"})
     with StubLLM([ok({"a": 1})], gate=gate) as s:
         spec = ModelSpec(model="openai/stub", api_base=s.api_base, transport=transport, timeout=5, api_key="k")
-
-        async def one() -> RawReply:
-            if transport == "litellm":
-                return await call_litellm(spec, HI, None)
-            session = new_session(4)
-            try:
-                return await call_lean(LeanRoute(spec, None), session, HI)
-            finally:
-                await session.close()
-
-        raw = asyncio.run(one())
+        raw = _one_attempt(spec)
     assert raw.content == '{"a": 1}'
     assert raw.headers is not None and raw.headers["x-ratelimit-remaining-tokens"] == "9000"
     assert all(k == k.lower() and not k.startswith("llm_provider-") for k in raw.headers)
 
 
-def test_an_error_reply_without_gate_headers_keeps_retry_after_0(make_client):
+def test_an_error_reply_without_gate_headers_keeps_retry_after_0():
     with StubLLM([error(429), error(500)]) as s:
-        c = make_client(retries=0)
         spec = ModelSpec(model="openai/stub", api_base=s.api_base, transport="lean", timeout=5)
         with pytest.raises(LLMCallError) as ei:
-            c.complete(spec, HI)
+            _one_attempt(spec)
         assert ei.value.status == 429 and ei.value.headers["retry-after"] == "0"
         with pytest.raises(LLMCallError) as ei:
-            c.complete(spec, [{"role": "user", "content": "other"}])
+            _one_attempt(spec)
         assert ei.value.status == 500 and "retry-after" not in ei.value.headers
 
 
