@@ -147,7 +147,7 @@ def main() -> None:
         {"figure": "cost at the batch price / live price of the same tokens", "measured": ratio, "unit": "ratio",
          "target": 0.5, "ok": ratio == 0.5},
     ]
-    write_result("bench_batch", figures, notes=a.notes, duration_s=a.duration, poll_s=a.poll, model=MODEL,
+    write_result("batch", figures, notes=a.notes, duration_s=a.duration, poll_s=a.poll, model=MODEL,
                  state_at_kill=state_at_kill, answered_at_kill=at_kill["batch_requests"], stub=stats,
                  batch_cost_usd=batch_cost, live_price_usd=live_cost)
 
