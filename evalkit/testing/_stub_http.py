@@ -146,16 +146,3 @@ def make_app(core: Core) -> web.Application:
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     app.router.add_route("*", "/{tail:.*}", core.handle)
     return app
-
-
-async def start_site(core: Core, host: str, port: int) -> tuple[web.AppRunner, int]:
-    """Serve ``core`` on ``host:port`` (0: a free port); returns the runner and the port.
-
-    ``handler_cancellation``: a request whose client hangs up is cancelled, so a ``timeout`` or
-    ``disconnect`` reply, or a reply still waiting out its latency, stops counting as in flight.
-    """
-    runner = web.AppRunner(make_app(core), handler_cancellation=True, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port, backlog=1024)
-    await site.start()
-    return runner, int(runner.addresses[0][1])

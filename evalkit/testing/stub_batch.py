@@ -31,16 +31,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import re
-import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any
 
+from ._spawn import BackgroundServer, SpawnedServer, serve_forever, spawn_server
 from ._stub_http import Core
 from .stub_llm import load_responder
 from .stub_replies import ok
@@ -231,7 +228,7 @@ def _app(state: _State) -> Any:
     return app
 
 
-class StubBatch:
+class StubBatch(BackgroundServer):
     """The files + batches stub on a background thread of this process.
 
     Args:
@@ -248,9 +245,10 @@ class StubBatch:
                  port: int = 0):
         self.state = _State(responder, fail_every, expire, duration, step)
         self.host, self.port = host, port
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: Any = None
+        super().__init__()
+
+    def _app(self) -> Any:
+        return _app(self.state)
 
     @property
     def api_base(self) -> str:
@@ -260,43 +258,6 @@ class StubBatch:
         """Charges (``charged``, ``unique``, ``duplicates``), ``batch_requests``, ``live_calls``, ``failed``..."""
         return self.state.stats()
 
-    def start(self) -> "StubBatch":
-        from aiohttp import web
-
-        ready = threading.Event()
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            asyncio.set_event_loop(loop)
-            self._runner = web.AppRunner(_app(self.state), access_log=None)
-            loop.run_until_complete(self._runner.setup())
-            site = web.TCPSite(self._runner, self.host, self.port)
-            loop.run_until_complete(site.start())
-            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self._runner.cleanup())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="stub-batch", daemon=True)
-        self._thread.start()
-        ready.wait(10)
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(10)
-        self._loop = self._thread = None
-
-    def __enter__(self) -> "StubBatch":
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
-
     @staticmethod
     def spawn(*, fail_every: int = 0, expire: bool = False, duration: float = 0.5, step: float = 0.1,
               responder: str = "evalkit.testing.responders:judge_responder") -> "SpawnedBatchStub":
@@ -305,48 +266,12 @@ class StubBatch:
                 "--step", str(step), "--fail-every", str(fail_every), "--responder", responder]
         if expire:
             args.append("--expire")
-        proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
-        line = proc.stdout.readline() if proc.stdout else ""
-        m = re.search(r"port (\d+)", line)
-        if not m:
-            proc.kill()
-            raise RuntimeError("stub batch server did not start")
-        return SpawnedBatchStub(proc, "127.0.0.1", int(m.group(1)))
+        proc, port = spawn_server(args, "stub batch server")
+        return SpawnedBatchStub(proc, "127.0.0.1", port)
 
 
-@dataclass
-class SpawnedBatchStub:
+class SpawnedBatchStub(SpawnedServer):
     """A batch stub in a child process (see :meth:`StubBatch.spawn`)."""
-
-    proc: subprocess.Popen
-    host: str
-    port: int
-    _stopped: bool = field(default=False, repr=False)
-
-    @property
-    def api_base(self) -> str:
-        return f"http://{self.host}:{self.port}/v1"
-
-    def stats(self) -> dict:
-        import urllib.request
-
-        with urllib.request.urlopen(f"{self.api_base}/stub/stats", timeout=10) as r:
-            return json.loads(r.read())
-
-    def stop(self) -> None:
-        if not self._stopped:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-            self._stopped = True
-
-    def __enter__(self) -> "SpawnedBatchStub":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -362,15 +287,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--responder", default="evalkit.testing.responders:judge_responder")
     a = p.parse_args(argv)
     stub = StubBatch(responder=a.responder, fail_every=a.fail_every, expire=a.expire, duration=a.duration,
-                     step=a.step, host=a.host, port=a.port).start()
-    print(f"stub batch server listening on {stub.host} port {stub.port}", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stub.stop()
+                     step=a.step, host=a.host, port=a.port)
+    serve_forever(stub, "stub batch server")
 
 
 if __name__ == "__main__":

@@ -32,15 +32,10 @@ or in its own process (benchmarks: the client keeps a whole core)::
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import json
-import re
-import subprocess
 import sys
-import threading
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any
 
 from .stub_replies import (Responder, ReplyKind, StubReply, _as_reply, disconnect, error, malformed,  # noqa: F401
@@ -57,8 +52,9 @@ def load_responder(spec: str | Responder | None) -> Responder | None:
     return getattr(importlib.import_module(mod), fn)
 
 
+from ._spawn import BackgroundServer, SpawnedServer, serve_forever, spawn_server  # noqa: E402
 from ._stub_http import Core as _Core  # noqa: E402
-from ._stub_http import start_site as _start_site  # noqa: E402
+from ._stub_http import make_app as _make_app  # noqa: E402
 
 
 def load_gate(gate: Any) -> Any:
@@ -70,7 +66,7 @@ def load_gate(gate: Any) -> Any:
     return parse_gate(gate)
 
 
-class StubLLM:
+class StubLLM(BackgroundServer):
     """The stub server running on a background thread of this process.
 
     Args:
@@ -93,9 +89,10 @@ class StubLLM:
         self.core = _Core([_as_reply(r) for r in replies or []], load_responder(responder),
                           default or ok({}), latency, keep_requests, load_gate(gate))
         self.host, self.port = host, port
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: Any = None
+        super().__init__()
+
+    def _app(self) -> Any:
+        return _make_app(self.core)
 
     # -- scripting
     def push(self, *replies: StubReply | dict | str) -> None:
@@ -136,48 +133,6 @@ class StubLLM:
         return f"http://{self.host}:{self.port}/v1"
 
     # -- lifecycle
-    def start(self) -> "StubLLM":
-        ready = threading.Event()
-
-        failed: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            asyncio.set_event_loop(loop)
-            try:
-                self._runner, self.port = loop.run_until_complete(_start_site(self.core, self.host, self.port))
-            except BaseException as e:  # e.g. the port is taken: reported by start()
-                failed.append(e)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self._runner.cleanup())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="stub-llm", daemon=True)
-        self._thread.start()
-        ready.wait(10)
-        if failed:
-            self._loop = self._thread = None
-            raise failed[0]
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(5)
-        self._loop = self._thread = None
-
-    def __enter__(self) -> "StubLLM":
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
-
     # -- other process
     @staticmethod
     def spawn(*, latency: float = 0.0, responder: str | None = None,
@@ -193,34 +148,13 @@ class StubLLM:
             args += ["--gate", gate]
         if replies:
             args += ["--replies", json.dumps([{**asdict(_as_reply(r)), "__stub__": 1} for r in replies])]
-        proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
-        line = proc.stdout.readline() if proc.stdout else ""
-        m = re.search(r"port (\d+)", line)
-        if not m:
-            proc.kill()
-            raise RuntimeError("stub LLM server did not start")
-        return SpawnedStub(proc, "127.0.0.1", int(m.group(1)))
+        proc, port = spawn_server(args, "stub LLM server")
+        return SpawnedStub(proc, "127.0.0.1", port)
 
 
-@dataclass
-class SpawnedStub:
-    """A stub server running in a child process (see :meth:`StubLLM.spawn`)."""
-
-    proc: subprocess.Popen
-    host: str
-    port: int
-    _stopped: bool = field(default=False, repr=False)
-
-    @property
-    def api_base(self) -> str:
-        return f"http://{self.host}:{self.port}/v1"
-
-    def stats(self) -> dict:
-        """``{"calls", "max_inflight", "refused"}`` from the server."""
-        import urllib.request
-
-        with urllib.request.urlopen(f"{self.api_base}/stub/stats", timeout=5) as r:
-            return json.loads(r.read())
+class SpawnedStub(SpawnedServer):
+    """A stub server running in a child process (see :meth:`StubLLM.spawn`); :meth:`stats` gives
+    ``{"calls", "max_inflight", "refused"}``."""
 
     @property
     def calls(self) -> int:
@@ -229,21 +163,6 @@ class SpawnedStub:
     @property
     def refused(self) -> int:
         return int(self.stats()["refused"])
-
-    def stop(self) -> None:
-        if not self._stopped:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-            self._stopped = True
-
-    def __enter__(self) -> "SpawnedStub":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
 
 __all__ = ["SpawnedStub", "StubLLM", "StubReply", "disconnect", "echo_responder", "error", "evalkit_responder",
@@ -264,15 +183,8 @@ def main(argv: list[str] | None = None) -> None:
     a = p.parse_args(argv)
     replies = json.loads(a.replies) if a.replies else None
     stub = StubLLM(replies, responder=a.responder, latency=a.latency, host=a.host, port=a.port,
-                   keep_requests=False, gate=a.gate).start()
-    print(f"stub LLM listening on {stub.host} port {stub.port}", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stub.stop()
+                   keep_requests=False, gate=a.gate)
+    serve_forever(stub, "stub LLM")
 
 
 if __name__ == "__main__":

@@ -46,14 +46,20 @@ def cases(tmp_path):
     return write_cases(tmp_path / "cases.jsonl", 6)
 
 
+def _live_then_batch(cases, tmp_path, live, batched):
+    """Judge ``cases`` live through ``live`` (to live.jsonl), then in batch mode through ``batched``
+    (to b.jsonl); returns the batch run's CLI result."""
+    r = CliRunner().invoke(app, judge_args(cases, tmp_path / "live.jsonl", tmp_path / "live.duckdb", live.api_base))
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(app, judge_args(cases, tmp_path / "b.jsonl", tmp_path / "b.duckdb", batched.api_base,
+                                           *BATCH))
+    assert r.exit_code == 0, r.output
+    return r
+
+
 def test_batch_gives_the_findings_of_live_judging_with_the_same_request_bodies(cases, tmp_path):
     with StubBatch(duration=0.2, step=0.05) as live, StubBatch(duration=0.2, step=0.05) as batched:
-        r = CliRunner().invoke(app, judge_args(cases, tmp_path / "live.jsonl", tmp_path / "live.duckdb",
-                                               live.api_base))
-        assert r.exit_code == 0, r.output
-        r = CliRunner().invoke(app, judge_args(cases, tmp_path / "b.jsonl", tmp_path / "b.duckdb",
-                                               batched.api_base, *BATCH))
-        assert r.exit_code == 0, r.output
+        r = _live_then_batch(cases, tmp_path, live, batched)
         flat = r.output.replace("\n", " ")
         assert "1 batch(es) (0 resumed), 6 request(s) submitted, 6 collected" in flat
         assert "no price known for the model" in flat  # openai/stub: tokens only, never a made-up $0
@@ -382,12 +388,7 @@ def test_follow_up_requests_go_in_the_next_round_and_match_live(cases, tmp_path)
     """A repair after an unusable reply is only known once the reply is in: round 2 batches the repairs."""
     with StubBatch(duration=0.2, step=0.05, responder=_first_answer_unusable) as live, \
             StubBatch(duration=0.2, step=0.05, responder=_first_answer_unusable) as batched:
-        r = CliRunner().invoke(app, judge_args(cases, tmp_path / "live.jsonl", tmp_path / "live.duckdb",
-                                               live.api_base))
-        assert r.exit_code == 0, r.output
-        r = CliRunner().invoke(app, judge_args(cases, tmp_path / "b.jsonl", tmp_path / "b.duckdb",
-                                               batched.api_base, *BATCH))
-        assert r.exit_code == 0, r.output
+        r = _live_then_batch(cases, tmp_path, live, batched)
         assert "2 batch(es) (0 resumed), 12 request(s) submitted, 12 collected" in r.output.replace("\n", " ")
         assert live.stats()["live_calls"] == 12
         s = batched.stats()
