@@ -16,7 +16,7 @@
 - ``records``: fast construction of the output records
 """
 
-GROUNDING_VERSION = "2.2"  # 1.1: list negation scope, allergies by substance, measurement values
+GROUNDING_VERSION = "2.3"  # 1.1: list negation scope, allergies by substance, measurement values
 # 1.2: names with digits (free T4, L4-L5) are not numbers, self-corrections ("no, sorry") do not
 #      negate, a denied specific finding does not deny the broader one, "Plan:"/"give" cover plan items
 # 1.3: "practise"/"recheck" sentences cover plan items
@@ -35,3 +35,5 @@ GROUNDING_VERSION = "2.2"  # 1.1: list negation scope, allergies by substance, m
 # 2.2: a patient-tagged "any history of ..." / "have you ever ..." is the clinician's question; "sharp or
 #      dull" is pinprick testing; brain, brainstem and skull are the head; "dermatologic" grounds a rash
 #      (read on unlabelled D2N125 notes)
+# 2.3: "heart disease" only in its own synonym group (lay "heart problems", "heart trouble"...), not
+#      also in coronary artery disease's, where the first group won
