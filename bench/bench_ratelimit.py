@@ -23,6 +23,7 @@ writes bench/results/ratelimit.json.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
 import tempfile
@@ -61,7 +62,6 @@ def one(name: str, gate: str, spec: dict, cases: list, store: Store) -> dict:
     with StubLLM.spawn(latency=LATENCY, responder="evalkit.testing.stub_llm:judge_responder", gate=gate) as stub:
         judge = make_llm_judge({**spec, "api_base": stub.api_base}, store=store, concurrency=CONCURRENCY)
         client = judge.client
-        import asyncio
 
         async def all_() -> list:
             return list(await asyncio.gather(*(judge.ajudge(t, n) for t, n in cases), return_exceptions=True))
@@ -71,9 +71,9 @@ def one(name: str, gate: str, spec: dict, cases: list, store: Store) -> dict:
         wall = time.perf_counter() - t0
         client.close()
         s = stub.stats()
+        pace = ratelimit.limiter_for(judge.spec).snapshot()
     accepted, refused = int(s["calls"]), int(s.get("refused", 0))
     failed = sum(1 for r in results if isinstance(r, BaseException) or r.error)
-    pace = ratelimit.limiter_for(make_llm_judge({**spec, "api_base": stub.api_base}).spec).snapshot()
     return {"setup": name, "gate": gate, "calls": len(cases), "wall_s": round(wall, 2), "accepted": accepted,
             "refused": refused, "accepted_per_s": round(accepted / wall, 2),
             "refused_share": round(refused / max(accepted + refused, 1), 4), "failed": failed,

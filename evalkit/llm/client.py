@@ -396,15 +396,13 @@ class LLMClient:
                     f.set_result(found.get(k))
 
     def _from_cache(self, spec: ModelSpec, key: str, hit: dict, purpose: str) -> LLMReply:
-        if self.defer is not None and self.defer.dry_run:  # a batch mode dry run: not counted
-            return LLMReply(content=hit.get("content") or "", finish_reason=hit.get("finish_reason") or "stop",
-                            cached=True, model=spec.model, key=key)
-        self.stats["cached"] += 1
-        if self.store is not None:
-            with self._buf_lock:
-                self._buf_calls.append({"run_id": self.run_id, "model": spec.model, "purpose": purpose,
-                                        "prompt_tokens": None, "completion_tokens": None, "cost_usd": 0.0,
-                                        "latency_s": 0.0, "cached": True, "error": None})
+        if self.defer is None or not self.defer.dry_run:  # a batch mode dry run's hits are not counted
+            self.stats["cached"] += 1
+            if self.store is not None:
+                with self._buf_lock:
+                    self._buf_calls.append({"run_id": self.run_id, "model": spec.model, "purpose": purpose,
+                                            "prompt_tokens": None, "completion_tokens": None, "cost_usd": 0.0,
+                                            "latency_s": 0.0, "cached": True, "error": None})
         return LLMReply(content=hit.get("content") or "", finish_reason=hit.get("finish_reason") or "stop",
                         prompt_tokens=hit.get("prompt_tokens"), completion_tokens=hit.get("completion_tokens"),
                         cost_usd=0.0, cached=True, model=spec.model, key=key)
@@ -455,7 +453,7 @@ class LLMClient:
                     self.stats["rate_limited"] += 1
                     if time.monotonic() - started > self.max_rate_wait:
                         raise
-                    if getattr(e, "retry_after", None) is None:  # the server named no wait: back off
+                    if e.retry_after is None:  # the server named no wait: back off
                         limiter.pause(self._backoff(refusals))
                 else:
                     failures += 1
@@ -513,7 +511,7 @@ class LLMClient:
         if e.status is None and not headers:
             return
         sig = limiter.observe(headers, e.status == 429, estimated=tokens)
-        e.retry_after = sig.retry_after  # type: ignore[attr-defined]
+        e.retry_after = sig.retry_after
 
     def _record(self, spec: ModelSpec, purpose: str, raw: RawReply | None, latency: float, err: str | None,
                 budgets: list[Budget] | None = None) -> None:

@@ -8,8 +8,9 @@ read the reply cache from the store (one batched query each) but never write to 
 replies and call records come back with the results and the parent writes them in one
 transaction, so DuckDB's one-writer rule holds and nothing paid for is lost. A budget is split
 evenly between workers (the total is never exceeded); the rate limits are not split but shared
-(:func:`evalkit.llm.ratelimit.share_table`): all workers pace to one allowance per model. Workers are forked when the parent has no
-other threads (they then share litellm's imported state copy-on-write), else spawned.
+(:func:`evalkit.llm.ratelimit.share_table`): all workers pace to one allowance per model. Workers
+are forked when the parent has no other threads (they then share litellm's imported state
+copy-on-write), else spawned.
 """
 
 from __future__ import annotations

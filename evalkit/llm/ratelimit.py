@@ -70,15 +70,9 @@ class _SharedTable:
         self.lock = ctx.Lock()
         self.values = ctx.RawArray("d", SLOTS * WIDTH)
 
-    def __getstate__(self) -> dict:
-        return {"lock": self.lock, "values": self.values}
-
-    def __setstate__(self, state: dict) -> None:
-        self.lock, self.values = state["lock"], state["values"]
-
 
 _TABLE: Any = _LocalTable()
-_LIMITERS: dict[tuple[str, str, int], "RateLimiter"] = {}
+_LIMITERS: dict[tuple[str, str], "RateLimiter"] = {}  # on the current table (emptied when it changes)
 _DEFAULTS: dict[str, float | None] = {"rpm": None, "tpm": None}
 
 
@@ -129,7 +123,7 @@ def limiter_for(spec: Any) -> "RateLimiter":
     else the command-line defaults)."""
     rpm = getattr(spec, "rpm", None) or _DEFAULTS["rpm"]
     tpm = getattr(spec, "tpm", None) or _DEFAULTS["tpm"]
-    key = (spec.model, spec.api_base or "", id(_TABLE))
+    key = (spec.model, spec.api_base or "")
     lim = _LIMITERS.get(key)
     if lim is None:
         lim = _LIMITERS[key] = RateLimiter(f"{spec.model}@{spec.api_base or ''}", _TABLE)

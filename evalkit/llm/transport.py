@@ -83,6 +83,7 @@ class LLMCallError(Exception):
                  attempts: int = 1, *, headers: dict[str, str] | None = None):
         self.model, self.kind, self.status, self.retryable, self.attempts = model, kind, status, retryable, attempts
         self.headers = lower_headers(headers)
+        self.retry_after: float | None = None  # the wait the server named, once the rate limiter has read it
         where = f" (HTTP {status})" if status else ""
         super().__init__(f"{model}: {kind}{where}")
 

@@ -3,8 +3,8 @@
 One file holds everything: consultations, runs, sessions (one scribe output each), scores,
 judge findings, flags, annotations, users, caches and baselines. :class:`Store` is made of one
 module per table family (:mod:`.runs`, :mod:`.results`, :mod:`.review`, :mod:`.users`,
-:mod:`.llm_cache`, :mod:`.batches`, :mod:`.calibrations`) over one connection (:mod:`.connection`: opened per
-call, waiting and retrying while another process holds the file) and the schema with its
+:mod:`.llm_cache`, :mod:`.batches`, :mod:`.calibrations`) over one connection (:mod:`.connection`:
+opened per call, waiting and retrying while another process holds the file) and the schema with its
 migrations (:mod:`.migrations`).
 """
 
@@ -25,7 +25,8 @@ __all__ = ["FINDING_COLS", "FLAG_COLS", "SCHEMA_VERSION", "SCORE_COLS", "SESSION
            "SessionResult", "SessionRows", "Store", "StoreBusy", "_KeepOpen"]
 
 
-class Store(RunsMixin, ResultsMixin, ReviewMixin, UsersMixin, BatchesMixin, LLMCacheMixin, CalibrationsMixin, StoreBase):
+class Store(RunsMixin, ResultsMixin, ReviewMixin, UsersMixin, BatchesMixin, LLMCacheMixin, CalibrationsMixin,
+            StoreBase):
     """A DuckDB file. Cheap to construct; opens the file only inside each call.
 
     Args:

@@ -19,6 +19,8 @@ import threading
 import time
 from typing import Any
 
+from ..llm.ratelimit import estimate_tokens
+
 
 class _Bucket:
     def __init__(self, rate: float, capacity: float):
@@ -36,10 +38,10 @@ class _Bucket:
 
 
 def request_tokens(req: dict) -> int:
-    """A request's tokens at admission: prompt characters / 4 + max_tokens."""
-    chars = sum(len(m.get("content") or "") for m in req.get("messages") or [] if isinstance(m, dict)
-                and isinstance(m.get("content"), str))
-    return math.ceil(chars / 4) + int(req.get("max_tokens") or req.get("max_completion_tokens") or 0)
+    """A request's tokens at admission, counted as the client estimates them
+    (:func:`evalkit.llm.ratelimit.estimate_tokens`: prompt characters / 4 + max_tokens)."""
+    messages = [m for m in req.get("messages") or [] if isinstance(m, dict)]
+    return estimate_tokens(messages, int(req.get("max_tokens") or req.get("max_completion_tokens") or 0))
 
 
 class RateGate:
