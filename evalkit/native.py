@@ -36,7 +36,7 @@ MODULES = (
     "evalkit.grounding.ground", "evalkit.grounding.index",
     "evalkit.grounding.lexicon", "evalkit.grounding.negation", "evalkit.grounding.numbers",
     "evalkit.grounding.omissions", "evalkit.grounding.plan_items", "evalkit.grounding.plan_words",
-    "evalkit.grounding.polarity", "evalkit.grounding.records",
+    "evalkit.grounding.polarity", "evalkit.grounding.records", "evalkit.grounding.referrals", "evalkit.grounding.unlisted",
     "evalkit.metrics.adherence", "evalkit.metrics.hallucination", "evalkit.metrics.wer",
     "evalkit.text.normalize", "evalkit.text.spoken_numbers", "evalkit.text.parse", "evalkit.text.wordscan",
 )

@@ -12,11 +12,13 @@
 - ``plan_items``: what the clinician announces will be done (tests, drugs, referrals, instructions)
 - ``facts``: the salient facts of a transcript (plan items, follow-up, results, diagnoses, medications...)
 - ``omissions``: which of those facts the note leaves out
+- ``referrals``: referrals in a note to a specialty the visit never spoke of
+- ``unlisted``: clinical words no lexicon lists (-itis, -osis...), asserted but never said
 - ``severity``: CREOLA severity of a flag and its confidence (``rubrics/grounding/confidence.json``)
 - ``records``: fast construction of the output records
 """
 
-GROUNDING_VERSION = "2.3"  # 1.1: list negation scope, allergies by substance, measurement values
+GROUNDING_VERSION = "2.4"  # 1.1: list negation scope, allergies by substance, measurement values
 # 1.2: names with digits (free T4, L4-L5) are not numbers, self-corrections ("no, sorry") do not
 #      negate, a denied specific finding does not deny the broader one, "Plan:"/"give" cover plan items
 # 1.3: "practise"/"recheck" sentences cover plan items
@@ -37,3 +39,13 @@ GROUNDING_VERSION = "2.3"  # 1.1: list negation scope, allergies by substance, m
 #      (read on unlabelled D2N125 notes)
 # 2.3: "heart disease" only in its own synonym group (lay "heart problems", "heart trouble"...), not
 #      also in coronary artery disease's, where the first group won
+# 2.4: referrals to a specialty the visit never named; an abnormal result of a test the visit named only as
+#      "labs"; unlisted clinical words (-itis, -osis, -emia...) asserted but never said. False flags read on the
+#      unlabelled text-davinci-002 notes and on every flag of the 87 train/valid clinicians' notes: a denial in
+#      an "if" clause; negation into a cause ("from her arthritis"); "prior"/"at one point" symptoms; an answer
+#      naming one asked finding; "any" after a negation is no question; "not appreciate/see" reaches like
+#      "no"; a side-specific denial vs the other side; a once-affirmed finding is not outvoted; a denied
+#      history of a symptom vs the current episode; spoken numbers (".6", "sixties", "five or six hundred",
+#      "a month" = 4 weeks, "a couple" = 2-3); lexicon terms with "n't"/"cannot"; lay words (gives out,
+#      can't catch my breath, heart race, peeing a lot...). Omissions: a limp or cane, daily weights, drinking
+#      fluids; "stressed the importance of" covers. Confidences refitted on dev

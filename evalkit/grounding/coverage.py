@@ -39,9 +39,10 @@ _ACTION_STEMS: Final = frozenset(ACTION_CLASS)
 NEAR: Final = 8
 _PASSIVE: Final = frozenset("is are was were be been being".split())
 #: verbs that put any plan item in the note ("I recommended an MRI", "I recommended ibuprofen", "Cortisone
-#: injection was discussed as an option")
+#: injection was discussed as an option", "I have stressed the importance of hydration")
 _ANY_ACTION: Final = frozenset(("recommend", "suggest", "advis", "plan", "treat", "treatment", "discuss",
-                                "discussion"))
+                                "discussion", "stress", "importanc", "emphasis", "emphasiz", "educat",
+                                "remind", "reinforc"))
 #: (said, written) action classes that name the same plan: getting a drug is starting it, and a
 #: drug to take is one started or continued
 _SAME_ACTION: Final = frozenset({(a, a) for a in ("order", "start", "stop", "increase", "decrease", "continue",

@@ -25,7 +25,7 @@ CONNECTORS: Final = frozenset("""or and nor any no other the a an of signs sign 
 significant new further acute obvious real issues issue problems problem with for your my his her their this
 these those left right bilateral both either neither ever had have has been known associated apparent
 definite current prior previous in on at around from like such as including especially flu lower upper
-particularly either recently today include includes including versus vs""".split())
+particularly either recently today include includes including versus vs even actually seem seems seemed""".split())
 _PRECEDENCE: Final = (HYPO, POSS, FAM, NEG, HIST)
 _RANK: Final = {c: i for i, c in enumerate(_PRECEDENCE)}
 #: words that join list items ("chest pain, shortness of breath and/or palpitations")

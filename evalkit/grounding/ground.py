@@ -24,6 +24,8 @@ from .lexicon import GENERIC, GENERIC_FINDINGS, OPPOSITE, STOPWORDS, TOKEN_RE, T
 from .negation import AFF, NEG, normalize
 from .numbers import DOSE_UNITS, number_readings, spoken_decimals
 from .polarity import check_polarity
+from .referrals import check_referral
+from .unlisted import check_unlisted
 from .severity import confidence, coverage, is_major
 
 __all__ = ["CONTRADICTED", "SUPPORTED", "UNSUPPORTED", "Check", "Grounded", "ground_claim"]
@@ -133,6 +135,30 @@ def _result_absent(u: Unit, term: Term, idx: TranscriptIndex) -> Check | None:
                  concept=term.canonical)
 
 
+_ABNORMAL: Final = re.compile(r"\b(?:elevat\w*|high|low|positive|abnormal|increased|decreased|raised|reduced)\b")
+_ORDERING: Final = frozenset("order ordered ordering will obtain check recheck draw repeat schedule plan recommend recommended "
+                             "pending get send consider rule".split())
+
+
+def _result_via_parent(u: Unit, term: Term, idx: TranscriptIndex) -> Check | None:
+    """An abnormal result of a test the visit never named, grounded only by its broader kind ("Lyme titer:
+    elevated" when the clinician said "your labs look okay"): the visit gave no such result."""
+    lx = lexicon()
+    par = lx.parent.get(term.canonical)
+    if not par or not _ABNORMAL.search(u.norm) or any(t in _ORDERING for t in u.toks):
+        return None
+    if idx.concept_turns.get(term.canonical):
+        return None
+    key = [s for s in term.stems if s not in STOPWORDS and s not in GENERIC and len(s) > 2]
+    if not key or idx.turns_with_all(key):
+        return None
+    if any(idx.value_support(n.value) for n in u.numbers()):
+        return None  # the value was said ("cmd showed elevation at 156"), under another name
+    return Check("procedure", UNSUPPORTED, "fabrication", True, [],
+                 f"a result of '{term.text}': the visit named no such test, only {par}", rule="result.unnamed_test",
+                 concept=term.canonical)
+
+
 def _imaging() -> frozenset[str]:
     """Canonical concepts of imaging studies (x-ray, MRI, CT, ultrasound)."""
     global _IMAGING
@@ -233,6 +259,11 @@ def check_concepts(u: Unit, idx: TranscriptIndex, skip: frozenset[int] = frozens
                 out.append(Check(cat, UNSUPPORTED, "fabrication", True, [],
                                  f"{'diagnosis/finding' if cat == 'condition' else cat} '{term.text}' is not in the transcript", rule=f"{cat}.absent", concept=term.canonical))
             continue
+        if cat == "procedure":
+            bad = _result_via_parent(u, term, idx)
+            if bad is not None:
+                out.append(bad)
+                continue
         if cat == "procedure" and term.canonical in _imaging():
             bad = _imaging_elsewhere(u, s, e, term, idx)
             if bad is not None:
@@ -498,6 +529,8 @@ def ground_claim(claim: str | Unit, idx: TranscriptIndex, section: str | None = 
     checks += check_numbers(u, text, idx, drug_turns)
     checks += check_laterality(u, idx)
     checks += check_history(u, idx)
+    checks += check_referral(u, idx)
+    checks += check_unlisted(u, idx)
     # every check supported (most claims): no need to rank them
     worst = (max(checks, key=lambda c: (_RANK[c.verdict], c.major))
              if any(c.verdict != SUPPORTED for c in checks) else None)

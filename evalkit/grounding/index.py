@@ -17,7 +17,7 @@ from .lexicon import TOKEN_RE
 from .numbers import DOSE_UNITS, IMPLIED_NUMBERS, number_readings, spoken_decimals
 
 #: a quantity said in another unit: unit -> (other unit, factor)
-SAME_AMOUNT: Final = {"week": (("day", 7.0),), "day": (("week", 1 / 7),), "year": (("month", 12.0),),
+SAME_AMOUNT: Final = {"week": (("day", 7.0), ("month", 0.25)), "day": (("week", 1 / 7),), "year": (("month", 12.0),),
                        "month": (("year", 1 / 12), ("week", 4.0)), "hour": (("minute", 60.0),),
                        "minute": (("hour", 1 / 60),)}
 #: second-person questions a patient does not ask the clinician about the patient's own body
@@ -163,7 +163,7 @@ class TranscriptIndex:
         bare: dict[float, list[int]] = defaultdict(list)
         for i, u in enumerate(self.units):
             toks = u.toks
-            if " . " in u.norm:
+            if " ." in u.norm:
                 sd = spoken_decimals(u.norm)
                 if sd != u.norm:
                     toks = TOKEN_RE.findall(sd)
@@ -307,6 +307,9 @@ class TranscriptIndex:
                 canon = {t.canonical for s, e, t in u.matches if s == tok}
                 if any(t.canonical in canon for _, _, t in self.units[j].matches):
                     return UNKNOWN  # the answer's own mention decides
+                named = {t.canonical for _, _, t in self.units[j].matches}
+                if not named.isdisjoint({t.canonical for _, _, t in u.matches} - canon):
+                    return UNKNOWN  # "body aches, joint pain?" "a bit of joint pain": it answers for what it names
                 ans = self.units[j].norm
                 if self.units[j].matches and _REST_NEGATIVE.search(ans):
                     return NEG  # "a little congestion, but everything else has been okay"

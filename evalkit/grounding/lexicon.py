@@ -122,9 +122,17 @@ def tokenize(norm: str) -> list[str]:
     return _findall(norm)
 
 
+_NT_WORD: Final = re.compile(r"\s*n't\b")
+_CANNOT_WORD: Final = re.compile(r"\bcannot\b")
+
+
 def tokens(text: str) -> list[str]:
-    """Lower-case word and number tokens of ``text``."""
-    return TOKEN_RE.findall(text.lower())
+    """Lower-case word and number tokens of ``text``, "n't" read as " not" and "cannot" as "ca not", as
+    :func:`evalkit.grounding.negation.normalize` reads notes and transcripts ("can't sleep" -> ca, not, sleep)."""
+    low = text.lower()
+    if "cannot" in low:
+        low = _CANNOT_WORD.sub("ca not", low)
+    return TOKEN_RE.findall(_NT_WORD.sub(" not", low) if "n't" in low else low)
 
 
 def stems(toks: list[str]) -> list[str]:

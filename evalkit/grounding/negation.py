@@ -29,6 +29,7 @@ _CATEGORY: Final = {"NEGATED_EXISTENCE": NEG, "POSSIBLE_EXISTENCE": POSS, "HYPOT
 _RESOLVED: Final = frozenset({"resolved", "now resolved", "no longer present", "free", "prophylaxis"})
 #: how many non-list words may stand between a trigger and its first finding
 _FREE_WORDS: Final = {"not": 1, "n't": 1}
+_FREE_WORDS_VERB: Final = 2
 
 
 def _alternatives(tok: dict) -> list[tuple[str, ...]]:
@@ -107,6 +108,11 @@ def rules() -> Rules:
                 infos.append((cat, "backward", 3))
         for seq in _expand(rule):
             for info in infos:
+                if len(seq) > 1 and seq[0] in _FREE_WORDS and info[1] == "forward":
+                    # "not" alone reaches the next word or so ("not sure about the pain"); "not appreciate"
+                    # / "not see" is an exam denial and reaches as far as "no" ("i do n't appreciate any
+                    # jugular venous distension")
+                    info = (info[0], info[1], _FREE_WORDS_VERB)
                 first.setdefault(seq[0], {}).setdefault(seq, info)
     idx = {w: sorted(((seq, *info) for seq, info in d.items()), key=lambda x: -len(x[0]))
            for w, d in first.items()}
@@ -115,12 +121,16 @@ def rules() -> Rules:
 
 
 _NT: Final = re.compile(r"\s*n't\b")
+_CANNOT: Final = re.compile(r"\bcannot\b")
 CLAUSE_PUNCT: Final = re.compile(r"[.;:!?()]")
 
 
 def normalize(text: str) -> str:
-    """Lower-case and expand "n't" to " not" so triggers match written and spoken forms."""
+    """Lower-case and expand "n't" to " not" (and "cannot" to "ca not", as "can't" becomes) so triggers
+    and lexicon terms match written and spoken forms."""
     low = text.lower()
+    if "cannot" in low:
+        low = _CANNOT.sub("ca not", low)
     return _NT.sub(" not", low) if "n't" in low else low
 
 
@@ -225,10 +235,28 @@ def is_question_about(turn_text: str, pos: int) -> bool:
     nxt = [p for p in (turn_text.find(".", pos), turn_text.find("!", pos)) if p >= 0]
     if q >= 0 and (not nxt or q < min(nxt)):
         tag = _TAG_QUESTION.search(turn_text, max(pos, q - 30), q + 1)
-        if tag is None or tag.start() - pos < 15 or _QUESTION_LEAD.search(turn_text[max(start, pos - 80):pos]):
+        if tag is None or tag.start() - pos < 15 or _question_lead(turn_text, max(start, pos - 80), pos):
             return True  # a real question, not a statement ending "..., okay?"
-    window = turn_text[max(start, pos - 80):pos]
-    return bool(_QUESTION_LEAD.search(window))
+    return _question_lead(turn_text, max(start, pos - 80), pos)
+
+
+_NEGATED_ANY: Final = re.compile(r"\b(?:not|never|without)\b[^.?!]*$")
+
+
+def _question_lead(text: str, lo: int, hi: int) -> bool:
+    """Whether a question's lead words are in ``text[lo:hi]``; "any" a few words after a negation is a
+    statement ("did not want any steroid", "i do not appreciate any masses or any rebound"), not a
+    question, unless the clause ends asking ("you have n't had any trauma ... have you")."""
+    for m in _QUESTION_LEAD.finditer(text, lo, hi):
+        if m.group() in ("any", "anything") and _NEGATED_ANY.search(text, max(0, m.start() - 45), m.start()):
+            end = text.find(".", hi)
+            if not _ASKED_AFTER.search(text, hi, end if end >= 0 else len(text)):
+                continue  # not "you have n't had any trauma ... or anything like that have you"
+        return True
+    return False
+
+
+_ASKED_AFTER: Final = re.compile(r"\?|\b(?:have you|did you|do you|are you|or anything|right|correct)\s*$")
 
 
 _LATER_Q: Final = re.compile(r"\b(?:are you|do you|did you|have you|is it|is that|does it|does that|how|what|when|where|"

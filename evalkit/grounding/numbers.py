@@ -26,6 +26,9 @@ _EXTRA: Final = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
     "ninth": 9, "tenth": 10, "once": 1, "twice": 2, "half": 0.5, "couple": 2, "dozen": 12, "single": 1,
     "double": 2, "triple": 3, "both": 2, "several": 3, "few": 3, "quarter": 0.25,
+    # decades: "heart rate in the sixties" (a note writes "60s")
+    "twenties": 20, "thirties": 30, "forties": 40, "fifties": 50, "sixties": 60, "seventies": 70, "eighties": 80,
+    "nineties": 90,
 }
 NUMBER_WORDS: Final = frozenset(_ONES) | frozenset(_TENS) | frozenset(_SCALES) | frozenset(_EXTRA) | {"point"}
 
@@ -325,7 +328,23 @@ def number_readings(toks: list[str]) -> tuple[set[float], set[tuple[float, str]]
         i = j
     if "half" in toks:
         _halves(toks, vals, pairs)
+    if not _SCALES.keys().isdisjoint(toks):
+        _shared_scale(toks, record)
     return vals, pairs, bare
+
+
+_RANGE_WORDS: Final = frozenset(("to", "or", "and"))
+
+
+def _shared_scale(toks: list[str], record) -> None:
+    """ "five or six hundred" -> 500 as well as 600; "three to four hundreds" -> 300 as well as 400."""
+    for k in range(len(toks) - 3):
+        a, b, scale = toks[k], toks[k + 2], toks[k + 3]
+        if scale in _SCALES and toks[k + 1] in _RANGE_WORDS and (b in _ONES or b[0].isdigit()):
+            v = float(_ONES[a]) if a in _ONES else (_value(a) if a[0].isdigit() and a.replace(".", "", 1).isdigit()
+                                                   else None)
+            if v is not None and 0 < v < 100:
+                record({v * _SCALES[scale]}, k + 4, k)
 
 
 _HALF: Final = re.compile(r"\b(a|an|one|two|three|four|five|six|seven|eight|nine|ten|\d+) (year|years|month|months|week|"
@@ -362,12 +381,15 @@ _LEADING_POINT: Final = re.compile(r"\b(a|an|of|about|is|was|at|measuring) \. (z
                             r"eight|nine|\d)\b")
 
 
+_BARE_POINT: Final = re.compile(r"(?:^| )\.(\d)")  # ".6" said as "point six", transcribed with the dot
 _POINT_DIGIT: Final = re.compile(r" \. (?:\d|zero|one|two|three|four|five|six|seven|eight|nine)\b")
 
 
 def spoken_decimals(text: str) -> str:
     """ "seven . three" (transcribed "seven point three") -> "seven point three"; "2 . 5" -> "2.5";
-    "a . five centimeter" -> "a point five centimeter"."""
+    "a . five centimeter" -> "a point five centimeter"; "it's .6" -> "it's 0.6"."""
+    if " ." in text and _BARE_POINT.search(text):
+        text = _BARE_POINT.sub(r" 0.\1", text)
     if " . " not in text or not _POINT_DIGIT.search(text):
         return text  # a transcript has " . " after every sentence; a digit after it is rare
     text = _LEADING_POINT.sub(r"\1 point \2", text)

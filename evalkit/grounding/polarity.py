@@ -24,6 +24,7 @@ _MANEUVER: Final = re.compile(r"\b(?:palpation|pronation|supination|flexion|exte
                        r"pressure|weight bearing|when|with|during|while|upon|on exam|examination|testing)\b")
 _VAGUE: Final = frozenset("pain tender swell ache sore hurt discomfort weak weakness numb congestion fatigue".split())
 _PAST: Final = re.compile(r"\b(?:in the past|previously|prior to|used to)\b")
+_EVER: Final = re.compile(r"\b(?:history of|ever had|ever experienced|never had|never experienced|before this|prior episodes?)\b")
 _WINDOW: Final = 10  # tokens between a finding and its body part in a transcript turn
 UNCONFIRMED: Final = True  # flag a finding the clinician asked about but the patient never confirmed
 ANATOMY_FABRICATION: Final = True  # flag "knee pain" when the transcript never puts that finding at that part
@@ -93,23 +94,41 @@ def _within_specific(idx: TranscriptIndex, i: int, tok: int, canonical: str) -> 
     return any(s == tok and t.canonical != canonical for s, _, t in idx.units[i].matches)
 
 
-def transcript_polarities(idx: TranscriptIndex, findings: list[str], anat: set[str]) -> dict[str, list[int]]:
+def transcript_polarities(idx: TranscriptIndex, findings: list[str], anat: set[str],
+                          side: str | None = None) -> dict[str, list[int]]:
     """Polarity → turn indexes over the transcript's mentions of ``findings`` (with ``anat`` if given).
 
     Polarities are ``affirmed``, ``negated`` and ``unknown`` (a question with an unclear
     answer, a hypothetical); historical mentions count as affirmed, family ones are left out.
+    With ``side`` (the claim's "left"/"right"), a mention given the other side is left out ("a left
+    adnexal mass and no masses on the right" does not affirm a mass on the right).
     """
     frozen = frozenset(anat)
-    key = ("tpol", tuple(findings), frozen)
+    key = ("tpol", tuple(findings), frozen, side)
     got = idx.memo.get(key)
     if got is None:  # a note names the same finding in several claims: memoised per transcript
-        got = idx.memo[key] = _transcript_polarities(idx, findings, anat, frozen)
+        got = idx.memo[key] = _transcript_polarities(idx, findings, anat, frozen, side)
     return dict(got)  # the caller edits the dict (never its lists)
 
 
+_OTHER_SIDE: Final = {"left": "right", "right": "left"}
+_SIDE_SPAN: Final = 5
+
+
+def side_near(u: Unit, tok: int) -> str | None:
+    """The side ("left"/"right") named closest to token ``tok`` within a few words, if any."""
+    toks = u.toks
+    best, dist = None, _SIDE_SPAN + 1
+    for k in range(max(0, tok - _SIDE_SPAN), min(len(toks), tok + _SIDE_SPAN + 1)):
+        if toks[k] in _OTHER_SIDE and abs(k - tok) < dist:
+            best, dist = toks[k], abs(k - tok)
+    return best
+
+
 def _transcript_polarities(idx: TranscriptIndex, findings: list[str], anat: set[str],
-                           frozen: frozenset[str]) -> dict[str, list[int]]:
+                           frozen: frozenset[str], side: str | None = None) -> dict[str, list[int]]:
     out: dict[str, list[int]] = {}
+    other = _OTHER_SIDE.get(side or "")
     for c in findings:
         hits = idx.concept_turns.get(c, ())
         if hits and c == allergy_concept():  # "allergic to penicillin" says nothing of seasonal allergies
@@ -117,6 +136,8 @@ def _transcript_polarities(idx: TranscriptIndex, findings: list[str], anat: set[
             hits = [h for h in hits if h not in pos]
         for i, tok in hits:
             if anat and not _turn_has_anatomy(idx, i, tok, anat, frozen):
+                continue
+            if other is not None and side_near(idx.units[i], tok) == other:
                 continue
             p = idx.mention_polarity(i, tok)
             if p == NEG and not anat and _within_specific(idx, i, tok, c):
@@ -157,6 +178,20 @@ def _history_turns(idx: TranscriptIndex, turns: list[int], findings: list[str]) 
     return out
 
 
+#: a condition ("if the x-ray does not show a fracture"); the comma that ends it
+_CONDITIONAL: Final = re.compile(r"\b(?:if|unless|whether|in case)\b")
+_CLAUSE_AFTER_IF: Final = re.compile(r"[,;.:]")
+
+
+def _in_condition(u: Unit, tok: int) -> bool:
+    """Whether token ``tok`` is inside an "if ..." clause (no comma or full stop since the "if")."""
+    at = u.offsets()[tok]
+    last = None
+    for m in _CONDITIONAL.finditer(u.norm, 0, at):
+        last = m
+    return last is not None and not _CLAUSE_AFTER_IF.search(u.norm, last.end(), at)
+
+
 def check_polarity(u: Unit, s: int, e: int, term: Term, pol: str,
                    idx: TranscriptIndex, section: str = "") -> tuple[str, str, list[int], str, str] | None:
     """A negation contradiction, or an affirmed finding the dialogue never affirms, or None.
@@ -176,6 +211,8 @@ def check_polarity(u: Unit, s: int, e: int, term: Term, pol: str,
     """
     if pol == NEG and _ISSUES_WITH.search(u.norm):
         return None  # "denies issues with his migraines": the migraines are not denied
+    if pol == NEG and _in_condition(u, s):
+        return None  # "if the x-ray does not reveal a fracture, ...": a condition, not a finding
     if pol == HIST and term.canonical in lexicon().symptoms:
         return None  # "her heartburn resolved with Prilosec": a past episode, not what she has now
     family = pol == FAM
@@ -193,13 +230,15 @@ def check_polarity(u: Unit, s: int, e: int, term: Term, pol: str,
         return None  # "denies pain" says nothing checkable without a body part
     if pol == NEG and _PAST.search(u.norm):
         return None  # "denied headaches in the past": another time than the dialogue's
+    if pol == NEG and _EVER.search(" ".join(u.toks[max(0, s - 6):s])) and any(f in lx.symptoms for f in findings):
+        return None  # "denies a history of chest pain": earlier episodes, not the one the visit is about
     if pol == NEG and len(findings) > 1 and not term_anat:
         # denying the specific finding does not deny the broader one it names ("no coughing up
         # blood" says nothing of the cough; "denies radiating pain" nothing of the knee pain)
         findings = findings[:1]
     if pol == NEG and generic and _MANEUVER.search(u.norm):
         return None  # "no pain with supination": one manoeuvre at the exam, not the complaint
-    pols = transcript_polarities(idx, findings, anat)
+    pols = transcript_polarities(idx, findings, anat, side_near(u, s))
     fam = pols.pop(FAM, [])
     if family:  # "family history of X": the family's mentions are the affirmations
         pols[AFF] = pols.get(AFF, []) + fam
@@ -214,6 +253,8 @@ def check_polarity(u: Unit, s: int, e: int, term: Term, pol: str,
     if pol == NEG and pols.get(AFF):
         if _SUBJECTIVE.search(section):  # a denial in the history: what the patient reports, not the exam
             pols[AFF] = _history_turns(idx, pols[AFF], findings)
+            if pols.get(NEG):  # (the exam's denials do not outweigh what the patient reports either)
+                pols[NEG] = _history_turns(idx, pols[NEG], findings)
         elif _OBJECTIVE.search(section):  # "No bruising noted" at the exam: not what the patient reports
             pols[AFF] = [i for i in pols[AFF] if idx.roles[i] == SpeakerRole.CLINICIAN
                          and not _REPORTED.search(idx.units[i].norm)]
@@ -222,7 +263,10 @@ def check_polarity(u: Unit, s: int, e: int, term: Term, pol: str,
     n_opp, n_same = len(set(pols.get(opp, ()))), len(set(pols.get(pol, ())))
     # every mention says the opposite, or (for a specific finding) the opposite is said over
     # and over: a complaint discussed at length against one "does this hurt? no" at the exam
-    majority = (not generic or not _MANEUVER.search(u.norm)) and n_opp >= MAJORITY * n_same and n_opp >= MAJORITY
+    # (an affirmation the dialogue makes once backs the note whatever else is said: "the ultrasound revealed
+    # a mass" in 2019 is not contradicted by today's "no palpable masses")
+    majority = pol == NEG and (not generic or not _MANEUVER.search(u.norm)) and n_opp >= MAJORITY * n_same \
+        and n_opp >= MAJORITY
     if n_opp and (not n_same or majority):
         verb = "denies" if pol == NEG else "affirms"
         other = "affirms" if pol == NEG else "denies"

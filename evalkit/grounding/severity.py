@@ -27,7 +27,7 @@ from .lexicon import grounding_dir, lexicon
 _ALWAYS_MAJOR: Final = frozenset({"drug.absent", "dose.other_value", "dose.not_near_drug", "allergy.none_contradicted",
                                   "allergy.denied_contradicted", "allergy.absent", "laterality.finding_other_side",
                                   "laterality.other_side", "procedure.absent", "history.absent",
-                                  "number.local_other_value", "measure.other_value", "result.absent",
+                                  "number.local_other_value", "measure.other_value", "result.absent", "result.unnamed_test",
                                   "procedure.other_body_part"})
 #: rules whose flags are minor whatever the context
 _ALWAYS_MINOR: Final = frozenset({"finding.unconfirmed", "number.other_context"})

@@ -300,10 +300,11 @@ def test_the_next_visit_said_as_a_range_or_a_time(aci_test1):
 def test_push_fluids_is_an_instruction_not_exam_talk(aci):
     # D2N003 "and i want you to push fluids and strain your urine" ("push" was read as "push against my hand");
     # the reference note says it in other words: "I advised the patient to stay well hydrated and to strain his urine"
+    # (judge 2.4: drinking fluids is the lexicon's hydration concept, so it is a plan item of its own)
     c = aci["D2N003"]
-    assert "push fluids and strain your urine" in [it.text for it in _facts(c).generic]
+    assert "push fluids" in [it.text for it in _facts(c).plan]
     assert not [o.text for o in judge_note(c.turns, c.reference_note, c.case).omissions if "fluids" in o.text]
-    assert "plan: push fluids and strain your urine" in _omitted(c, "PLAN\n\nCT scan ordered.")
+    assert "plan: push fluids" in _omitted(c, "PLAN\n\nCT scan ordered.")
 
 
 def test_announcements_in_other_words(aci, aci_test1):
