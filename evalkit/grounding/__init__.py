@@ -46,6 +46,6 @@ GROUNDING_VERSION = "2.4"  # 1.1: list negation scope, allergies by substance, m
 #      naming one asked finding; "any" after a negation is no question; "not appreciate/see" reaches like
 #      "no"; a side-specific denial vs the other side; a once-affirmed finding is not outvoted; a denied
 #      history of a symptom vs the current episode; spoken numbers (".6", "sixties", "five or six hundred",
-#      "a month" = 4 weeks, "a couple" = 2-3); lexicon terms with "n't"/"cannot"; lay words (gives out,
-#      can't catch my breath, heart race, peeing a lot...). Omissions: a limp or cane, daily weights, drinking
-#      fluids; "stressed the importance of" covers. Confidences refitted on dev
+#      "a month" = 4 weeks); lexicon terms with "n't"/"cannot"; lay words (gives out, can't catch my breath,
+#      heart race, peeing a lot...); "non-tender"; "no drug allergies" vs hay fever. Omissions: a limp or
+#      cane, daily weights, drinking fluids; "stressed the importance of" covers. Confidences refitted on dev

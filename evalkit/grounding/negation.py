@@ -28,7 +28,7 @@ _CATEGORY: Final = {"NEGATED_EXISTENCE": NEG, "POSSIBLE_EXISTENCE": POSS, "HYPOT
 #: ConText literals that mean "was there, is gone": historical, not absent
 _RESOLVED: Final = frozenset({"resolved", "now resolved", "no longer present", "free", "prophylaxis"})
 #: how many non-list words may stand between a trigger and its first finding
-_FREE_WORDS: Final = {"not": 1, "n't": 1}
+_FREE_WORDS: Final = {"not": 1, "n't": 1, "non": 0}  # "non-tender": "non" negates the word it prefixes only
 _FREE_WORDS_VERB: Final = 2
 
 
@@ -108,7 +108,7 @@ def rules() -> Rules:
                 infos.append((cat, "backward", 3))
         for seq in _expand(rule):
             for info in infos:
-                if len(seq) > 1 and seq[0] in _FREE_WORDS and info[1] == "forward":
+                if len(seq) > 1 and seq[0] in ("not", "n't") and info[1] == "forward":
                     # "not" alone reaches the next word or so ("not sure about the pain"); "not appreciate"
                     # / "not see" is an exam denial and reaches as far as "no" ("i do n't appreciate any
                     # jugular venous distension")

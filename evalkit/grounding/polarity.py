@@ -111,6 +111,7 @@ def transcript_polarities(idx: TranscriptIndex, findings: list[str], anat: set[s
     return dict(got)  # the caller edits the dict (never its lists)
 
 
+_DRUG_ALLERGY: Final = frozenset(("drug", "medication", "medicine", "medications", "medicines", "food"))
 _OTHER_SIDE: Final = {"left": "right", "right": "left"}
 _SIDE_SPAN: Final = 5
 
@@ -133,7 +134,9 @@ def _transcript_polarities(idx: TranscriptIndex, findings: list[str], anat: set[
         hits = idx.concept_turns.get(c, ())
         if hits and c == allergy_concept():  # "allergic to penicillin" says nothing of seasonal allergies
             pos = transcript_allergies(idx).positions
-            hits = [h for h in hits if h not in pos]
+            # (nor "no drug allergies" of the hay fever the patient takes alavert for)
+            hits = [h for h in hits if h not in pos
+                    and _DRUG_ALLERGY.isdisjoint(idx.units[h[0]].toks[max(0, h[1] - 2):h[1]])]
         for i, tok in hits:
             if anat and not _turn_has_anatomy(idx, i, tok, anat, frozen):
                 continue

@@ -215,3 +215,19 @@ def test_any_after_a_negation_is_a_statement_unless_the_clause_asks():
     asked = transcript_index(_visit("you have n't had any trauma recently or felt a pop anywhere or anything like "
                                     "that have you", "not that i can recall"))
     assert ground_claim("No trauma or popping sensation.", asked, "hpi").verdict == "supported"
+
+
+def test_non_negates_the_word_it_prefixes(cons):
+    # D2N095 and D2N102 (gpt-4, unlabelled): "Abdomen is soft and non-tender." was read as tenderness
+    for cid in ("D2N095", "D2N102"):
+        assert not _rules(cons[cid], "PHYSICAL EXAM\nAbdomen is soft and non-tender."), cid
+    from evalkit.grounding.entities import Unit
+    from evalkit.grounding.lexicon import lexicon
+
+    u = Unit("She was treated for non small cell lung cancer.", lexicon())
+    assert [u.polarity(s) for s, _, t in u.matches if t.category == "condition"] == ["affirmed"]
+
+
+def test_no_drug_allergies_does_not_deny_hay_fever(cons):
+    # D2N102 (gpt-4, unlabelled): "you're only taking alavert 10 milligrams a day and have no drug allergies"
+    assert not _rules(cons["D2N102"], "HPI\nShe takes alavert 10 mg daily for allergies.")
