@@ -66,6 +66,11 @@ def _drug_supported_uncached(term: Term, idx: TranscriptIndex) -> list[int] | No
     return None
 
 
+def _name_stems(term: Term) -> list[str]:
+    """The stems that name ``term``: its words less stop words, generic words and short ones."""
+    return [s for s in term.stems if s not in STOPWORDS and s not in GENERIC and len(s) > 2]
+
+
 def _concept_supported(term: Term, idx: TranscriptIndex) -> list[int] | None:
     return _memo(idx, ("concept", term.canonical, term.stems, term.category), _concept_supported_uncached, term)
 
@@ -85,7 +90,7 @@ def _concept_supported_uncached(term: Term, idx: TranscriptIndex) -> list[int] |
         hits = idx.concept_turns.get(c)
         if hits:
             return idx.concept_turn_ids(c)
-    key = [s for s in term.stems if s not in STOPWORDS and s not in GENERIC and len(s) > 2]
+    key = _name_stems(term)
     if not key:
         return []
     turns = idx.turns_with_all(key)
@@ -149,7 +154,7 @@ def _result_via_parent(u: Unit, term: Term, idx: TranscriptIndex) -> Check | Non
         return None
     if idx.concept_turns.get(term.canonical):
         return None
-    key = [s for s in term.stems if s not in STOPWORDS and s not in GENERIC and len(s) > 2]
+    key = _name_stems(term)
     if not key or idx.turns_with_all(key):
         return None
     if any(idx.value_support(n.value) for n in u.numbers()):

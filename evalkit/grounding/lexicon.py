@@ -122,17 +122,22 @@ def tokenize(norm: str) -> list[str]:
     return _findall(norm)
 
 
-_NT_WORD: Final = re.compile(r"\s*n't\b")
-_CANNOT_WORD: Final = re.compile(r"\bcannot\b")
+_NT: Final = re.compile(r"\s*n't\b")
+_CANNOT: Final = re.compile(r"\bcannot\b")
+
+
+def expand_not(low: str) -> str:
+    """Lower-case text with "n't" read as " not" and "cannot" as "ca not" (as "can't" becomes), so that
+    negation triggers and lexicon terms ("can't sleep") match written and spoken forms alike."""
+    if "cannot" in low:
+        low = _CANNOT.sub("ca not", low)
+    return _NT.sub(" not", low) if "n't" in low else low
 
 
 def tokens(text: str) -> list[str]:
-    """Lower-case word and number tokens of ``text``, "n't" read as " not" and "cannot" as "ca not", as
+    """Lower-case word and number tokens of ``text``, contractions expanded (:func:`expand_not`), as
     :func:`evalkit.grounding.negation.normalize` reads notes and transcripts ("can't sleep" -> ca, not, sleep)."""
-    low = text.lower()
-    if "cannot" in low:
-        low = _CANNOT_WORD.sub("ca not", low)
-    return TOKEN_RE.findall(_NT_WORD.sub(" not", low) if "n't" in low else low)
+    return TOKEN_RE.findall(expand_not(text.lower()))
 
 
 def stems(toks: list[str]) -> list[str]:

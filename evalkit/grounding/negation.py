@@ -18,7 +18,7 @@ from functools import lru_cache
 from itertools import compress
 from typing import Final, NamedTuple
 
-from .lexicon import TOKEN_RE, grounding_dir
+from .lexicon import TOKEN_RE, expand_not, grounding_dir
 
 NEG, AFF, POSS, HYPO, HIST, FAM = "negated", "affirmed", "possible", "hypothetical", "historical", "family"
 _CATEGORY: Final = {"NEGATED_EXISTENCE": NEG, "POSSIBLE_EXISTENCE": POSS, "HYPOTHETICAL": HYPO,
@@ -120,18 +120,13 @@ def rules() -> Rules:
     return Rules(idx, fw)  # type: ignore[arg-type]
 
 
-_NT: Final = re.compile(r"\s*n't\b")
-_CANNOT: Final = re.compile(r"\bcannot\b")
 CLAUSE_PUNCT: Final = re.compile(r"[.;:!?()]")
 
 
 def normalize(text: str) -> str:
     """Lower-case and expand "n't" to " not" (and "cannot" to "ca not", as "can't" becomes) so triggers
-    and lexicon terms match written and spoken forms."""
-    low = text.lower()
-    if "cannot" in low:
-        low = _CANNOT.sub("ca not", low)
-    return _NT.sub(" not", low) if "n't" in low else low
+    and lexicon terms match written and spoken forms (:func:`evalkit.grounding.lexicon.expand_not`)."""
+    return expand_not(text.lower())
 
 
 def may_have_triggers(words) -> bool:

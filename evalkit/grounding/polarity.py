@@ -16,7 +16,7 @@ from ..schema import SpeakerRole
 from .allergies import allergy_concept, transcript_allergies
 from .entities import Unit
 from .index import HEDGED, UNKNOWN, TranscriptIndex
-from .lexicon import GENERIC, GENERIC_FINDINGS, STOPWORDS, Term, lexicon
+from .lexicon import GENERIC, GENERIC_FINDINGS, OPPOSITE, STOPWORDS, Term, lexicon
 from .negation import AFF, FAM, HIST, NEG, is_question_about
 
 _NEGATED_WORDS: Final = re.compile(r"\b(?:denies|denied|deny|no|not|negative|without|never)\b")
@@ -112,7 +112,6 @@ def transcript_polarities(idx: TranscriptIndex, findings: list[str], anat: set[s
 
 
 _DRUG_ALLERGY: Final = frozenset(("drug", "medication", "medicine", "medications", "medicines", "food"))
-_OTHER_SIDE: Final = {"left": "right", "right": "left"}
 _SIDE_SPAN: Final = 5
 
 
@@ -121,7 +120,7 @@ def side_near(u: Unit, tok: int) -> str | None:
     toks = u.toks
     best, dist = None, _SIDE_SPAN + 1
     for k in range(max(0, tok - _SIDE_SPAN), min(len(toks), tok + _SIDE_SPAN + 1)):
-        if toks[k] in _OTHER_SIDE and abs(k - tok) < dist:
+        if toks[k] in OPPOSITE and abs(k - tok) < dist:
             best, dist = toks[k], abs(k - tok)
     return best
 
@@ -129,7 +128,7 @@ def side_near(u: Unit, tok: int) -> str | None:
 def _transcript_polarities(idx: TranscriptIndex, findings: list[str], anat: set[str],
                            frozen: frozenset[str], side: str | None = None) -> dict[str, list[int]]:
     out: dict[str, list[int]] = {}
-    other = _OTHER_SIDE.get(side or "")
+    other = OPPOSITE.get(side or "")
     for c in findings:
         hits = idx.concept_turns.get(c, ())
         if hits and c == allergy_concept():  # "allergic to penicillin" says nothing of seasonal allergies

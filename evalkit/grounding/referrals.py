@@ -16,6 +16,7 @@ and plain words.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from functools import lru_cache
 from typing import Final
 
@@ -60,33 +61,41 @@ def _specialty(tok: str) -> str | None:
     return next((p for p in specialties() if tok.startswith(p)), None)
 
 
+@lru_cache(maxsize=None)
+def _plain_words(prefix: str) -> re.Pattern[str]:
+    """The plain words for a specialty, as one pattern."""
+    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in specialties()[prefix]) + r")\b")
+
+
+def _said_plainly(u: Unit, pat: re.Pattern[str]) -> bool:
+    """Whether a turn says the specialty in plain words: in a turn that sends the patient somewhere, or
+    followed within three words by a person ("a heart doctor")."""
+    found = [m.end() for m in pat.finditer(u.norm)]
+    if not found:
+        return False
+    if _SENDING.search(u.norm):
+        return True
+    offs, toks = u.offsets(), u.toks
+    for end in found:
+        k = bisect_left(offs, end)  # the first token after the words
+        if not _PERSON.isdisjoint(toks[k:k + 3]):
+            return True
+    return False
+
+
 def _said(prefix: str, idx: TranscriptIndex) -> bool:
-    """Whether the dialogue names this specialty, in its own name or in plain words."""
+    """Whether the dialogue names this specialty, in its own name or in plain words, or sends the patient to
+    a doctor by name (whose specialty it does not say)."""
     memo = idx.memo.setdefault("specialties-said", {})
-    if prefix in memo:
-        return bool(memo[prefix])
-    if "named-doctor" not in memo:
-        memo["named-doctor"] = any(_TO_NAMED.search(u.norm) for u in idx.units)
-    said = memo["named-doctor"] or any(t.startswith(prefix) for t in idx.tokens) or any(a for a, p in _DEPARTMENTS.items()
-                                                                if p == prefix and a in idx.tokens)
-    if not said:
-        plain = specialties()[prefix]
-        pat = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in plain) + r")\b")
-        for u in idx.units:
-            if not any(pat.finditer(u.norm)):
-                continue
-            if _SENDING.search(u.norm):
-                said = True
-                break
-            toks = u.toks
-            for m in pat.finditer(u.norm):
-                k = len(u.norm[:m.end()].split())
-                if any(t in _PERSON for t in toks[k:k + 3]):
-                    said = True
-                    break
-            if said:
-                break
-    memo[prefix] = said
+    said = memo.get(prefix)
+    if said is None:
+        named = idx.memo.get("named-doctor")
+        if named is None:
+            named = idx.memo["named-doctor"] = any(_TO_NAMED.search(u.norm) for u in idx.units)
+        pat = _plain_words(prefix)
+        said = memo[prefix] = named or any(t.startswith(prefix) for t in idx.tokens) \
+            or any(a in idx.tokens for a, p in _DEPARTMENTS.items() if p == prefix) \
+            or any(_said_plainly(u, pat) for u in idx.units)
     return said
 
 

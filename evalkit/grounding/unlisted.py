@@ -52,12 +52,12 @@ def _grounded(word: str, idx: TranscriptIndex) -> bool:
     if len(bare) < 3:
         root = word  # "hypertrophy": "hyper" says nothing of what is enlarged; only the word itself grounds it
     root = root[:_ROOT] if len(root) >= 4 else word[:_ROOT]
-    memo = idx.memo.setdefault("unlisted-roots", {})
-    hit = memo.get(root)
+    memo = idx.memo.setdefault("unlisted-words", {})  # by word: the close spelling is the word's, not the root's
+    hit = memo.get(word)
     if hit is None:
-        hit = memo[root] = any(t.startswith(root) for t in idx.tokens) or bool(
+        hit = memo[word] = any(t.startswith(root) for t in idx.tokens) or bool(
             process.extractOne(word, idx.long_tokens(), scorer=fuzz.ratio, score_cutoff=80))
-    return bool(hit)
+    return hit
 
 
 def check_unlisted(u: Unit, idx: TranscriptIndex) -> list[Check]:
