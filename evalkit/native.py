@@ -32,11 +32,12 @@ ROOT = Path(__file__).resolve().parent
 #: modules compiled by scripts/build_native.py (the offline scoring path)
 MODULES = (
     "evalkit.grounding.allergies", "evalkit.grounding.checks", "evalkit.grounding.claims",
-    "evalkit.grounding.coverage", "evalkit.grounding.entities", "evalkit.grounding.exam", "evalkit.grounding.facts",
-    "evalkit.grounding.ground", "evalkit.grounding.index",
+    "evalkit.grounding.coverage", "evalkit.grounding.entities", "evalkit.grounding.exam",
+    "evalkit.grounding.exam_quality", "evalkit.grounding.facts", "evalkit.grounding.ground", "evalkit.grounding.index",
     "evalkit.grounding.lexicon", "evalkit.grounding.negation", "evalkit.grounding.numbers",
-    "evalkit.grounding.omissions", "evalkit.grounding.plan_items", "evalkit.grounding.plan_words",
-    "evalkit.grounding.polarity", "evalkit.grounding.records", "evalkit.grounding.referrals", "evalkit.grounding.unlisted",
+    "evalkit.grounding.omissions", "evalkit.grounding.plan_checks", "evalkit.grounding.plan_items",
+    "evalkit.grounding.plan_words", "evalkit.grounding.polarity", "evalkit.grounding.records",
+    "evalkit.grounding.referrals", "evalkit.grounding.result_quality", "evalkit.grounding.unlisted",
     "evalkit.metrics.adherence", "evalkit.metrics.hallucination", "evalkit.metrics.wer",
     "evalkit.text.normalize", "evalkit.text.spoken_numbers", "evalkit.text.parse", "evalkit.text.wordscan",
 )

@@ -3,6 +3,7 @@ the shipped benchmark: ``datasets/aci-bench-labels/labels-<LABELLER>.jsonl`` (on
 ``hard-calls.jsonl``.
 
     python scripts/collect_labels.py --labels /tmp/labelling/labels --split /tmp/packets/split.json
+    python scripts/collect_labels.py --labels /tmp/holdout/labels --split /tmp/holdout/split.json --append
 """
 
 from __future__ import annotations
@@ -15,16 +16,26 @@ OUT = Path(__file__).resolve().parents[1] / "datasets" / "aci-bench-labels"
 SOURCE = {"human": "test1/test1.csv"}
 
 
+def _kept(path: Path, split: dict[str, str]) -> list[dict]:
+    """The lines of a shipped file whose encounter is not being (re)labelled now."""
+    if not path.exists():
+        return []
+    rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    return [r for r in rows if r["encounter_id"] not in split]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--labels", type=Path, required=True, help="folder with one sub-folder per labeller")
     ap.add_argument("--split", type=Path, required=True)
+    ap.add_argument("--append", action="store_true",
+                    help="add these encounters to the shipped files (replacing any earlier labels of them)")
     a = ap.parse_args()
     split = {eid: role for role, ids in json.loads(a.split.read_text()).items() for eid in ids}
     OUT.mkdir(parents=True, exist_ok=True)
-    hard = []
+    hard = _kept(OUT / "hard-calls.jsonl", split) if a.append else []
     for folder in sorted(p for p in a.labels.iterdir() if p.is_dir()):
-        lines = []
+        lines = _kept(OUT / f"labels-{folder.name}.jsonl", split) if a.append else []
         for f in sorted(folder.glob("*.json")):
             d = json.loads(f.read_text())
             eid = d["encounter_id"]

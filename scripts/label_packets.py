@@ -5,6 +5,7 @@ system's note cut into numbered segments (``evalkit.calibrate.segment``), plus a
 labeller fills in following ``datasets/aci-bench-labels/GUIDE.md``. No judge output is in a packet.
 
     python scripts/label_packets.py --src datasets/aci-bench/test1 --out /tmp/packets
+    python scripts/label_packets.py --src datasets/aci-bench/test1 --out /tmp/packets --encounters D2N094,D2N106
 """
 
 from __future__ import annotations
@@ -64,6 +65,9 @@ def main() -> None:
     ap.add_argument("--src", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--seed", type=int, default=15)
+    ap.add_argument("--encounters", default="",
+                    help="comma-separated encounter ids to pack instead of the seeded choice (with --role)")
+    ap.add_argument("--role", default="holdout", help="the split name of --encounters (e.g. holdout)")
     ap.add_argument("--add-dev", type=int, default=0,
                     help="add this many more dev encounters (drawn from those not yet chosen, per sub-corpus in turn)")
     a = ap.parse_args()
@@ -72,7 +76,8 @@ def main() -> None:
     notes = {"human": {r["encounter_id"]: r["note"] for r in rows}}
     for s in SYSTEMS[1:]:
         notes[s] = {r["encounter_id"]: r["note"] for r in read(a.src / "systems" / f"{s}.csv")}
-    roles = choose(rows, a.seed)
+    roles = {a.role: [e.strip() for e in a.encounters.split(",") if e.strip()]} if a.encounters \
+        else choose(rows, a.seed)
     if a.add_dev:
         taken = set(roles["dev"]) | set(roles["test"])
         rng = random.Random(a.seed + 1)

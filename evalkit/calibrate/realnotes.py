@@ -105,10 +105,13 @@ def assign(lnote: LabelledNote, parsed: Note, result: JudgeResult) -> list[Sente
         a, b = bisect.bisect_left(pos, s.start), bisect.bisect_left(pos, s.end)
         segs.append((a, b))
     outs = [SentenceOutcome(lnote, i) for i in range(len(lnote.sentences))]
+    heading = [s.type == "heading" for s in lnote.sentences]
     for claim, a, b in locate_claims(lnote.note, parsed, result.claims):
         for i, (sa, sb) in enumerate(segs):
             ov = min(b, sb) - max(a, sa)
-            if ov > 0 and (ov * 2 >= (sb - sa) or ov * 2 >= (b - a)):
+            # a claim is on a sentence when it covers half of it or lies half in it; on a heading ("MSK:")
+            # only when it lies half in it (a claim that runs on past an inline heading is the sentence's)
+            if ov > 0 and ((ov * 2 >= (sb - sa) and not heading[i]) or ov * 2 >= (b - a)):
                 outs[i].claims.append(claim)
     return outs
 
@@ -283,7 +286,7 @@ def fit_confidence(outcomes: list[NoteOutcome], lset: LabelledSet | None = None,
         return out
     from ..grounding.entities import Unit
     from ..grounding.index import transcript_index
-    from ..grounding.severity import adjust, coverage
+    from ..grounding.severity import adjust, coverage, coverage_counts
 
     points = []
     for claims, right, no in flagged:
@@ -293,7 +296,8 @@ def fit_confidence(outcomes: list[NoteOutcome], lset: LabelledSet | None = None,
         for c in claims:
             miss *= 1.0 - rules[c.rule or "unknown"]["confidence"]
         p = min(max(1.0 - miss, 1e-3), 1 - 1e-3)
-        points.append((p, min(coverage(Unit(c.text), idx) for c in claims), right))
+        cov = min(coverage(Unit(c.text), idx) for c in claims) if coverage_counts([c.rule for c in claims]) else 0.5
+        points.append((p, cov, right))
 
     def loglik(slope: float) -> float:
         total = 0.0

@@ -66,7 +66,7 @@ def print_bench(res: dict[str, Any], agreement: dict[str, Any] | None) -> None:
 def judge_bench_command(
     labels: Path = typer.Option(None, "--labels", "-l", help="Labelled set folder (manifest.json, labels-*.jsonl). "
                                 "Default: datasets/aci-bench-labels (ACI-Bench test1, 6 systems)."),
-    split: str = typer.Option("test", "--split", "-s", help="test, dev or all."),
+    split: str = typer.Option("test", "--split", "-s", help="test, dev, holdout (labelled after the rules were last changed) or all."),
     labeller: str = typer.Option("A", "--labeller", help="Whose labels are the reference."),
     systems: Optional[str] = typer.Option(None, "--systems", help="Comma-separated systems (default: all)."),
     judge: Optional[str] = typer.Option(None, "--judge", "-j", help="LLM judge model (litellm string); default "
@@ -101,8 +101,8 @@ def judge_bench_command(
     from ..paths import datasets_dir
 
     folder = labels or datasets_dir() / "aci-bench-labels"
-    if split not in ("test", "dev", "all"):
-        fail(f"--split {split}: unknown split — fix: use test, dev or all")
+    if split not in ("test", "dev", "holdout", "all"):
+        fail(f"--split {split}: unknown split — fix: use test, dev, holdout or all")
     splits = None if split == "all" else (split,)
     systems_t = tuple(s.strip() for s in systems.split(",")) if systems else None
     lset = load_labelled_set(folder, labeller, splits=splits, systems=systems_t)

@@ -14,11 +14,14 @@
 - ``omissions``: which of those facts the note leaves out
 - ``referrals``: referrals in a note to a specialty the visit never spoke of
 - ``unlisted``: clinical words no lexicon lists (-itis, -osis...), asserted but never said
+- ``plan_checks``: follow-up intervals and treatments the visit declined, against the note's plan
+- ``exam_quality``: examination measures (range of motion, strength...) read normal vs abnormal
+- ``result_quality``: test results read normal vs abnormal (the note's reading against the clinician's)
 - ``severity``: CREOLA severity of a flag and its confidence (``rubrics/grounding/confidence.json``)
 - ``records``: fast construction of the output records
 """
 
-GROUNDING_VERSION = "2.4"  # 1.1: list negation scope, allergies by substance, measurement values
+GROUNDING_VERSION = "2.5"  # 1.1: list negation scope, allergies by substance, measurement values
 # 1.2: names with digits (free T4, L4-L5) are not numbers, self-corrections ("no, sorry") do not
 #      negate, a denied specific finding does not deny the broader one, "Plan:"/"give" cover plan items
 # 1.3: "practise"/"recheck" sentences cover plan items
@@ -49,3 +52,11 @@ GROUNDING_VERSION = "2.4"  # 1.1: list negation scope, allergies by substance, m
 #      "a month" = 4 weeks); lexicon terms with "n't"/"cannot"; lay words (gives out, can't catch my breath,
 #      heart race, peeing a lot...); "non-tender"; "no drug allergies" vs hay fever. Omissions: a limp or
 #      cane, daily weights, drinking fluids; "stressed the importance of" covers. Confidences refitted on dev
+# 2.5: a follow-up interval the visit never gave (or gave none); a treatment the clinician said is not needed;
+#      an examination measure or a test result read the other way ("normal range of motion" / "limited range
+#      of motion"; "chest x-ray demonstrates CHF" / "looks good"); a dose said beside another drug; a result
+#      when labs were only planned. False flags: "does not show X or Y"; "Tylenol for fever" (what a drug is
+#      for); "if a croup cough develops" (a contingency); "covid vaccines" grounds a vaccination; "ronchi";
+#      "one fifty one sixty"; "examination of the left ankle:" is a label, not a manoeuvre; a quantity's topic
+#      up to six turns away. Omissions: "i don't think he needs any antibiotics"; a follow-up without its
+#      interval. Confidences refitted on dev; a real-note holdout (4 encounters) labelled after the rules froze

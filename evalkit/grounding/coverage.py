@@ -52,7 +52,7 @@ _SAME_ACTION: Final = frozenset({(a, a) for a in ("order", "start", "stop", "inc
 _HISTORY_SECTION: Final = re.compile(r"hpi|histor|subjective|complaint|review of systems|\bros\b|medication|allerg|"
                                       r"social|famil|surgical|vital|exam")
 PLAN_SECTION: Final = re.compile(r"plan|instruction|recommend|treatment|disposition|assessment|impression")
-_FOLLOW_CUE: Final = re.compile(r"\b(?:follow(?:-| )?up|return(?:s|ed|ing)?|come back|recheck|re-evaluat\w*|revisit|"
+FOLLOW_CUE: Final = re.compile(r"\b(?:follow(?:-| )?up|return(?:s|ed|ing)?|come back|recheck|re-evaluat\w*|revisit|"
                                 r"see (?:me|him|her|them|the patient|you) (?:again|back|in)|be seen|next visit|"
                                 r"next appointment)\b")
 FOLLOW_UP: Final = "follow up"  # the follow-up concept
@@ -128,7 +128,7 @@ def note_view(units: list[Unit], sections: list[str] | None = None) -> NoteView:
             where.setdefault(c, []).append(k)
         cue[k] = not (cue_stems if in_plan[k] else _ORDER_STEMS).isdisjoint(sts) or "'ll" in u.norm
         near_cue[k] = cue[k] and (not _NEAR_STEMS.isdisjoint(sts) or "'ll" in u.norm)
-        if (in_plan[k] or cue[k]) and (FOLLOW_UP in cs or _FOLLOW_CUE.search(u.norm)):
+        if (in_plan[k] or cue[k]) and (FOLLOW_UP in cs or FOLLOW_CUE.search(u.norm)):
             follow = True
             follow_days += interval_days(u.norm)
         ns = u.numbers()

@@ -29,7 +29,7 @@ from .severity import red_flags
 
 _VACCINE: Final = stem("vaccine")
 #: "i'll see you again in three months", "over the next six months and follow up at that time"
-_FOLLOW_UP: Final = re.compile(
+FOLLOW_UP_SAID: Final = re.compile(
     r"\b(?:see (?:you|me|him|her)(?: again| back)?|follow(?:-| )?up|come back|check back|recheck|bring you back|"
     r"touch base)\b")
 _INTERVAL_WORDS: Final = re.compile(r"days?\b|weeks?\b|months?\b|years?\b")
@@ -138,7 +138,7 @@ def _follow_ups(idx: TranscriptIndex) -> list[tuple[str, float, str, int, float]
         u = idx.units[i]
         if idx.roles[i] == SpeakerRole.PATIENT or not _INTERVAL_WORDS.search(u.norm):
             continue
-        for f in _FOLLOW_UP.finditer(u.norm):
+        for f in FOLLOW_UP_SAID.finditer(u.norm):
             m = _INTERVAL.search(u.norm, f.end(), f.end() + 40) or _INTERVAL.search(u.norm, max(0, f.start() - 50),
                                                                                      f.start())
             if m is None:

@@ -19,12 +19,15 @@ from rapidfuzz import fuzz, process
 from .allergies import check_allergy, is_allergy_claim
 from .checks import CONTRADICTED, RANK as _RANK, SUPPORTED, UNSUPPORTED, Check, Grounded
 from .entities import Unit
+from .exam_quality import check_exam_quality
 from .index import SAME_AMOUNT, TranscriptIndex
 from .lexicon import GENERIC, GENERIC_FINDINGS, OPPOSITE, STOPWORDS, TOKEN_RE, Term, lexicon, stem
 from .negation import AFF, NEG, normalize
 from .numbers import DOSE_UNITS, number_readings, spoken_decimals
-from .polarity import check_polarity
+from .plan_checks import check_declined, check_follow_up
+from .polarity import check_polarity, condition_start
 from .referrals import check_referral
+from .result_quality import check_result_quality
 from .unlisted import check_unlisted
 from .severity import confidence, coverage, is_major
 
@@ -96,10 +99,11 @@ def _concept_supported_uncached(term: Term, idx: TranscriptIndex) -> list[int] |
     turns = idx.turns_with_all(key)
     if turns:
         return turns
-    if len(term.stems) == 1 and len(term.text) >= 8:
+    if len(term.stems) == 1 and len(term.text) >= 7:
         # a long clinical word misspelt or misheard in the transcript ("erythmateous papules")
         cands = [t for t in idx.long_tokens() if t[0] == term.text[0] and abs(len(t) - len(term.text)) <= 3]
-        m = process.extractOne(term.text, cands, scorer=fuzz.ratio, score_cutoff=85) if cands else None
+        cut = 85 if len(term.text) >= 8 else 90  # "ronchi" for rhonchi: one letter in seven
+        m = process.extractOne(term.text, cands, scorer=fuzz.ratio, score_cutoff=cut) if cands else None
         if m:
             return idx.stem_turns.get(stem(m[0]), [])
     if len(term.stems) > 1:
@@ -129,15 +133,28 @@ def _result_absent(u: Unit, term: Term, idx: TranscriptIndex) -> Check | None:
         return None
     if idx.concept_turns.get(term.canonical) or any(s in idx.stem_turns for s in term.stems if len(s) > 2):
         return None
-    labs = idx.memo.get("labs-said")
-    if labs is None:
-        labs = idx.memo["labs-said"] = any(stem(w) in idx.stem_turns for w in _LABS_SAID) or \
-            bool(idx.concept_turns.get(lexicon().find("blood work").canonical))  # type: ignore[union-attr]
-    if labs:
+    said, reported = _labs(idx)
+    if reported:
         return None
-    return Check("procedure", UNSUPPORTED, "fabrication", True, [],
-                 f"result of '{term.text}': the visit never spoke of it or of labs", rule="result.absent",
-                 concept=term.canonical)
+    why = "the visit only planned labs" if said else "the visit never spoke of it or of labs"
+    return Check("procedure", UNSUPPORTED, "fabrication", True, [], f"result of '{term.text}': {why}",
+                 rule="result.absent", concept=term.canonical)
+
+
+#: a turn that gives lab results ("your labs look okay", "the blood work came back")
+_REPORTED: Final = re.compile(r"\b(?:results?|came back|show(?:s|ed|n)?|look(?:s|ed)? (?:good|okay|ok|normal|fine|"
+                              r"great|stable)|normal|elevated|high|low|within|unremarkable|reviewed|positive|negative|"
+                              r"level)\b")
+
+
+def _labs(idx: TranscriptIndex) -> tuple[bool, bool]:
+    """Whether the visit spoke of labs at all, and whether it gave any lab result (memoised)."""
+    got = idx.memo.get("labs-said")
+    if got is None:
+        turns = sorted({i for w in _LABS_SAID for i in idx.stem_turns.get(stem(w), ())} |
+                       set(idx.concept_turn_ids(lexicon().find("blood work").canonical)))  # type: ignore[union-attr]
+        got = idx.memo["labs-said"] = (bool(turns), any(_REPORTED.search(idx.units[i].norm) for i in turns))
+    return got
 
 
 _ABNORMAL: Final = re.compile(r"\b(?:elevat\w*|high|low|positive|abnormal|increased|decreased|raised|reduced)\b")
@@ -150,8 +167,10 @@ def _result_via_parent(u: Unit, term: Term, idx: TranscriptIndex) -> Check | Non
     elevated" when the clinician said "your labs look okay"): the visit gave no such result."""
     lx = lexicon()
     par = lx.parent.get(term.canonical)
-    if not par or not _ABNORMAL.search(u.norm) or any(t in _ORDERING for t in u.toks):
+    if not par or any(t in _ORDERING for t in u.toks):
         return None
+    if not _ABNORMAL.search(u.norm) and not (_RESULT_WORDS.search(u.norm) and not _labs(idx)[1]):
+        return None  # a normal result is an abnormal one's only when the visit gave no lab result at all
     if idx.concept_turns.get(term.canonical):
         return None
     key = _name_stems(term)
@@ -221,6 +240,31 @@ def _mixed(u: Unit, term: Term) -> bool:
     return len({u.polarity(s) for s in at}) > 1
 
 
+#: words in an "if" clause that take the finding as already there ("if his rash does not improve")
+_PERSISTS: Final = frozenset("""his her their your continue continues continued persist persists persistent
+still improve improves improving resolve resolves better worse worsen worsens worsening recur recurs return
+returns""".split())
+
+
+_CLAUSE_END: Final = re.compile(r"[,;.:]")
+
+
+def _contingency(u: Unit, s: int) -> bool:
+    """A finding in an "if" clause that may arise ("if a croup cough develops"), not one taken as present."""
+    start = condition_start(u, s)
+    if start is None:
+        return False
+    clause = _CLAUSE_END.split(u.norm[start:], 1)[0]
+    return _PERSISTS.isdisjoint(TOKEN_RE.findall(clause))
+
+
+def _indication(u: Unit, s: int, term: Term) -> bool:
+    """A symptom named as what a drug named before it is for ("Tylenol as needed for fever")."""
+    toks = u.toks
+    return (s > 0 and toks[s - 1] == "for" and term.canonical in lexicon().symptoms
+            and any(t.category == "drug" and e0 < s for s0, e0, t in u.matches))
+
+
 def check_concepts(u: Unit, idx: TranscriptIndex, skip: frozenset[int] = frozenset(),
                    section: str = "") -> list[Check]:
     """Drug, condition and procedure atoms of a claim: presence, then polarity.
@@ -259,8 +303,10 @@ def check_concepts(u: Unit, idx: TranscriptIndex, skip: frozenset[int] = frozens
             continue
         ev = _concept_supported(term, idx)
         if ev is None:
-            # a denied finding never discussed is a template negative, not a fabrication
-            if cat in _CHECKED and not _is_generic(term) and u.polarity(s) != NEG:
+            # a denied finding never discussed is a template negative, not a fabrication; one in an
+            # "if" clause ("if a croup cough develops, ...") is a contingency, not a claim that it is there
+            if cat in _CHECKED and not _is_generic(term) and u.polarity(s) != NEG \
+                    and not (cat == "condition" and _contingency(u, s)):
                 out.append(Check(cat, UNSUPPORTED, "fabrication", True, [],
                                  f"{'diagnosis/finding' if cat == 'condition' else cat} '{term.text}' is not in the transcript", rule=f"{cat}.absent", concept=term.canonical))
             continue
@@ -274,6 +320,9 @@ def check_concepts(u: Unit, idx: TranscriptIndex, skip: frozenset[int] = frozens
             if bad is not None:
                 out.append(bad)
                 continue
+        if cat == "condition" and _indication(u, s, term):
+            out.append(Check(cat, SUPPORTED, evidence=ev[:3]))
+            continue  # "ibuprofen or Tylenol for fever": what to take it for, not a fever she has
         if cat == "condition" and not _mixed(u, term):
             hit = check_polarity(u, s, e, term, u.polarity(s), idx, section)
             if hit is not None:
@@ -283,6 +332,9 @@ def check_concepts(u: Unit, idx: TranscriptIndex, skip: frozenset[int] = frozens
     return out
 
 
+#: turns either side of a quantity's turn that may say what it is about ("how long has this been going on?"
+#: ... "it's been a week" ... "i was in gymnastics class")
+_CONTEXT_TURNS: Final = 6
 _MEASURE_GAP: Final = frozenset("is was were of at to on in today's today currently recent most last reviewed showed "
                          "revealed measured reading readings level levels value elevated high low up down around "
                          "about approximately slightly mildly".split())
@@ -363,6 +415,14 @@ def check_numbers(u: Unit, text: str, idx: TranscriptIndex, drug_turns: list[int
                 out.append(Check("dose", CONTRADICTED, "contextual", True, drug_turns[:3],
                                  f"{what} {n.value:g} {n.unit} differs from what was said for this medication", rule="dose.not_near_drug"))
                 continue
+        if drug_turns and n.unit in DOSE_UNITS and n.value not in _said_with_drug(u, idx):
+            # "flonase, 800 mg three times a day": 800 was said beside motrin, never beside flonase
+            drug = _dose_of_other_drug(u, idx, n.value)
+            if drug:
+                out.append(Check("dose", CONTRADICTED, "contextual", True, drug_turns[:3],
+                                 f"{n.value:g} {n.unit} was said for {drug}, not for this medication",
+                                 rule="dose.other_drug"))
+                continue
         m = None
         if any(t.category in ("measure", "procedure") for _, _, t in u.matches):
             m = _measure_before(u, len(TOKEN_RE.findall(normalize(text[:n.start]))))
@@ -379,7 +439,7 @@ def check_numbers(u: Unit, text: str, idx: TranscriptIndex, drug_turns: list[int
         if m is None and unit is not None and unit not in ("mg", "mcg", "unit", "ml", "tablet", "puff", "year"):
             # the same quantity must be said about the same thing: share a content word with the turn
             ctx = _context_stems(u, idx)
-            if ctx and not any(ctx & idx.turn_stems(j) for i in turns for j in range(i - 2, i + 3)
+            if ctx and not any(ctx & idx.turn_stems(j) for i in turns for j in range(i - _CONTEXT_TURNS, i + _CONTEXT_TURNS + 1)
                                if 0 <= j < len(idx.units)):
                 out.append(Check("number", UNSUPPORTED, "contextual", True, turns[:2],
                                  f"the transcript says {n.value:g} {n.unit} about something else", rule="number.other_context"))
@@ -389,6 +449,29 @@ def check_numbers(u: Unit, text: str, idx: TranscriptIndex, drug_turns: list[int
 
 
 _DOSE_WINDOW: Final = 6  # tokens around a drug's name in a turn whose numbers are its dose
+
+
+def _dose_of_other_drug(u: Unit, idx: TranscriptIndex, value: float) -> str | None:
+    """Another drug the transcript says ``value`` beside (within :data:`_DOSE_WINDOW` words), when the claim's
+    drugs are not among those it is said beside."""
+    doses = idx.memo.get("doses-by-drug")
+    if doses is None:
+        doses = {}
+        for i, tu in enumerate(idx.units[:idx.n_turns]):
+            offs = None
+            for s, _, t in tu.matches:
+                if t.category != "drug":
+                    continue
+                offs = offs or tu.offsets()
+                a = offs[max(0, s - _DOSE_WINDOW)]
+                b = offs[s + _DOSE_WINDOW] if s + _DOSE_WINDOW < len(offs) else len(tu.norm)
+                for v in number_readings(TOKEN_RE.findall(spoken_decimals(tu.norm[a:b])))[0]:
+                    doses.setdefault(v, {}).setdefault(t.canonical, t.text)
+        idx.memo["doses-by-drug"] = doses
+    beside = doses.get(value)
+    if not beside or any(t.category == "drug" and t.canonical in beside for _, _, t in u.matches):
+        return None
+    return next(iter(beside.values()))
 
 
 def _said_with_drug(u: Unit, idx: TranscriptIndex) -> set[float]:
@@ -536,6 +619,10 @@ def ground_claim(claim: str | Unit, idx: TranscriptIndex, section: str | None = 
     checks += check_history(u, idx)
     checks += check_referral(u, idx)
     checks += check_unlisted(u, idx)
+    checks += check_follow_up(u, idx)
+    checks += check_declined(u, idx)
+    checks += check_exam_quality(u, idx)
+    checks += check_result_quality(u, idx)
     # every check supported (most claims): no need to rank them
     worst = (max(checks, key=lambda c: (_RANK[c.verdict], c.major))
              if any(c.verdict != SUPPORTED for c in checks) else None)

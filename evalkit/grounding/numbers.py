@@ -97,8 +97,9 @@ def _compose(words: list[str]) -> float | None:
     return val
 
 
-def _chunks(words: list[str]) -> list[float]:
-    """Split a run into spoken sub-numbers ("one twenty" -> [1, 20]; "twenty five" -> [25])."""
+def _chunks(words: list[str], merge: bool = True) -> list[float]:
+    """Split a run into spoken sub-numbers ("one twenty" -> [1, 20]; "twenty five" -> [25]; with
+    ``merge=False`` a tens word and the digit after it stay apart: "fifty one" -> [50, 1])."""
     out: list[float] = []
     cur: float | None = None
     last = ""
@@ -108,7 +109,7 @@ def _chunks(words: list[str]) -> list[float]:
                 out.append(cur)
             cur = _TENS[w]
         elif w in _ONES:
-            if cur is not None and last in _TENS and _ONES[w] < 10:
+            if merge and cur is not None and last in _TENS and _ONES[w] < 10:
                 cur += _ONES[w]
             else:
                 if cur is not None:
@@ -158,9 +159,12 @@ def _word_number_readings(words: list[str]) -> set[float]:
     vals.update(ch)
     if len(ch) >= 3 and all(c < 10 for c in ch):  # digit by digit: "three two five" -> 325
         vals.add(float("".join(str(int(c)) for c in ch)))
-    for a, b in zip(ch, ch[1:]):  # colloquial: "one twenty" -> 120, "twelve fifty" -> 1250
-        if a == int(a) and b == int(b) and b >= 10:
-            vals.add(float(f"{int(a)}{int(b)}"))
+    # colloquial: "one twenty" -> 120, "twelve fifty" -> 1250; "one fifty one sixty" -> 150 and 160 too
+    apart = _chunks(words, False) if len(ch) > 1 else ch
+    for seq in (ch, apart) if apart != ch else (ch,):
+        for a, b in zip(seq, seq[1:]):
+            if a == int(a) and b == int(b) and b >= 10:
+                vals.add(float(f"{int(a)}{int(b)}"))
     if "point" in words:  # "ninety eight point six": decimals on the last chunk before "point"
         i = words.index("point")
         left = _chunks(words[:i]) or [0]

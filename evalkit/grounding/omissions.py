@@ -102,9 +102,8 @@ def find_omissions(idx: TranscriptIndex, units: list[Unit],
             n_doses += 1
             if not any(v in nv.numbers for v in it.dose[1]):
                 add(f"dose: {it.dose[0]} {max(it.dose[1]):g}", "dose", it.turns)
-    for text, count, unit, i, top in facts.follow_ups:  # no follow-up, or only at another interval
-        if not nv.follow_up or (nv.follow_days and not same_interval(count * DAYS[unit], nv.follow_days,
-                                                                       top * DAYS[unit])):
+    for text, count, unit, i, top in facts.follow_ups:  # no follow-up, none with an interval, or another interval
+        if not nv.follow_days or not same_interval(count * DAYS[unit], nv.follow_days, top * DAYS[unit]):
             add(f"follow-up: {text}", "plan", [i])
     for canon in facts.meds:
         covered = named(terms[canon], nv)

@@ -78,6 +78,9 @@ _TITLES: Final = frozenset(("dr", "doctor"))
 _NO_MORE: Final = re.compile(r"\b(?:n't|not|no)\b(?: think| believe| need| want)?(?: that)?(?: you| we)?"
                              r"(?: need| will need)?"
                              r"(?: to (?:do|get|take|have|start))?(?: any)? ?(?:more|further|additional) ")
+#: what is not needed at all: "i do n't think he needs any antibiotics", "you do n't need an x-ray"
+_NOT_NEEDED: Final = re.compile(r"\b(?:n't|not)\b(?: think| believe)?(?: that)?(?: you| he| she| they| we| it)"
+                                r" (?:needs?|requires?)(?: to (?:do|get|take|have|start))? (?:any|an|a) ")
 #: before an announcement: what is not needed ("i do n't think you need to follow up with the surgeon anymore")
 DECLINED: Final = re.compile(r"\b(?:n't|not|no longer)\b[^.?!,]{0,30}$")
 #: whom a patient is sent to see ("a cardiologist", "orthopedics", "psychiatry", "gi")
@@ -169,10 +172,11 @@ def referral(u, e0: int, i: int, out: list[PlanItem], seen: set[str]) -> None:
 
 
 def no_more(u: Unit, i: int, out: list[PlanItem], seen: set[str]) -> None:
-    """A treatment or test the clinician says is needed no more ("i do n't think any more antibiotics are needed",
-    "we do n't need any more blood work"): a decision the plan records."""
+    """A treatment or test the clinician says is needed no more, or not at all ("i do n't think any more
+    antibiotics are needed", "we do n't need any more blood work", "i do n't think he needs any antibiotics"):
+    a decision the plan records."""
     offs = u.offsets()
-    for m in _NO_MORE.finditer(u.norm):
+    for m in [*_NO_MORE.finditer(u.norm), *_NOT_NEEDED.finditer(u.norm)]:
         k = bisect_left(offs, m.end())
         t = next((t for s, _, t in u.matches if s == k and t.category in PLAN_CATS), None)
         if t is None:
@@ -181,7 +185,8 @@ def no_more(u: Unit, i: int, out: list[PlanItem], seen: set[str]) -> None:
         sig = "no " + " ".join(key)
         if key and sig not in seen:
             seen.add(sig)
-            out.append(PlanItem("", [i], {"stop"}, f"no more {display_name(t)}", key, [set(key)]))
+            what = f"no more {display_name(t)}" if m.re is _NO_MORE else f"no {display_name(t)} needed"
+            out.append(PlanItem("", [i], {"stop"}, what, key, [set(key)]))
 
 
 def specialist_at(u: Unit, k0: int) -> int:

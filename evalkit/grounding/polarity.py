@@ -185,13 +185,24 @@ _CONDITIONAL: Final = re.compile(r"\b(?:if|unless|whether|in case)\b")
 _CLAUSE_AFTER_IF: Final = re.compile(r"[,;.:]")
 
 
-def _in_condition(u: Unit, tok: int) -> bool:
-    """Whether token ``tok`` is inside an "if ..." clause (no comma or full stop since the "if")."""
+def condition_start(u: Unit, tok: int) -> int | None:
+    """Where the "if ..." clause holding token ``tok`` starts in ``u.norm`` (no comma or full stop
+    since the "if"), or None when the token is in no such clause."""
     at = u.offsets()[tok]
     last = None
     for m in _CONDITIONAL.finditer(u.norm, 0, at):
         last = m
-    return last is not None and not _CLAUSE_AFTER_IF.search(u.norm, last.end(), at)
+    return last.start() if last is not None and not _CLAUSE_AFTER_IF.search(u.norm, last.end(), at) else None
+
+
+def in_condition(u: Unit, tok: int) -> bool:
+    """Whether token ``tok`` is inside an "if ..." clause."""
+    return condition_start(u, tok) is not None
+
+
+def _after_label(norm: str) -> str:
+    """The claim after an inline label ("examination of the left ankle: no tenderness ..." -> "no tenderness ...")."""
+    return norm.rsplit(":", 1)[-1]
 
 
 def check_polarity(u: Unit, s: int, e: int, term: Term, pol: str,
@@ -213,7 +224,7 @@ def check_polarity(u: Unit, s: int, e: int, term: Term, pol: str,
     """
     if pol == NEG and _ISSUES_WITH.search(u.norm):
         return None  # "denies issues with his migraines": the migraines are not denied
-    if pol == NEG and _in_condition(u, s):
+    if pol == NEG and in_condition(u, s):
         return None  # "if the x-ray does not reveal a fracture, ...": a condition, not a finding
     if pol == HIST and term.canonical in lexicon().symptoms:
         return None  # "her heartburn resolved with Prilosec": a past episode, not what she has now
@@ -238,7 +249,7 @@ def check_polarity(u: Unit, s: int, e: int, term: Term, pol: str,
         # denying the specific finding does not deny the broader one it names ("no coughing up
         # blood" says nothing of the cough; "denies radiating pain" nothing of the knee pain)
         findings = findings[:1]
-    if pol == NEG and generic and _MANEUVER.search(u.norm):
+    if pol == NEG and generic and _MANEUVER.search(_after_label(u.norm)):
         return None  # "no pain with supination": one manoeuvre at the exam, not the complaint
     pols = transcript_polarities(idx, findings, anat, side_near(u, s))
     fam = pols.pop(FAM, [])
@@ -267,7 +278,7 @@ def check_polarity(u: Unit, s: int, e: int, term: Term, pol: str,
     # and over: a complaint discussed at length against one "does this hurt? no" at the exam
     # (an affirmation the dialogue makes once backs the note whatever else is said: "the ultrasound revealed
     # a mass" in 2019 is not contradicted by today's "no palpable masses")
-    majority = pol == NEG and (not generic or not _MANEUVER.search(u.norm)) and n_opp >= MAJORITY * n_same \
+    majority = pol == NEG and (not generic or not _MANEUVER.search(_after_label(u.norm))) and n_opp >= MAJORITY * n_same \
         and n_opp >= MAJORITY
     if n_opp and (not n_same or majority):
         verb = "denies" if pol == NEG else "affirms"

@@ -24,7 +24,7 @@ from .checks import Check
 from .lexicon import grounding_dir, lexicon
 
 #: rules whose flags are major whatever the context
-_ALWAYS_MAJOR: Final = frozenset({"drug.absent", "dose.other_value", "dose.not_near_drug", "allergy.none_contradicted",
+_ALWAYS_MAJOR: Final = frozenset({"drug.absent", "dose.other_value", "dose.not_near_drug", "dose.other_drug", "allergy.none_contradicted",
                                   "allergy.denied_contradicted", "allergy.absent", "laterality.finding_other_side",
                                   "laterality.other_side", "procedure.absent", "history.absent",
                                   "number.local_other_value", "measure.other_value", "result.absent", "result.unnamed_test",
@@ -104,6 +104,17 @@ def coverage(u: Any, idx: Any) -> float:
     return sum(1 for s in key if s in said) / len(key)
 
 
+#: rules that compare the note with what the visit decided or found: their claims use the visit's own words,
+#: so coverage says nothing of whether the flag is right
+_NO_COVERAGE: Final = frozenset(("plan.declined", "followup.other_interval", "followup.unsaid",
+                                 "exam.opposite_quality", "result.opposite", "dose.other_drug"))
+
+
+def coverage_counts(rules: list[str | None]) -> bool:
+    """Whether a claim's coverage moves the confidence of a flag by these rules."""
+    return not all(r in _NO_COVERAGE for r in rules)
+
+
 def confidence(checks: list[Check], cover: float = 0.5) -> float:
     """How likely the claim's flag is right: the failing rules' confidences combined by noisy-or,
     then lowered as the claim's coverage (:func:`coverage`) rises, by the fitted slope."""
@@ -112,6 +123,8 @@ def confidence(checks: list[Check], cover: float = 0.5) -> float:
     for c in checks:
         miss *= 1.0 - table.get(c.rule, DEFAULT_CONFIDENCE)
     p = min(max(1.0 - miss, 1e-3), 1 - 1e-3)
+    if not coverage_counts([c.rule for c in checks]):
+        cover = 0.5  # no move
     return round(adjust(p, cover, slope), 3)
 
 

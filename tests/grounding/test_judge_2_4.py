@@ -9,20 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from evalkit.importers.aci_bench import load_aci_bench
 from evalkit.metrics.hallucination import judge_note
 from evalkit.schema import SpeakerRole, Turn
 from evalkit.text.parse import parse_note
-from tests.conftest import ACI
-
-
-@pytest.fixture(scope="module")
-def cons():
-    out = {}
-    for path, meta in ((ACI / "train.csv", ACI / "train_metadata.csv"), (ACI / "valid.csv", ACI / "valid_metadata.csv"),
-                       (ACI / "test1" / "test1.csv", ACI / "test1" / "test1_metadata.csv")):
-        out.update({c.case.id: c for c in load_aci_bench(path, meta)})
-    return out
 
 
 def _claims(c, note: str):

@@ -152,6 +152,36 @@ def test_the_shipped_labels_cover_what_the_benchmark_promises():
     assert "CC BY 4.0" in (LABELS / "README.md").read_text()
 
 
+def test_the_holdout_split_is_labelled_apart_and_the_cli_reads_it(tmp_path):
+    hold = load_labelled_set(LABELS, "A", splits=("holdout",))
+    others = load_labelled_set(LABELS, "A", splits=("dev", "test"))
+    assert len(hold.notes) >= 24 and not {n.encounter_id for n in hold.notes} & {n.encounter_id for n in others.notes}
+    out = tmp_path / "h.json"
+    r = CliRunner().invoke(app, ["judge-bench", "--split", "holdout", "--systems", "gpt-4", "--json", str(out)])
+    assert r.exit_code == 0, r.output
+    assert json.loads(out.read_text())["splits"] == ["holdout"]
+    r = CliRunner().invoke(app, ["judge-bench", "--split", "train"])
+    assert r.exit_code != 0 and "test, dev, holdout or all" in r.output
+
+
+def test_a_claim_running_past_an_inline_heading_counts_on_its_sentence_only():
+    from evalkit.calibrate.labels import LabelledNote, LabelledSentence
+    from evalkit.calibrate.realnotes import assign
+    from evalkit.text.parse import parse_note
+
+    text = "PHYSICAL EXAM\nMSK: Examination of the left knee: Tender medial joint line.\n"
+    sents = [LabelledSentence(f"s{i}", sp.start, sp.end, sp.text, "error" if not sp.heading else "ok",
+                              None if sp.heading else "major", "heading" if sp.heading else "fabrication")
+             for i, sp in enumerate(segment_note(text))]
+    parsed = parse_note(text)
+    sent = parsed.sections[0].sentences[0]
+    assert sent.text.startswith("MSK:")  # the parser keeps the one-word label in the claim
+    claim = Claim(id=f"{sent.id}#0", sentence_id=sent.id, section="physical_exam", text=sent.text,
+                  verdict="unsupported", severity="major", type="fabrication", confidence=0.9, rule="x")
+    outs = assign(LabelledNote("E", "sys", "test", "A", text, sents, []), parsed, JudgeResult(claims=[claim]))
+    assert [len(o.claims) for o in outs] == [0, 0, 1]
+
+
 def test_offline_judge_on_the_dev_labels_keeps_its_figures():
     # a regression guard on the split the rules were developed on (the test split is measured by make bench)
     lset = load_labelled_set(LABELS, "A", splits=("dev",))
