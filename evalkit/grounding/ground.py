@@ -25,7 +25,7 @@ from .lexicon import GENERIC, GENERIC_FINDINGS, OPPOSITE, STOPWORDS, TOKEN_RE, T
 from .negation import AFF, NEG, normalize
 from .numbers import DOSE_UNITS, number_readings, spoken_decimals
 from .plan_checks import check_declined, check_follow_up
-from .polarity import check_polarity, condition_start
+from .polarity import check_polarity, condition_clause
 from .referrals import check_referral
 from .result_quality import check_result_quality
 from .unlisted import check_unlisted
@@ -246,16 +246,10 @@ still improve improves improving resolve resolves better worse worsen worsens wo
 returns""".split())
 
 
-_CLAUSE_END: Final = re.compile(r"[,;.:]")
-
-
 def _contingency(u: Unit, s: int) -> bool:
     """A finding in an "if" clause that may arise ("if a croup cough develops"), not one taken as present."""
-    start = condition_start(u, s)
-    if start is None:
-        return False
-    clause = _CLAUSE_END.split(u.norm[start:], 1)[0]
-    return _PERSISTS.isdisjoint(TOKEN_RE.findall(clause))
+    clause = condition_clause(u, s)
+    return clause is not None and _PERSISTS.isdisjoint(TOKEN_RE.findall(clause))
 
 
 def _indication(u: Unit, s: int, term: Term) -> bool:

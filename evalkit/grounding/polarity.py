@@ -185,19 +185,22 @@ _CONDITIONAL: Final = re.compile(r"\b(?:if|unless|whether|in case)\b")
 _CLAUSE_AFTER_IF: Final = re.compile(r"[,;.:]")
 
 
-def condition_start(u: Unit, tok: int) -> int | None:
-    """Where the "if ..." clause holding token ``tok`` starts in ``u.norm`` (no comma or full stop
-    since the "if"), or None when the token is in no such clause."""
+def condition_clause(u: Unit, tok: int) -> str | None:
+    """The "if ..." clause holding token ``tok`` (from the "if" to the comma or full stop that ends it;
+    none between the "if" and the token), or None when the token is in no such clause."""
     at = u.offsets()[tok]
     last = None
     for m in _CONDITIONAL.finditer(u.norm, 0, at):
         last = m
-    return last.start() if last is not None and not _CLAUSE_AFTER_IF.search(u.norm, last.end(), at) else None
+    if last is None or _CLAUSE_AFTER_IF.search(u.norm, last.end(), at):
+        return None
+    end = _CLAUSE_AFTER_IF.search(u.norm, at)
+    return u.norm[last.start():end.start() if end else len(u.norm)]
 
 
 def in_condition(u: Unit, tok: int) -> bool:
     """Whether token ``tok`` is inside an "if ..." clause."""
-    return condition_start(u, tok) is not None
+    return condition_clause(u, tok) is not None
 
 
 def _after_label(norm: str) -> str:
