@@ -71,6 +71,8 @@ def main() -> None:
     ap.add_argument("--add-dev", type=int, default=0,
                     help="add this many more dev encounters (drawn from those not yet chosen, per sub-corpus in turn)")
     a = ap.parse_args()
+    if a.encounters and a.add_dev:
+        ap.error("--add-dev draws more dev encounters around the seeded choice; it cannot go with --encounters")
     rows = read(a.src / "test1.csv")
     meta = {r["encounter_id"]: r for r in read(a.src / "test1_metadata.csv")}
     notes = {"human": {r["encounter_id"]: r["note"] for r in rows}}

@@ -68,6 +68,15 @@ def _qualities(u: Unit) -> list[tuple[tuple[str, str], str]]:
     return out
 
 
+def _turn_qualities(idx: TranscriptIndex, i: int) -> list[tuple[tuple[str, str], str]]:
+    """:func:`_qualities` of transcript turn ``i`` (memoised: every claim naming a measure reads the same turns)."""
+    key = ("exam-qualities", i)
+    got = idx.memo.get(key)
+    if got is None:
+        got = idx.memo[key] = _qualities(idx.units[i])
+    return got
+
+
 def _anatomy_stems(u: Unit) -> set[str]:
     return {s for _, _, t in u.matches if t.category == "anatomy" for s in t.stems}
 
@@ -89,7 +98,7 @@ def check_exam_quality(u: Unit, idx: TranscriptIndex) -> list[Check]:
                     continue
                 if where and where.isdisjoint(idx.turn_stems(i)):
                     continue
-                for (m2, move2), q2 in _qualities(idx.units[i]):
+                for (m2, move2), q2 in _turn_qualities(idx, i):
                     if m2 == measure and move2 == move:
                         said.setdefault(q2, []).append(i)
         if said and q not in said:

@@ -151,8 +151,8 @@ def _labs(idx: TranscriptIndex) -> tuple[bool, bool]:
     """Whether the visit spoke of labs at all, and whether it gave any lab result (memoised)."""
     got = idx.memo.get("labs-said")
     if got is None:
-        turns = sorted({i for w in _LABS_SAID for i in idx.stem_turns.get(stem(w), ())} |
-                       set(idx.concept_turn_ids(lexicon().find("blood work").canonical)))  # type: ignore[union-attr]
+        turns = {i for w in _LABS_SAID for i in idx.stem_turns.get(stem(w), ())} | \
+            set(idx.concept_turn_ids(lexicon().find("blood work").canonical))  # type: ignore[union-attr]
         got = idx.memo["labs-said"] = (bool(turns), any(_REPORTED.search(idx.units[i].norm) for i in turns))
     return got
 
@@ -445,22 +445,25 @@ def check_numbers(u: Unit, text: str, idx: TranscriptIndex, drug_turns: list[int
 _DOSE_WINDOW: Final = 6  # tokens around a drug's name in a turn whose numbers are its dose
 
 
+def _numbers_beside(tu: Unit, tok: int) -> set[float]:
+    """The numbers a turn says within :data:`_DOSE_WINDOW` words of its token ``tok`` (a drug's name)."""
+    offs = tu.offsets()
+    a = offs[max(0, tok - _DOSE_WINDOW)]
+    b = offs[tok + _DOSE_WINDOW] if tok + _DOSE_WINDOW < len(offs) else len(tu.norm)
+    return number_readings(TOKEN_RE.findall(spoken_decimals(tu.norm[a:b])))[0]
+
+
 def _dose_of_other_drug(u: Unit, idx: TranscriptIndex, value: float) -> str | None:
     """Another drug the transcript says ``value`` beside (within :data:`_DOSE_WINDOW` words), when the claim's
     drugs are not among those it is said beside."""
     doses = idx.memo.get("doses-by-drug")
     if doses is None:
         doses = {}
-        for i, tu in enumerate(idx.units[:idx.n_turns]):
-            offs = None
+        for tu in idx.units[:idx.n_turns]:
             for s, _, t in tu.matches:
-                if t.category != "drug":
-                    continue
-                offs = offs or tu.offsets()
-                a = offs[max(0, s - _DOSE_WINDOW)]
-                b = offs[s + _DOSE_WINDOW] if s + _DOSE_WINDOW < len(offs) else len(tu.norm)
-                for v in number_readings(TOKEN_RE.findall(spoken_decimals(tu.norm[a:b])))[0]:
-                    doses.setdefault(v, {}).setdefault(t.canonical, t.text)
+                if t.category == "drug":
+                    for v in _numbers_beside(tu, s):
+                        doses.setdefault(v, {}).setdefault(t.canonical, t.text)
         idx.memo["doses-by-drug"] = doses
     beside = doses.get(value)
     if not beside or any(t.category == "drug" and t.canonical in beside for _, _, t in u.matches):
@@ -479,11 +482,7 @@ def _said_with_drug(u: Unit, idx: TranscriptIndex) -> set[float]:
         if got is None:
             got = set()
             for i, tok in idx.concept_turns.get(t.canonical, ()):
-                tu = idx.units[i]
-                offs = tu.offsets()
-                a = offs[max(0, tok - _DOSE_WINDOW)]
-                b = offs[tok + _DOSE_WINDOW] if tok + _DOSE_WINDOW < len(offs) else len(tu.norm)
-                got |= number_readings(TOKEN_RE.findall(spoken_decimals(tu.norm[a:b])))[0]
+                got |= _numbers_beside(idx.units[i], tok)
             idx.memo[key] = got
         out |= got
     return out

@@ -11,7 +11,7 @@ from typing import Final
 
 from ..schema import Case, SpeakerRole, Turn
 from .entities import Unit
-from .lexicon import Lexicon, Term, lexicon
+from .lexicon import lexicon
 from .negation import AFF, NEG, POSS, answer_polarity, is_question_about, later_question
 from .lexicon import TOKEN_RE
 from .numbers import DOSE_UNITS, IMPLIED_NUMBERS, number_readings, spoken_decimals
@@ -93,18 +93,6 @@ def bounded_turns(turns: list[Turn]) -> list[Turn]:
     return out
 
 
-_PROC_PARTS: dict[int, tuple[str, ...]] = {}
-
-
-def _procedures_in(lx: Lexicon, term: Term) -> tuple[str, ...]:
-    """Procedures named inside a multi-word drug term ("covid vaccine" -> vaccination), cached."""
-    got = _PROC_PARTS.get(id(term))
-    if got is None:
-        got = _PROC_PARTS[id(term)] = tuple(t.canonical for _, _, t in lx.match(list(term.stems[1:]))
-                                            if t.category in ("procedure", "drug"))
-    return got
-
-
 def _ends_in_question(text: str, pos: int) -> bool:
     """Whether the sentence holding ``pos`` ends with a question mark."""
     q = text.find("?", pos)
@@ -146,7 +134,7 @@ class TranscriptIndex:
                     for c in parts(t)[0][1:]:
                         concept_turns[c].append((i, s))
                 elif e - s > 1 and t.category == "drug":
-                    for c in _procedures_in(lx, t):  # "covid vaccines" is also a vaccination
+                    for c in lx.treatments_in(t):  # "covid vaccines" is also a vaccination
                         concept_turns[c].append((i, s))
         self.stem_turns = dict(stem_turns)
         self.concept_turns = dict(concept_turns)

@@ -185,6 +185,7 @@ class Lexicon:
     drug_names: frozenset[str] = frozenset()  # single-token drug names (lower-case)
     anatomy: "Lexicon | None" = None  # anatomy terms only (body parts inside "knee pain", "back pain")
     _parts: dict[int, tuple[list[str], list[str]]] = field(default_factory=dict)
+    _treatments: dict[int, tuple[str, ...]] = field(default_factory=dict)
     symptoms: frozenset[str] = frozenset()  # canonicals of symptoms (a past episode is not a current one)
     _idx: dict | None = field(default=None, repr=False)  # match index (see _starts), rebuilt after add
 
@@ -222,6 +223,15 @@ class Lexicon:
                               if t.category == term.category and t.canonical not in finds]
             got = (finds, anat)
             self._parts[id(term)] = got
+        return got
+
+    def treatments_in(self, term: Term) -> tuple[str, ...]:
+        """Canonicals of the procedures and drugs named after a multi-word term's first word ("covid
+        vaccine" -> vaccination), cached per term like :meth:`parts`."""
+        got = self._treatments.get(id(term))
+        if got is None:
+            got = self._treatments[id(term)] = tuple(t.canonical for _, _, t in self.match(list(term.stems[1:]))
+                                                     if t.category in ("procedure", "drug"))
         return got
 
     def find(self, text: str) -> Term | None:

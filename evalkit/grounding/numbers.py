@@ -160,8 +160,7 @@ def _word_number_readings(words: list[str]) -> set[float]:
     if len(ch) >= 3 and all(c < 10 for c in ch):  # digit by digit: "three two five" -> 325
         vals.add(float("".join(str(int(c)) for c in ch)))
     # colloquial: "one twenty" -> 120, "twelve fifty" -> 1250; "one fifty one sixty" -> 150 and 160 too
-    apart = _chunks(words, False) if len(ch) > 1 else ch
-    for seq in (ch, apart) if apart != ch else (ch,):
+    for seq in (ch, _chunks(words, False)):
         for a, b in zip(seq, seq[1:]):
             if a == int(a) and b == int(b) and b >= 10:
                 vals.add(float(f"{int(a)}{int(b)}"))

@@ -252,7 +252,8 @@ def check_polarity(u: Unit, s: int, e: int, term: Term, pol: str,
         # denying the specific finding does not deny the broader one it names ("no coughing up
         # blood" says nothing of the cough; "denies radiating pain" nothing of the knee pain)
         findings = findings[:1]
-    if pol == NEG and generic and _MANEUVER.search(_after_label(u.norm)):
+    manoeuvre = generic and _MANEUVER.search(_after_label(u.norm)) is not None
+    if pol == NEG and manoeuvre:
         return None  # "no pain with supination": one manoeuvre at the exam, not the complaint
     pols = transcript_polarities(idx, findings, anat, side_near(u, s))
     fam = pols.pop(FAM, [])
@@ -281,8 +282,7 @@ def check_polarity(u: Unit, s: int, e: int, term: Term, pol: str,
     # and over: a complaint discussed at length against one "does this hurt? no" at the exam
     # (an affirmation the dialogue makes once backs the note whatever else is said: "the ultrasound revealed
     # a mass" in 2019 is not contradicted by today's "no palpable masses")
-    majority = pol == NEG and (not generic or not _MANEUVER.search(_after_label(u.norm))) and n_opp >= MAJORITY * n_same \
-        and n_opp >= MAJORITY
+    majority = pol == NEG and not manoeuvre and n_opp >= MAJORITY * n_same and n_opp >= MAJORITY
     if n_opp and (not n_same or majority):
         verb = "denies" if pol == NEG else "affirms"
         other = "affirms" if pol == NEG else "denies"

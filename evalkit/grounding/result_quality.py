@@ -122,19 +122,17 @@ def _said(idx: TranscriptIndex, fam: frozenset[str]) -> dict[str, list[int]]:
 def check_result_quality(u: Unit, idx: TranscriptIndex) -> list[Check]:
     """A test's result read the other way than every reading the clinician gave it."""
     fams = _families()
-    out: list[Check] = []
-    for s, e, t in u.matches:
-        fam = fams.get(t.canonical)
-        if fam is None:
-            continue
-        mine = _reading(u, 0, len(u.toks), shown=True)
-        if mine is None or _COMPARED.search(u.norm):  # "no significant changes from baseline": not a reading
-            continue
+    tests = [(t, fams[t.canonical]) for _, _, t in u.matches if t.canonical in fams]
+    if not tests or _COMPARED.search(u.norm):  # "no significant changes from baseline": not a reading
+        return []
+    mine = _reading(u, 0, len(u.toks), shown=True)
+    if mine is None:
+        return []
+    for t, fam in tests:
         said = _said(idx, fam)
         if said and mine not in said:
             other = next(iter(said))
-            out.append(Check("procedure", CONTRADICTED, "contextual", True, sorted(set(said[other]))[:3],
-                             f"note reads the {t.text} as {mine}, the clinician read it as {other}",
-                             rule="result.opposite", concept=t.canonical))
-            break
-    return out
+            return [Check("procedure", CONTRADICTED, "contextual", True, sorted(set(said[other]))[:3],
+                          f"note reads the {t.text} as {mine}, the clinician read it as {other}",
+                          rule="result.opposite", concept=t.canonical)]
+    return []

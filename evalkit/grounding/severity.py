@@ -24,7 +24,8 @@ from .checks import Check
 from .lexicon import grounding_dir, lexicon
 
 #: rules whose flags are major whatever the context
-_ALWAYS_MAJOR: Final = frozenset({"drug.absent", "dose.other_value", "dose.not_near_drug", "dose.other_drug", "allergy.none_contradicted",
+_ALWAYS_MAJOR: Final = frozenset({"drug.absent", "dose.other_value", "dose.not_near_drug", "dose.other_drug",
+                                  "allergy.none_contradicted",
                                   "allergy.denied_contradicted", "allergy.absent", "laterality.finding_other_side",
                                   "laterality.other_side", "procedure.absent", "history.absent",
                                   "number.local_other_value", "measure.other_value", "result.absent", "result.unnamed_test",
